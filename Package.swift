@@ -1,0 +1,38 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+  name: "reluc",
+  products: [
+    .executable(name: "reluc", targets: ["reluc"]),
+    .library(name: "Reluc", targets: ["Reluc"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+  ],
+  targets: [
+    // C libraries, each imported by exactly one Swift module.
+    .systemLibrary(
+      name: "CLibXML2", path: "Sources/CLibXML2", pkgConfig: "libxml-2.0",
+      providers: [.apt(["libxml2-dev"])]),
+    .systemLibrary(
+      name: "CHiGHS", path: "Sources/CHiGHS", pkgConfig: "highs",
+      providers: [.apt(["pkg-config"])]),
+    // Pure Swift: diagnostics, source files, the IR, numeric kernels.
+    .target(name: "RelucBase", path: "Sources/RelucBase"),
+    // The XML network reader (the only importer of libxml2).
+    .target(name: "RelucXML", dependencies: ["RelucBase", "CLibXML2"], path: "Sources/RelucXML"),
+    // The HiGHS wrapper (the only importer of HiGHS).
+    .target(name: "RelucHiGHS", dependencies: ["CHiGHS"], path: "Sources/RelucHiGHS"),
+    // Everything else: language, lowering, bounds, back ends, report, driver.
+    .target(
+      name: "Reluc", dependencies: ["RelucBase", "RelucXML", "RelucHiGHS"], path: "Sources/Reluc",
+      swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+    .executableTarget(
+      name: "reluc",
+      dependencies: ["Reluc", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      path: "Sources/reluc"),
+    .executableTarget(name: "reluc-bench", dependencies: ["Reluc"], path: "bench/Sources/reluc-bench"),
+    .testTarget(name: "RelucTests", dependencies: ["Reluc"], path: "Tests/RelucTests"),
+  ]
+)

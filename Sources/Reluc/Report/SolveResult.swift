@@ -1,0 +1,166 @@
+import RelucBase
+
+/// How a solve ended.
+public enum SolveStatus: String, Sendable, Equatable {
+  /// Proven optimal (within the MIP gap): only the exact MILP says this.
+  case optimal
+  /// A feasible point found by a heuristic, optimality not proven.
+  case feasible
+  /// The time limit was reached; the best point so far is reported, if any.
+  case timeLimit = "time_limit"
+  /// The polytope of inputs is empty.
+  case infeasible
+  /// The objective is unbounded (impossible after validation; reported if a solver says so).
+  case unbounded
+  /// Stopped by SIGINT; the best point so far is reported, if any.
+  case interrupted
+  /// The reported point failed the final forward-pass or feasibility check.
+  case checkFailed = "check_failed"
+  /// The solver failed.
+  case error
+}
+
+/// What a back end returns: the best point it found and what it knows about it.
+public struct SolveResult: Sendable {
+  /// How it ended.
+  public var status: SolveStatus
+  /// The method that produced the point.
+  public var method: Method
+  /// The best input point, if any.
+  public var point: [Double]?
+  /// The objective at `point` as the back end computed it.
+  public var claimedObjective: Double?
+  /// A proven bound on the optimum (MILP), in the problem's sense.
+  public var bound: Double?
+  /// Method statistics, in display order (iterations, regions, nodes, ...).
+  public var statistics: [(String, JSON)] = []
+  /// A message for the user (solver failures).
+  public var message: String?
+
+  /// Creates a result.
+  public init(
+    status: SolveStatus, method: Method, point: [Double]? = nil, claimedObjective: Double? = nil,
+    bound: Double? = nil, statistics: [(String, JSON)] = [], message: String? = nil
+  ) {
+    self.status = status
+    self.method = method
+    self.point = point
+    self.claimedObjective = claimedObjective
+    self.bound = bound
+    self.statistics = statistics
+    self.message = message
+  }
+}
+
+/// A solution as reported: the back end's result re-checked by a reference forward pass and
+/// against the constraints. Every solution leaves reluc through this type.
+public struct SolutionReport: Sendable {
+  /// The final status (downgraded to `check_failed` when the check fails).
+  public var status: SolveStatus
+  /// The method that found the point.
+  public var method: Method
+  /// The input point.
+  public var point: [Double]?
+  /// The network's outputs at the point (reference forward pass).
+  public var outputs: [Double]?
+  /// The objective at the point (reference forward pass).
+  public var objective: Double?
+  /// Proven bound (MILP).
+  public var bound: Double?
+  /// Relative gap between objective and bound.
+  public var gap: Double?
+  /// Largest violation of a constraint or bound at the point.
+  public var maxViolation: Double?
+  /// |claimed objective - recomputed objective|.
+  public var objectiveDiscrepancy: Double?
+  /// Wall-clock seconds of the solve.
+  public var seconds: Double
+  /// Statistics from the back end.
+  public var statistics: [(String, JSON)]
+  /// A message for the user.
+  public var message: String?
+
+  /// Checks a back end's result: forward pass, constraint violation, objective discrepancy.
+  /// A point that violates the constraints by more than the tolerance, or whose objective differs
+  /// from the claimed one by more than `1e-6 (1 + |f|)`, makes the status `check_failed`.
+  public init(problem: Problem, result: SolveResult, seconds: Double) {
+    status = result.status
+    method = result.method
+    point = result.point
+    bound = result.bound
+    self.seconds = seconds
+    statistics = result.statistics
+    message = result.message
+    guard let x = result.point else { return }
+    let (y, f) = problem.evaluate(x)
+    outputs = y
+    objective = f
+    let violation = problem.polytope.maxViolation(x)
+    maxViolation = violation
+    let scale = max(1, problem.polytope.upper.map(abs).max() ?? 1)
+    var ok = violation <= problem.options.feasibilityTolerance * scale && f.isFinite
+    if let c = result.claimedObjective {
+      let diff = abs(c - f)
+      objectiveDiscrepancy = diff
+      if !(diff <= 1e-6 * (1 + abs(f))) { ok = false }
+    }
+    if let b = result.bound, f.isFinite, b.isFinite {
+      gap = abs(b - f) / max(1e-10, abs(f))
+    }
+    if !ok {
+      status = .checkFailed
+      message =
+        (message.map { $0 + "; " } ?? "")
+        + "the point failed the final check (violation \(violation), objective discrepancy \(objectiveDiscrepancy ?? 0))"
+    }
+  }
+
+  /// The report as JSON (schema in man/reluc.1, JSON OUTPUT).
+  public func json(problem: Problem) -> JSON {
+    func vec(_ v: [Double]?) -> JSON { v.map { .array($0.map { .number($0) }) } ?? .null }
+    func num(_ v: Double?) -> JSON { v.map { .number($0) } ?? .null }
+    return .object([
+      ("status", .string(status.rawValue)),
+      ("method", .string(method.rawValue)),
+      ("sense", .string(problem.objective.sense.rawValue)),
+      ("objective", num(objective)),
+      ("bound", num(bound)),
+      ("gap", num(gap)),
+      (problem.network.inputName, vec(point)),
+      (problem.network.outputName, vec(outputs)),
+      (
+        "check",
+        .object([
+          ("max_violation", num(maxViolation)),
+          ("objective_discrepancy", num(objectiveDiscrepancy)),
+        ])
+      ),
+      ("seconds", .number((seconds * 1000).rounded() / 1000)),
+      ("statistics", .object(statistics)),
+      ("message", message.map { .string($0) } ?? .null),
+    ])
+  }
+
+  /// The report as text for a terminal.
+  public func text(problem: Problem) -> String {
+    var out = "status: \(status.rawValue)\nmethod: \(method.rawValue)\n"
+    if let objective { out += "objective: \(formatNumber(objective))\n" }
+    if let bound { out += "bound: \(formatNumber(bound))\n" }
+    if let gap { out += "gap: \(formatNumber(gap))\n" }
+    if let point {
+      for (j, v) in point.enumerated() { out += "\(problem.network.inputName)[\(j)] = \(formatNumber(v))\n" }
+    }
+    if let outputs {
+      for (i, v) in outputs.enumerated() { out += "\(problem.network.outputName)[\(i)] = \(formatNumber(v))\n" }
+    }
+    if let maxViolation {
+      out += "check: max violation \(formatNumber(maxViolation))"
+      if let d = objectiveDiscrepancy { out += ", objective discrepancy \(formatNumber(d))" }
+      out += "\n"
+    }
+    out += "time: \(formatNumber((seconds * 1000).rounded() / 1000)) s\n"
+    for (k, v) in statistics { out += "\(k): \(v.rendered(indent: nil))\n" }
+    if let message { out += "message: \(message)\n" }
+    return out
+  }
+}

@@ -1,0 +1,127 @@
+import RelucBase
+
+/// A name as written, with its range.
+public struct Identifier: Sendable, Equatable {
+  /// The name.
+  public var name: String
+  /// Where it is.
+  public var range: SourceRange
+}
+
+/// Binary arithmetic operators.
+public enum BinaryOperator: String, Sendable, Equatable {
+  case add = "+", subtract = "-", multiply = "*", divide = "/"
+}
+
+/// An index binder `i in lo..hi` (quantifiers and sums).
+public struct Binder: Sendable, Equatable {
+  /// The index name.
+  public var name: Identifier
+  /// First value (inclusive).
+  public var lower: Expr
+  /// Last value (inclusive).
+  public var upper: Expr
+  /// The whole binder.
+  public var range: SourceRange
+}
+
+/// A subscript: one index, or a range `lo..hi` (inclusive) selecting a slice.
+public struct Subscript: Sendable, Equatable {
+  /// The index, or the start of the slice.
+  public var lower: Expr
+  /// The end of the slice, if any.
+  public var upper: Expr?
+  /// The brackets and what is between.
+  public var range: SourceRange
+}
+
+/// An expression of the language.
+public indirect enum Expr: Sendable, Equatable {
+  /// A numeric literal with its source text.
+  case number(Double, text: String, SourceRange)
+  /// A name, possibly subscripted: `x`, `x[3]`, `x[0..4]`, `i`.
+  case reference(Identifier, Subscript?, SourceRange)
+  /// Unary minus.
+  case negate(Expr, SourceRange)
+  /// A binary operation.
+  case binary(BinaryOperator, Expr, Expr, SourceRange)
+  /// Parentheses (kept so that `fmt` prints what the user wrote).
+  case paren(Expr, SourceRange)
+  /// `sum(i in a..b, ...) term`, or `sum(vector)` when there are no binders.
+  case sum([Binder], Expr, SourceRange)
+  /// A placeholder inserted after a syntax error.
+  case missing(SourceRange)
+
+  /// The source range.
+  public var range: SourceRange {
+    switch self {
+    case .number(_, _, let r), .reference(_, _, let r), .negate(_, let r), .binary(_, _, _, let r),
+      .paren(_, let r), .sum(_, _, let r), .missing(let r):
+      return r
+    }
+  }
+}
+
+/// A comparison operator.
+public enum RelationOperator: String, Sendable, Equatable {
+  case lessEqual = "<=", greaterEqual = ">=", equal = "=="
+}
+
+/// `e0 op e1 [op e2]`.
+public struct Relation: Sendable, Equatable {
+  /// The operands (two or three).
+  public var operands: [Expr]
+  /// The operators (one or two).
+  public var operators: [RelationOperator]
+  /// Where each operator is.
+  public var operatorRanges: [SourceRange]
+}
+
+/// A string literal: its decoded value and range.
+public struct StringLiteral: Sendable, Equatable {
+  /// The decoded value.
+  public var value: String
+  /// Where it is, quotes included.
+  public var range: SourceRange
+}
+
+/// The value of an option as written.
+public struct OptionLiteral: Sendable, Equatable {
+  /// The value.
+  public var value: OptionValue
+  /// Its source text.
+  public var text: String
+  /// Where it is.
+  public var range: SourceRange
+}
+
+/// A statement of a model file.
+public enum Statement: Sendable, Equatable {
+  /// `network "path" [sha256 "digest"]`.
+  case network(path: StringLiteral, digest: StringLiteral?, range: SourceRange)
+  /// `maximize expr` or `minimize expr`.
+  case objective(Sense, Expr, range: SourceRange)
+  /// `constraint [name] [[i in a..b, ...]] : relation`, or `constraint relation`.
+  case constraint(name: Identifier?, binders: [Binder], Relation, range: SourceRange)
+  /// `option name = value`.
+  case option(name: Identifier, value: OptionLiteral, range: SourceRange)
+
+  /// The whole statement's range.
+  public var range: SourceRange {
+    switch self {
+    case .network(_, _, let r), .objective(_, _, let r), .constraint(_, _, _, let r),
+      .option(_, _, let r):
+      return r
+    }
+  }
+}
+
+/// A parsed model file.
+public struct ModelSyntax: Sendable, Equatable {
+  /// The source.
+  public var file: SourceFile
+  /// The statements, in order.
+  public var statements: [Statement]
+  /// The comments, in order.
+  public var comments: [SourceRange]
+}

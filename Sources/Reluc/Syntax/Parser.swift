@@ -1,0 +1,402 @@
+import RelucBase
+
+/// Recursive-descent parser for the .rmod language; follows grammar/rmod.ebnf.
+///
+/// Never throws on user errors: it records a diagnostic, inserts a `.missing` node where an
+/// expression was expected, and resynchronises at the next statement keyword, so one run reports
+/// every independent error.
+public struct Parser {
+  private let file: SourceFile
+  private let tokens: [Token]
+  private var p = 0
+  private var diagnostics = DiagnosticBag()
+  private var statements: [Statement] = []
+
+  /// Parses a file; the result holds the syntax tree and all lexical and syntax diagnostics.
+  public static func parse(_ file: SourceFile) -> (ModelSyntax, DiagnosticBag) {
+    let lexer = Lexer(file)
+    var parser = Parser(file: file, tokens: lexer.tokens)
+    parser.diagnostics = lexer.diagnostics
+    parser.parseModel()
+    return (
+      ModelSyntax(file: file, statements: parser.statements, comments: lexer.comments),
+      parser.diagnostics
+    )
+  }
+
+  private init(file: SourceFile, tokens: [Token]) {
+    self.file = file
+    self.tokens = tokens
+  }
+
+  // MARK: Token access
+
+  private var current: Token { tokens[min(p, tokens.count - 1)] }
+  private func peekKind(_ k: Int) -> TokenKind { tokens[min(p + k, tokens.count - 1)].kind }
+  private func text(_ t: Token) -> String { file.text(t.range) }
+  private func loc(_ r: SourceRange) -> DiagnosticLocation { .range(file.path, r) }
+
+  @discardableResult
+  private mutating func advance() -> Token {
+    let t = current
+    if p < tokens.count - 1 { p += 1 }
+    return t
+  }
+
+  private var atStatementBoundary: Bool {
+    switch current.kind {
+    case .eof: return true
+    case .keyword(let k): return k.startsStatement
+    default: return false
+    }
+  }
+
+  private func describe(_ t: Token) -> String {
+    switch t.kind {
+    case .identifier: return "identifier '\(text(t))'"
+    case .integer, .real: return "number '\(text(t))'"
+    case .eof: return "end of file"
+    case .keyword(let k): return "'\(k.rawValue)'"
+    case .error: return "'\(text(t))'"
+    default: return t.kind.description
+    }
+  }
+
+  /// Reports "expected X" at the current token unless it is an error token (already reported).
+  private mutating func expected(_ what: String) {
+    if current.kind != .error {
+      diagnostics.report(Messages.expected(what, found: describe(current)), at: loc(current.range))
+    }
+  }
+
+  private mutating func expect(_ kind: TokenKind, _ what: String) -> Token? {
+    if current.kind == kind { return advance() }
+    expected(what)
+    return nil
+  }
+
+  /// Skips to the next statement keyword.
+  private mutating func synchronize() {
+    while !atStatementBoundary { advance() }
+  }
+
+  // MARK: Statements
+
+  private mutating func parseModel() {
+    while current.kind != .eof {
+      let before = p
+      let errorsBefore = diagnostics.errorCount
+      if let s = parseStatement() {
+        statements.append(s)
+        if !atStatementBoundary, diagnostics.errorCount == errorsBefore {
+          diagnostics.report(
+            Messages.expectedStatement(found: describe(current)), at: loc(current.range))
+        }
+      }
+      if diagnostics.errorCount > errorsBefore || !atStatementBoundary {
+        if p == before { advance() }
+        synchronize()
+      }
+    }
+  }
+
+  private mutating func parseStatement() -> Statement? {
+    let start = current.range.start
+    switch current.kind {
+    case .keyword(.network):
+      advance()
+      guard let path = parseString("the network file path, a string") else { return nil }
+      var digest: StringLiteral? = nil
+      if current.kind == .identifier, text(current) == "sha256" {
+        advance()
+        guard let d = parseString("the sha256 digest, a string") else { return nil }
+        let hex = d.value.lowercased()
+        if hex.count != 64 || !hex.allSatisfy({ $0.isHexDigit }) {
+          diagnostics.report(Messages.badDigest, at: loc(d.range))
+        }
+        digest = d
+      }
+      let end = (digest?.range ?? path.range).end
+      return .network(path: path, digest: digest, range: SourceRange(start, end))
+    case .keyword(.maximize), .keyword(.minimize):
+      let sense: Sense = current.kind == .keyword(.maximize) ? .maximize : .minimize
+      advance()
+      let e = parseExpression()
+      return .objective(sense, e, range: SourceRange(start, e.range.end))
+    case .keyword(.constraint):
+      return parseConstraint()
+    case .keyword(.option):
+      advance()
+      guard let nameTok = expect(.identifier, "an option name") else { return nil }
+      let name = Identifier(name: text(nameTok), range: nameTok.range)
+      guard expect(.assign, "'=' after the option name") != nil else { return nil }
+      guard let v = parseOptionValue() else { return nil }
+      return .option(name: name, value: v, range: SourceRange(start, v.range.end))
+    default:
+      if current.kind != .error {
+        diagnostics.report(
+          Messages.expectedStatement(found: describe(current)), at: loc(current.range))
+      }
+      return nil
+    }
+  }
+
+  private mutating func parseString(_ what: String) -> StringLiteral? {
+    guard current.kind == .string else {
+      expected(what)
+      return nil
+    }
+    let t = advance()
+    let raw = Array(file.bytes[(t.range.start + 1)..<(t.range.end - 1)])
+    var out: [UInt8] = []
+    var k = 0
+    while k < raw.count {
+      if raw[k] == UInt8(ascii: "\\"), k + 1 < raw.count {
+        switch raw[k + 1] {
+        case UInt8(ascii: "n"): out.append(10)
+        case UInt8(ascii: "t"): out.append(9)
+        default: out.append(raw[k + 1])
+        }
+        k += 2
+      } else {
+        out.append(raw[k])
+        k += 1
+      }
+    }
+    return StringLiteral(value: String(decoding: out, as: UTF8.self), range: t.range)
+  }
+
+  private mutating func parseOptionValue() -> OptionLiteral? {
+    let start = current.range.start
+    var sign = 1.0
+    if current.kind == .minus || current.kind == .plus {
+      if current.kind == .minus { sign = -1 }
+      advance()
+    }
+    let t = current
+    switch t.kind {
+    case .integer, .real:
+      advance()
+      let r = SourceRange(start, t.range.end)
+      let v = Double(text(t).replacingOccurrences("_", "")) ?? .nan
+      return OptionLiteral(value: .number(sign * v), text: file.text(r), range: r)
+    case .identifier where sign == 1, .keyword where sign == 1:
+      advance()
+      return OptionLiteral(value: .identifier(text(t)), text: text(t), range: t.range)
+    case .string where sign == 1:
+      guard let s = parseString("a value") else { return nil }
+      return OptionLiteral(value: .string(s.value), text: file.text(s.range), range: s.range)
+    default:
+      expected("an option value (a number, a name or a string)")
+      return nil
+    }
+  }
+
+  private mutating func parseConstraint() -> Statement? {
+    let start = advance().range.start
+    var name: Identifier? = nil
+    var binders: [Binder] = []
+    // Label forms: `name:`, `name[i in a..b]:`, `[i in a..b]:`.
+    if current.kind == .identifier, peekKind(1) == .colon {
+      name = Identifier(name: text(current), range: current.range)
+      advance()
+      advance()
+    } else if current.kind == .identifier, peekKind(1) == .lbracket, peekKind(2) == .identifier,
+      peekKind(3) == .keyword(.in)
+    {
+      name = Identifier(name: text(current), range: current.range)
+      advance()
+      guard let b = parseBinderList(close: .rbracket, "']'") else { return nil }
+      binders = b
+      guard expect(.colon, "':' after the constraint's label") != nil else { return nil }
+    } else if current.kind == .lbracket, peekKind(1) == .identifier, peekKind(2) == .keyword(.in) {
+      guard let b = parseBinderList(close: .rbracket, "']'") else { return nil }
+      binders = b
+      guard expect(.colon, "':' after the constraint's label") != nil else { return nil }
+    }
+    guard let rel = parseRelation() else { return nil }
+    return .constraint(
+      name: name, binders: binders, rel,
+      range: SourceRange(start, rel.operands.last!.range.end))
+  }
+
+  /// Parses `( i in a..b, j in c..d )` or the bracketed form, the opener being current.
+  private mutating func parseBinderList(close: TokenKind, _ closeText: String) -> [Binder]? {
+    let open = advance()
+    var binders: [Binder] = []
+    repeat {
+      if current.kind == .comma { advance() }
+      let bstart = current.range.start
+      guard let nameTok = expect(.identifier, "an index name") else { return nil }
+      guard expect(.keyword(.in), "'in'") != nil else { return nil }
+      let lo = parseExpression()
+      guard expect(.dotdot, "'..' in the index range") != nil else { return nil }
+      let hi = parseExpression()
+      binders.append(
+        Binder(
+          name: Identifier(name: text(nameTok), range: nameTok.range), lower: lo, upper: hi,
+          range: SourceRange(bstart, hi.range.end)))
+    } while current.kind == .comma
+    guard current.kind == close else {
+      expectedClosing(closeText, open: open)
+      return nil
+    }
+    advance()
+    return binders
+  }
+
+  private mutating func expectedClosing(_ what: String, open: Token) {
+    if current.kind != .error {
+      diagnostics.report(
+        Messages.expected(what, found: describe(current)), at: loc(current.range),
+        notes: [DiagnosticNote("'\(text(open))' opened here", at: loc(open.range))])
+    }
+  }
+
+  private mutating func parseRelation() -> Relation? {
+    var operands = [parseExpression()]
+    var ops: [RelationOperator] = []
+    var ranges: [SourceRange] = []
+    while ops.count < 2 {
+      let t = current
+      let op: RelationOperator
+      switch t.kind {
+      case .lessEqual: op = .lessEqual
+      case .greaterEqual: op = .greaterEqual
+      case .equalEqual: op = .equal
+      case .less, .greater:
+        diagnostics.report(Messages.strictInequality, at: loc(t.range))
+        return nil
+      case .assign:
+        diagnostics.report(
+          Messages.expected("a comparison ('<=', '>=' or '==')", found: "'='"), at: loc(t.range),
+          help: "write '==' for an equality")
+        return nil
+      default:
+        if ops.isEmpty {
+          expected("a comparison ('<=', '>=' or '==')")
+          return nil
+        }
+        return Relation(operands: operands, operators: ops, operatorRanges: ranges)
+      }
+      advance()
+      ops.append(op)
+      ranges.append(t.range)
+      operands.append(parseExpression())
+    }
+    let valid = ops.count == 1 || (ops[0] == ops[1] && ops[0] != .equal)
+    if !valid {
+      diagnostics.report(Messages.mixedChain, at: loc(ranges[0].union(ranges[1])))
+      return nil
+    }
+    if [TokenKind.lessEqual, .greaterEqual, .equalEqual, .less, .greater].contains(current.kind) {
+      diagnostics.report(
+        Messages.expected("end of the constraint", found: describe(current)), at: loc(current.range),
+        help: "a constraint compares at most three expressions")
+      return nil
+    }
+    return Relation(operands: operands, operators: ops, operatorRanges: ranges)
+  }
+
+  // MARK: Expressions
+
+  /// expression = term { ("+" | "-") term }
+  private mutating func parseExpression() -> Expr {
+    var lhs = parseTerm()
+    while current.kind == .plus || current.kind == .minus {
+      let op: BinaryOperator = advance().kind == .plus ? .add : .subtract
+      let rhs = parseTerm()
+      lhs = .binary(op, lhs, rhs, lhs.range.union(rhs.range))
+    }
+    return lhs
+  }
+
+  /// term = unary { ("*" | "/") unary }
+  private mutating func parseTerm() -> Expr {
+    var lhs = parseUnary()
+    while current.kind == .star || current.kind == .slash {
+      let op: BinaryOperator = advance().kind == .star ? .multiply : .divide
+      let rhs = parseUnary()
+      lhs = .binary(op, lhs, rhs, lhs.range.union(rhs.range))
+    }
+    return lhs
+  }
+
+  /// unary = ("-" | "+") unary | primary
+  private mutating func parseUnary() -> Expr {
+    if current.kind == .minus {
+      let t = advance()
+      let e = parseUnary()
+      return .negate(e, t.range.union(e.range))
+    }
+    if current.kind == .plus {
+      advance()
+      return parseUnary()
+    }
+    return parsePrimary()
+  }
+
+  private mutating func parsePrimary() -> Expr {
+    let t = current
+    switch t.kind {
+    case .integer, .real:
+      advance()
+      let v = Double(text(t).replacingOccurrences("_", "")) ?? .nan
+      return .number(v, text: text(t), t.range)
+    case .identifier:
+      advance()
+      let id = Identifier(name: text(t), range: t.range)
+      guard current.kind == .lbracket else { return .reference(id, nil, t.range) }
+      let open = advance()
+      let lo = parseExpression()
+      var hi: Expr? = nil
+      if current.kind == .dotdot {
+        advance()
+        hi = parseExpression()
+      }
+      guard current.kind == .rbracket else {
+        expectedClosing("']'", open: open)
+        return .missing(t.range.union(current.range))
+      }
+      let close = advance()
+      let sub = Subscript(lower: lo, upper: hi, range: open.range.union(close.range))
+      return .reference(id, sub, t.range.union(close.range))
+    case .lparen:
+      let open = advance()
+      let e = parseExpression()
+      guard current.kind == .rparen else {
+        expectedClosing("')'", open: open)
+        return .missing(open.range.union(e.range))
+      }
+      let close = advance()
+      return .paren(e, open.range.union(close.range))
+    case .keyword(.sum):
+      advance()
+      guard current.kind == .lparen else {
+        expected("'(' after 'sum'")
+        return .missing(t.range)
+      }
+      if peekKind(1) == .identifier, peekKind(2) == .keyword(.in) {
+        guard let binders = parseBinderList(close: .rparen, "')'") else {
+          return .missing(t.range)
+        }
+        let body = parseUnaryTerm()
+        return .sum(binders, body, t.range.union(body.range))
+      }
+      let open = advance()
+      let e = parseExpression()
+      guard current.kind == .rparen else {
+        expectedClosing("')'", open: open)
+        return .missing(t.range.union(e.range))
+      }
+      let close = advance()
+      return .sum([], e, t.range.union(close.range))
+    default:
+      expected("an expression")
+      return .missing(SourceRange(t.range.start, t.range.start))
+    }
+  }
+
+  /// The body of an indexed sum: a product of unary factors (binds tighter than + and -).
+  private mutating func parseUnaryTerm() -> Expr { parseTerm() }
+}

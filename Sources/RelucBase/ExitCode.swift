@@ -1,0 +1,19 @@
+/// Process exit codes, in the sysexits tradition. Documented in man/reluc.1 (EXIT STATUS).
+public enum RelucExit: Int32, Sendable {
+  /// Success: solved (whatever the status: optimal, infeasible, time limit), valid, formatted.
+  case ok = 0
+  /// `fmt --check` found a file that is not canonically formatted.
+  case notFormatted = 1
+  /// The command line is wrong.
+  case usage = 64
+  /// The model or the network is wrong (syntax, names, shapes, values, digest).
+  case dataError = 65
+  /// A file named on the command line or in the model does not exist or cannot be read.
+  case noInput = 66
+  /// The solver (HiGHS) is unavailable or failed.
+  case unavailable = 69
+  /// An internal error: a bug in reluc.
+  case software = 70
+  /// The run was interrupted (SIGINT); the best point so far was printed.
+  case interrupted = 130
+}

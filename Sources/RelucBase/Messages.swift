@@ -1,0 +1,242 @@
+/// Every message reluc can print, declared once with a stable id. The ids are part of the JSON
+/// diagnostics format and are listed in man/reluc.1; do not rename them.
+public enum Messages {
+  static func didYouMean(_ s: String?) -> String? { s.map { "did you mean '\($0)'?" } }
+
+  // MARK: Lexer and parser
+
+  public static func unexpectedCharacter(_ c: String) -> DiagnosticMessage {
+    .init("unexpected-character", .error, "unexpected character '\(c)'")
+  }
+  public static let unterminatedString = DiagnosticMessage(
+    "unterminated-string", .error, "unterminated string literal")
+  public static let badEscape = DiagnosticMessage(
+    "bad-escape", .error, "unknown escape sequence in string",
+    help: "the escapes are \\\\, \\\" , \\n and \\t")
+  public static func badNumber(_ t: String) -> DiagnosticMessage {
+    .init("bad-number", .error, "malformed number '\(t)'")
+  }
+  public static func expected(_ what: String, found: String) -> DiagnosticMessage {
+    .init("expected", .error, "expected \(what), found \(found)")
+  }
+  public static func expectedStatement(found: String) -> DiagnosticMessage {
+    .init(
+      "expected-statement", .error, "expected a statement, found \(found)",
+      help: "statements begin with network, maximize, minimize, constraint or option")
+  }
+  public static let strictInequality = DiagnosticMessage(
+    "strict-inequality", .error, "strict inequalities are not supported",
+    help: "use '<=' or '>='")
+  public static let mixedChain = DiagnosticMessage(
+    "mixed-chain", .error, "a two-sided constraint needs two '<=' or two '>='")
+  public static let unmatchedBracket = DiagnosticMessage(
+    "unmatched", .error, "unmatched bracket")
+  public static let badDigest = DiagnosticMessage(
+    "bad-digest", .error, "a sha256 digest is 64 hexadecimal digits")
+
+  // MARK: Files and lowering
+
+  public static func modelNotFound(_ p: String) -> DiagnosticMessage {
+    .init("model-not-found", .error, "cannot read model file '\(p)'")
+  }
+  public static let notUTF8 = DiagnosticMessage(
+    "not-utf8", .error, "the model file is not valid UTF-8")
+
+  public static let missingNetwork = DiagnosticMessage(
+    "missing-network", .error, "the model names no network",
+    help: "add a line such as: network \"net.xml\"")
+  public static let duplicateNetwork = DiagnosticMessage(
+    "duplicate-network", .error, "the model names more than one network")
+  public static let missingObjective = DiagnosticMessage(
+    "missing-objective", .error, "the model has no objective",
+    help: "add a line such as: maximize y[0]")
+  public static let duplicateObjective = DiagnosticMessage(
+    "duplicate-objective", .error, "the model has more than one objective")
+  public static func digestMismatch(_ expected: String, _ actual: String) -> DiagnosticMessage {
+    .init(
+      "digest-mismatch", .error,
+      "the network file's sha256 is \(actual), not the pinned \(expected)",
+      help: "the network changed since the model was written; update the digest if that is intended")
+  }
+  public static func unknownName(_ n: String, suggestion: String?) -> DiagnosticMessage {
+    .init("unknown-name", .error, "unknown name '\(n)'", help: didYouMean(suggestion))
+  }
+  public static func indexOutOfRange(_ i: Int, _ name: String, _ size: Int) -> DiagnosticMessage {
+    .init(
+      "index-out-of-range", .error,
+      "index \(i) is out of range for '\(name)' of size \(size) (indices 0...\(size - 1))")
+  }
+  public static func emptySlice(_ a: Int, _ b: Int) -> DiagnosticMessage {
+    .init("empty-range", .error, "the range \(a)..\(b) is empty")
+  }
+  public static let notInteger = DiagnosticMessage(
+    "not-integer", .error, "an index or range end must be an integer expression")
+  public static let indexNeedsVariable = DiagnosticMessage(
+    "not-indexable", .error, "only an input or output vector can be indexed")
+  public static let nonlinear = DiagnosticMessage(
+    "nonlinear", .error, "the expression is not linear",
+    help: "a product needs a constant on one side and a division a constant divisor")
+  public static let divisionByZero = DiagnosticMessage(
+    "division-by-zero", .error, "division by zero")
+  public static func lengthMismatch(_ a: Int, _ b: Int) -> DiagnosticMessage {
+    .init(
+      "length-mismatch", .error, "vector lengths differ: \(a) on one side, \(b) on the other")
+  }
+  public static func vectorObjective(_ n: Int) -> DiagnosticMessage {
+    .init(
+      "vector-objective", .error, "the objective must be a scalar, this has \(n) components",
+      help: "pick one component, or use sum(i in a..b) ...")
+  }
+  public static let vectorInScalarContext = DiagnosticMessage(
+    "vector-in-product", .error, "a vector cannot be multiplied by or divide a non-constant")
+  public static let outputConstraint = DiagnosticMessage(
+    "output-constraint", .error,
+    "constraints on network outputs are not supported; constraints may name inputs only",
+    help: "express the requirement in the objective, or constrain the inputs")
+  public static func constantConstraintFalse(_ text: String) -> DiagnosticMessage {
+    .init("infeasible-constant", .error, "the constraint has no variables and is false: \(text)")
+  }
+  public static let constantConstraintTrue = DiagnosticMessage(
+    "constant-constraint", .warning, "the constraint has no variables and is always true")
+  public static func unbounded(_ name: String, _ side: String) -> DiagnosticMessage {
+    .init(
+      "unbounded-input", .error, "input \(name) has no \(side) bound",
+      help: "every method needs a bounded domain: add e.g. 'constraint 0 <= x <= 1'")
+  }
+  public static func boundsCross(_ name: String, _ lo: Double, _ hi: Double) -> DiagnosticMessage {
+    .init(
+      "empty-domain", .error,
+      "the bounds of \(name) cross: lower \(formatNumber(lo)) > upper \(formatNumber(hi))")
+  }
+  public static func duplicateConstraint(_ n: String) -> DiagnosticMessage {
+    .init("duplicate-constraint", .error, "a constraint named '\(n)' already exists")
+  }
+  public static func shadowedName(_ n: String) -> DiagnosticMessage {
+    .init("shadowed-name", .error, "the index '\(n)' hides a network vector of the same name")
+  }
+  public static func unknownOption(_ n: String, suggestion: String?) -> DiagnosticMessage {
+    .init("unknown-option", .error, "unknown option '\(n)'", help: didYouMean(suggestion))
+  }
+  public static func badOptionValue(_ n: String, _ v: String, _ expected: String)
+    -> DiagnosticMessage
+  {
+    .init("bad-option-value", .error, "invalid value \(v) for option '\(n)': expected \(expected)")
+  }
+  public static func duplicateOption(_ n: String) -> DiagnosticMessage {
+    .init("duplicate-option", .warning, "option '\(n)' is set more than once; the last one wins")
+  }
+  public static let tooManyRows = DiagnosticMessage(
+    "too-many-constraints", .error, "the constraints expand to more than 10,000,000 rows")
+  public static let absolutePath = DiagnosticMessage(
+    "absolute-path", .warning,
+    "the network path is absolute; a relative path keeps the model portable")
+  public static let hugeCoefficient = DiagnosticMessage(
+    "huge-coefficient", .warning,
+    "a coefficient larger than 1e9 in absolute value makes the LP and MILP numerically fragile")
+
+  // MARK: Network files
+
+  public static func networkNotFound(_ p: String) -> DiagnosticMessage {
+    .init("network-not-found", .error, "cannot read network file '\(p)'")
+  }
+  public static func networkTooLarge(_ p: String, _ size: Int, _ limit: Int) -> DiagnosticMessage {
+    .init(
+      "network-too-large", .error,
+      "network file '\(p)' is larger than the limit of \(limit) bytes (read \(size) bytes)",
+      help: "raise the limit with --max-network-bytes")
+  }
+  public static func xmlMalformed(_ m: String) -> DiagnosticMessage {
+    .init("xml-malformed", .error, "malformed XML: \(m)")
+  }
+  public static let xmlDTD = DiagnosticMessage(
+    "xml-dtd", .error, "document type declarations (DTD) are not allowed in network files")
+  public static let xmlEntity = DiagnosticMessage(
+    "xml-entity", .error, "entity references are not allowed in network files")
+  public static func xmlUnknownAttribute(_ a: String, _ e: String, suggestion: String?)
+    -> DiagnosticMessage
+  {
+    .init("xml-unknown-attribute", .error, "unknown attribute '\(a)' on <\(e)>", help: didYouMean(suggestion))
+  }
+  public static func xmlMissingAttribute(_ a: String, _ e: String) -> DiagnosticMessage {
+    .init("xml-missing-attribute", .error, "<\(e)> needs the attribute '\(a)'")
+  }
+  public static func xmlBadSize(_ a: String, _ e: String, _ v: String) -> DiagnosticMessage {
+    .init(
+      "xml-bad-size", .error,
+      "attribute '\(a)' of <\(e)> must be an integer from 1 to \(10_000_000), not '\(v)'")
+  }
+  public static func xmlBadVersion(_ v: String) -> DiagnosticMessage {
+    .init("xml-bad-version", .error, "unsupported network format version '\(v)' (this reluc reads 1)")
+  }
+  public static func xmlWrongRoot(_ n: String) -> DiagnosticMessage {
+    .init("xml-wrong-root", .error, "the root element must be <network>, not <\(n)>")
+  }
+  public static func xmlDuplicate(_ w: String) -> DiagnosticMessage {
+    .init("xml-duplicate", .error, "<\(w)> appears more than once")
+  }
+  public static func xmlOrder(_ a: String, _ b: String) -> DiagnosticMessage {
+    .init("xml-order", .error, "<\(a)> must come before the first <\(b)>")
+  }
+  public static func xmlBadActivation(_ a: String) -> DiagnosticMessage {
+    .init("xml-bad-activation", .error, "unknown activation '\(a)' (expected relu or linear)")
+  }
+  public static func xmlLayerMismatch(_ k: Int, _ got: Int, _ what: String, _ exp: Int)
+    -> DiagnosticMessage
+  {
+    .init(
+      "xml-layer-mismatch", .error,
+      "layer \(k) has inputs=\"\(got)\" but \(what) is \(exp)")
+  }
+  public static func xmlUnknownElement(_ n: String, _ p: String, suggestion: String?)
+    -> DiagnosticMessage
+  {
+    .init("xml-unknown-element", .error, "unknown element <\(n)> in <\(p)>", help: didYouMean(suggestion))
+  }
+  public static func xmlBadName(_ n: String, _ e: String) -> DiagnosticMessage {
+    .init("xml-bad-name", .error, "'\(n)' is not a valid identifier for the name of <\(e)>")
+  }
+  public static func xmlUnexpectedText(_ e: String) -> DiagnosticMessage {
+    .init("xml-unexpected-text", .error, "unexpected text inside <\(e)>")
+  }
+  public static func xmlBadNumber(_ t: String, _ e: String) -> DiagnosticMessage {
+    .init("xml-bad-number", .error, "'\(t)' in <\(e)> is not a number")
+  }
+  public static func xmlNonFinite(_ e: String, _ k: Int) -> DiagnosticMessage {
+    .init("xml-non-finite", .error, "entry \(k) of <\(e)> is not finite (NaN or infinity)")
+  }
+  public static func xmlTooManyRows(_ l: Int, _ n: Int) -> DiagnosticMessage {
+    .init("xml-too-many-rows", .error, "layer \(l) has more than its \(n) rows")
+  }
+  public static func xmlRowLength(_ r: Int, _ l: Int, _ got: Int, _ exp: Int) -> DiagnosticMessage {
+    .init("xml-row-length", .error, "row \(r) of layer \(l) has \(got) entries, expected \(exp)")
+  }
+  public static func xmlVectorLength(_ n: String, _ owner: String, _ got: Int, _ exp: Int)
+    -> DiagnosticMessage
+  {
+    .init("xml-vector-length", .error, "<\(n)> of \(owner) has \(got) entries, expected \(exp)")
+  }
+  public static func xmlRowCount(_ l: Int, _ got: Int, _ exp: Int) -> DiagnosticMessage {
+    .init("xml-row-count", .error, "layer \(l) has \(got) rows, expected \(exp) (its outputs)")
+  }
+  public static func xmlZeroScale(_ owner: String, _ i: Int) -> DiagnosticMessage {
+    .init("xml-zero-scale", .error, "entry \(i) of the <scale> of <\(owner)> is zero")
+  }
+  public static func xmlMissing(_ w: String) -> DiagnosticMessage {
+    .init("xml-missing", .error, "the network has no <\(w)>")
+  }
+  public static func xmlOutputMismatch(_ got: Int, _ exp: Int) -> DiagnosticMessage {
+    .init(
+      "xml-output-mismatch", .error,
+      "the last layer has \(got) outputs but <output> declares size \(exp)")
+  }
+  public static func xmlSameNames(_ n: String) -> DiagnosticMessage {
+    .init("xml-same-names", .error, "the input and the output are both named '\(n)'")
+  }
+  public static func xmlBoundsCross(_ n: String, _ j: Int, _ lo: Double, _ hi: Double)
+    -> DiagnosticMessage
+  {
+    .init(
+      "xml-bounds-cross", .error,
+      "input bounds cross at \(n)[\(j)]: lower \(formatNumber(lo)) > upper \(formatNumber(hi))")
+  }
+}

@@ -1,0 +1,112 @@
+/// Optimization sense.
+public enum Sense: String, Sendable, Equatable {
+  case maximize, minimize
+}
+
+/// The feasible set over the inputs: `{x : A x <= b, lower <= x <= upper}`.
+public struct Polytope: Sendable, Equatable {
+  /// Number of variables (the network's input size).
+  public var dimension: Int
+  /// A, row-major, `rowCount x dimension`.
+  public var matrix: [Double]
+  /// b, one per row.
+  public var rhs: [Double]
+  /// A name per row (the constraint it came from), for reports.
+  public var rowNames: [String]
+  /// Lower bound per variable (finite after lowering).
+  public var lower: [Double]
+  /// Upper bound per variable (finite after lowering).
+  public var upper: [Double]
+
+  /// Creates a polytope.
+  public init(
+    dimension: Int, matrix: [Double] = [], rhs: [Double] = [], rowNames: [String] = [],
+    lower: [Double], upper: [Double]
+  ) {
+    self.dimension = dimension
+    self.matrix = matrix
+    self.rhs = rhs
+    self.rowNames = rowNames
+    self.lower = lower
+    self.upper = upper
+  }
+
+  /// Number of rows of A.
+  public var rowCount: Int { rhs.count }
+
+  /// Whether the set is a box (no rows).
+  public var isBox: Bool { rhs.isEmpty }
+
+  /// Largest violation of any row or bound at `x` (0 when feasible).
+  public func maxViolation(_ x: [Double]) -> Double {
+    var worst = 0.0
+    for j in 0..<dimension {
+      worst = max(worst, lower[j] - x[j], x[j] - upper[j])
+    }
+    for r in 0..<rowCount {
+      var s = 0.0
+      for j in 0..<dimension { s += matrix[r * dimension + j] * x[j] }
+      worst = max(worst, s - rhs[r])
+    }
+    return worst.isNaN ? .infinity : worst
+  }
+
+  /// Row `r` of A.
+  public func row(_ r: Int) -> ArraySlice<Double> {
+    matrix[(r * dimension)..<((r + 1) * dimension)]
+  }
+}
+
+/// The objective `sense  c . y + d . x + constant`.
+public struct Objective: Sendable, Equatable {
+  /// Maximize or minimize.
+  public var sense: Sense
+  /// c: one coefficient per network output.
+  public var outputWeights: [Double]
+  /// d: one coefficient per network input.
+  public var inputWeights: [Double]
+  /// A constant term.
+  public var constant: Double
+
+  /// Creates an objective.
+  public init(sense: Sense, outputWeights: [Double], inputWeights: [Double], constant: Double = 0) {
+    self.sense = sense
+    self.outputWeights = outputWeights
+    self.inputWeights = inputWeights
+    self.constant = constant
+  }
+
+  /// The objective's value given inputs and outputs.
+  public func value(x: [Double], y: [Double]) -> Double {
+    var v = constant
+    for i in 0..<y.count { v += outputWeights[i] * y[i] }
+    for j in 0..<x.count { v += inputWeights[j] * x[j] }
+    return v
+  }
+}
+
+/// The lowered problem every back end reads.
+public struct Problem: Sendable, Equatable {
+  /// The network, normalization folded.
+  public var network: Network
+  /// The feasible set of inputs.
+  public var polytope: Polytope
+  /// The objective.
+  public var objective: Objective
+  /// Algorithm options, after command-line overrides.
+  public var options: SolveOptions
+
+  /// Creates a problem.
+  public init(network: Network, polytope: Polytope, objective: Objective, options: SolveOptions) {
+    self.network = network
+    self.polytope = polytope
+    self.objective = objective
+    self.options = options
+  }
+
+  /// The objective at `x` by a reference forward pass, with the outputs.
+  public func evaluate(_ x: [Double]) -> (outputs: [Double], objective: Double) {
+    let y = network.evaluate(x)
+    return (y, objective.value(x: x, y: y))
+  }
+}

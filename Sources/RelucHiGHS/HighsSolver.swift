@@ -1,0 +1,260 @@
+import CHiGHS
+
+/// An error from HiGHS: the call that failed and its status.
+public struct HighsError: Error, Sendable, CustomStringConvertible {
+  /// What was being done.
+  public var call: String
+  /// HiGHS's status code.
+  public var status: Int32
+  /// A description for the user.
+  public var description: String { "HiGHS call \(call) failed (status \(status))" }
+}
+
+/// HiGHS's model status after a run.
+public enum HighsModelStatus: Sendable, Equatable {
+  case optimal, infeasible, unbounded, unboundedOrInfeasible, timeLimit, interrupted
+  case iterationLimit, solutionLimit, other(Int32)
+
+  init(_ s: Int32) {
+    switch s {
+    case kHighsModelStatusOptimal: self = .optimal
+    case kHighsModelStatusInfeasible: self = .infeasible
+    case kHighsModelStatusUnbounded: self = .unbounded
+    case kHighsModelStatusUnboundedOrInfeasible: self = .unboundedOrInfeasible
+    case kHighsModelStatusTimeLimit: self = .timeLimit
+    case kHighsModelStatusInterrupt: self = .interrupted
+    case kHighsModelStatusIterationLimit: self = .iterationLimit
+    case kHighsModelStatusSolutionLimit: self = .solutionLimit
+    default: self = .other(s)
+    }
+  }
+}
+
+/// One HiGHS instance, freed with the object. Every C call goes through `check`, which turns an
+/// error status into a thrown `HighsError` (a warning status is accepted).
+public final class HighsSolver {
+  private let handle: UnsafeMutableRawPointer
+  /// Called from HiGHS's interrupt callbacks; returning true stops the solve.
+  public var shouldInterrupt: (@Sendable () -> Bool)?
+  /// Called when HiGHS finds an improving MIP solution (objective value).
+  public var onImprovingSolution: ((Double) -> Void)?
+
+  /// Creates an instance with HiGHS's console output off.
+  public init() {
+    handle = Highs_create()
+    _ = Highs_setBoolOptionValue(handle, "output_flag", 0)
+    let me = Unmanaged.passUnretained(self).toOpaque()
+    _ = Highs_setCallback(handle, highsCallback, me)
+  }
+
+  deinit { Highs_destroy(handle) }
+
+  /// The HiGHS version string.
+  public static var version: String {
+    "\(Highs_versionMajor()).\(Highs_versionMinor()).\(Highs_versionPatch())"
+  }
+
+  /// HiGHS's infinity.
+  public var infinity: Double { Highs_getInfinity(handle) }
+
+  @discardableResult
+  private func check(_ status: Int32, _ call: String) throws(HighsError) -> Int32 {
+    if status == kHighsStatusError { throw HighsError(call: call, status: status) }
+    return status
+  }
+
+  /// Turns HiGHS's log on or off (to stdout).
+  public func setLogging(_ on: Bool) throws(HighsError) {
+    try check(Highs_setBoolOptionValue(handle, "output_flag", on ? 1 : 0), "output_flag")
+    try check(Highs_setBoolOptionValue(handle, "log_to_console", on ? 1 : 0), "log_to_console")
+  }
+
+  /// Sets a double option.
+  public func set(_ name: String, _ v: Double) throws(HighsError) {
+    try check(Highs_setDoubleOptionValue(handle, name, v), name)
+  }
+  /// Sets an integer option.
+  public func set(_ name: String, _ v: Int) throws(HighsError) {
+    try check(Highs_setIntOptionValue(handle, name, Int32(clamping: v)), name)
+  }
+  /// Sets a boolean option.
+  public func set(_ name: String, _ v: Bool) throws(HighsError) {
+    try check(Highs_setBoolOptionValue(handle, name, v ? 1 : 0), name)
+  }
+  /// Sets a string option.
+  public func set(_ name: String, _ v: String) throws(HighsError) {
+    try check(Highs_setStringOptionValue(handle, name, v), name)
+  }
+
+  /// Number of columns.
+  public var columnCount: Int { Int(Highs_getNumCol(handle)) }
+  /// Number of rows.
+  public var rowCount: Int { Int(Highs_getNumRow(handle)) }
+
+  /// Adds one column with no row entries; returns its index.
+  @discardableResult
+  public func addColumn(lower: Double, upper: Double, cost: Double = 0, integer: Bool = false)
+    throws(HighsError) -> Int
+  {
+    let j = columnCount
+    try check(Highs_addCol(handle, cost, lower, upper, 0, nil, nil), "addCol")
+    if integer {
+      try check(Highs_changeColIntegrality(handle, Int32(j), kHighsVarTypeInteger), "integrality")
+    }
+    return j
+  }
+
+  /// Adds a row `lower <= sum value_k x_{index_k} <= upper`; returns its index.
+  @discardableResult
+  public func addRow(lower: Double, upper: Double, indices: [Int32], values: [Double])
+    throws(HighsError) -> Int
+  {
+    let r = rowCount
+    try check(
+      Highs_addRow(handle, lower, upper, Int32(indices.count), indices, values), "addRow")
+    return r
+  }
+
+  /// Adds rows in compressed-row form.
+  public func addRows(
+    lower: [Double], upper: [Double], starts: [Int32], indices: [Int32], values: [Double]
+  ) throws(HighsError) {
+    guard !lower.isEmpty else { return }
+    try check(
+      Highs_addRows(
+        handle, Int32(lower.count), lower, upper, Int32(indices.count), starts, indices, values),
+      "addRows")
+  }
+
+  /// Sets the objective sense.
+  public func setMaximize(_ maximize: Bool) throws(HighsError) {
+    try check(
+      Highs_changeObjectiveSense(handle, maximize ? kHighsObjSenseMaximize : kHighsObjSenseMinimize),
+      "changeObjectiveSense")
+  }
+
+  /// Sets the cost of a column.
+  public func setCost(_ j: Int, _ c: Double) throws(HighsError) {
+    try check(Highs_changeColCost(handle, Int32(j), c), "changeColCost")
+  }
+
+  /// Sets all costs at once (columns 0..<costs.count).
+  public func setCosts(_ costs: [Double]) throws(HighsError) {
+    guard !costs.isEmpty else { return }
+    try check(
+      Highs_changeColsCostByRange(handle, 0, Int32(costs.count - 1), costs), "changeColsCost")
+  }
+
+  /// Sets the objective's constant term.
+  public func setOffset(_ c: Double) throws(HighsError) {
+    try check(Highs_changeObjectiveOffset(handle, c), "changeObjectiveOffset")
+  }
+
+  /// Changes a column's bounds.
+  public func setColumnBounds(_ j: Int, lower: Double, upper: Double) throws(HighsError) {
+    try check(Highs_changeColBounds(handle, Int32(j), lower, upper), "changeColBounds")
+  }
+
+  /// Changes a row's bounds.
+  public func setRowBounds(_ r: Int, lower: Double, upper: Double) throws(HighsError) {
+    try check(Highs_changeRowBounds(handle, Int32(r), lower, upper), "changeRowBounds")
+  }
+
+  /// Makes a column integer or continuous.
+  public func setInteger(_ j: Int, _ integer: Bool) throws(HighsError) {
+    try check(
+      Highs_changeColIntegrality(
+        handle, Int32(j), integer ? kHighsVarTypeInteger : kHighsVarTypeContinuous),
+      "changeColIntegrality")
+  }
+
+  /// Gives HiGHS a starting primal solution (all columns).
+  public func setSolution(_ x: [Double]) throws(HighsError) {
+    try check(Highs_setSolution(handle, x, nil, nil, nil), "setSolution")
+  }
+
+  /// Solves the model.
+  public func run() throws(HighsError) -> HighsModelStatus {
+    let s = Highs_run(handle)
+    if s == kHighsStatusError {
+      let m = Highs_getModelStatus(handle)
+      // HiGHS reports an error status with a meaningful model status on some failures.
+      if m == kHighsModelStatusInfeasible || m == kHighsModelStatusUnbounded
+        || m == kHighsModelStatusUnboundedOrInfeasible
+      {
+        return HighsModelStatus(m)
+      }
+      throw HighsError(call: "run", status: s)
+    }
+    return HighsModelStatus(Highs_getModelStatus(handle))
+  }
+
+  /// Whether a primal solution is available (HiGHS's `primal_solution_status` is feasible).
+  public var hasPrimalSolution: Bool {
+    var v: Int32 = 0
+    _ = Highs_getIntInfoValue(handle, "primal_solution_status", &v)
+    return v == 2
+  }
+
+  /// The column values of the current solution.
+  public func columnValues() -> [Double] {
+    var x = [Double](repeating: 0, count: columnCount)
+    var rows = [Double](repeating: 0, count: rowCount)
+    _ = Highs_getSolution(handle, &x, nil, &rows, nil)
+    return x
+  }
+
+  /// The objective of the current solution.
+  public var objectiveValue: Double { Highs_getObjectiveValue(handle) }
+
+  /// A double info value (e.g. `mip_dual_bound`, `mip_gap`).
+  public func doubleInfo(_ name: String) -> Double? {
+    var v = 0.0
+    return Highs_getDoubleInfoValue(handle, name, &v) == kHighsStatusOk ? v : nil
+  }
+
+  /// An int64 info value (e.g. `mip_node_count`).
+  public func int64Info(_ name: String) -> Int64? {
+    var v: Int64 = 0
+    return Highs_getInt64InfoValue(handle, name, &v) == kHighsStatusOk ? v : nil
+  }
+
+  /// An int info value (e.g. `simplex_iteration_count`).
+  public func intInfo(_ name: String) -> Int? {
+    var v: Int32 = 0
+    return Highs_getIntInfoValue(handle, name, &v) == kHighsStatusOk ? Int(v) : nil
+  }
+
+  /// Writes the model; the format follows the extension (`.mps`, `.lp`).
+  public func writeModel(_ path: String) throws(HighsError) {
+    try check(Highs_writeModel(handle, path), "writeModel")
+  }
+
+  /// Enables the interrupt callbacks (simplex, IPM, MIP) and the improving-solution callback.
+  public func enableCallbacks() throws(HighsError) {
+    for c in [
+      kHighsCallbackSimplexInterrupt, kHighsCallbackIpmInterrupt, kHighsCallbackMipInterrupt,
+      kHighsCallbackMipImprovingSolution,
+    ] {
+      try check(Highs_startCallback(handle, c), "startCallback")
+    }
+  }
+
+  fileprivate func callback(_ type: Int32, _ out: UnsafePointer<HighsCallbackDataOut>?,
+    _ input: UnsafeMutablePointer<HighsCallbackDataIn>?)
+  {
+    if type == kHighsCallbackMipImprovingSolution, let out {
+      onImprovingSolution?(out.pointee.objective_function_value)
+      return
+    }
+    if let input, shouldInterrupt?() == true { input.pointee.user_interrupt = 1 }
+  }
+}
+
+private func highsCallback(
+  _ type: Int32, _ message: UnsafePointer<CChar>?, _ out: UnsafePointer<HighsCallbackDataOut>?,
+  _ input: UnsafeMutablePointer<HighsCallbackDataIn>?, _ data: UnsafeMutableRawPointer?
+) {
+  guard let data else { return }
+  Unmanaged<HighsSolver>.fromOpaque(data).takeUnretainedValue().callback(type, out, input)
+}
