@@ -24,6 +24,14 @@ public enum BoundsMethod: String, Sendable, Equatable, CaseIterable {
   case lp
 }
 
+/// How the starting points of the gradient methods are drawn.
+public enum Sampling: String, Sendable, Equatable, CaseIterable {
+  /// Uniform in the domain (rejection from the bounding box on a polytope).
+  case uniform
+  /// Latin hypercube over the bounding box, projected onto the domain.
+  case lhs
+}
+
 /// A value written for an option, in a model file or on the command line.
 public enum OptionValue: Sendable, Equatable {
   case number(Double)
@@ -112,10 +120,12 @@ public struct SolveOptions: Sendable, Equatable {
   public var overshoot: Double = 1e-6
   /// Cap on the iterations of one start.
   public var maxIterations: Int = 10_000
-  /// PPGA: iterations without improvement before a perturbation.
+  /// PPGA: perturbations in a row that do not improve the start's best before it ends.
   public var stallIterations: Int = 10
   /// Gradient steps stop when the projected step is shorter than this (fraction of diameter).
   public var stepTolerance: Double = 1e-9
+  /// How starting points are drawn.
+  public var sampling: Sampling = .uniform
   /// Bound computation for the MILP.
   public var bounds: BoundsMethod = .interval
   /// Relative MIP gap at which HiGHS stops.
@@ -163,10 +173,13 @@ public struct SolveOptions: Sendable, Equatable {
       summary: "iterations of one start at most"),
     OptionSpec(
       name: "stall_iterations", kind: .integer(1...Int.max), defaultText: "10",
-      summary: "PPGA: iterations without improvement before a perturbation"),
+      summary: "PPGA: perturbations in a row that do not improve before a start ends"),
     OptionSpec(
       name: "step_tolerance", kind: .real(lower: 0, upper: 1, openLower: true),
       defaultText: "1e-9", summary: "a projected step shorter than this (fraction of diameter) stops"),
+    OptionSpec(
+      name: "sampling", kind: .choice(Sampling.allCases.map(\.rawValue)), defaultText: "uniform",
+      summary: "how starting points are drawn"),
     OptionSpec(
       name: "bounds", kind: .choice(BoundsMethod.allCases.map(\.rawValue)),
       defaultText: "interval", summary: "pre-activation bounds for the MILP"),
@@ -228,6 +241,7 @@ public struct SolveOptions: Sendable, Equatable {
     case "max_iterations": maxIterations = try integer()
     case "stall_iterations": stallIterations = try integer()
     case "step_tolerance": stepTolerance = try real()
+    case "sampling": sampling = Sampling(rawValue: try choice())!
     case "bounds": bounds = BoundsMethod(rawValue: try choice())!
     case "mip_gap": mipGap = try real()
     case "threads": threads = try integer()

@@ -33,7 +33,7 @@ public enum HighsModelStatus: Sendable, Equatable {
 /// One HiGHS instance, freed with the object. Every C call goes through `check`, which turns an
 /// error status into a thrown `HighsError` (a warning status is accepted).
 public final class HighsSolver {
-  private let handle: UnsafeMutableRawPointer
+  fileprivate let handle: UnsafeMutableRawPointer
   /// Called from HiGHS's interrupt callbacks; returning true stops the solve.
   public var shouldInterrupt: (@Sendable () -> Bool)?
   /// Called when HiGHS finds an improving MIP solution (objective value).
@@ -257,4 +257,16 @@ private func highsCallback(
 ) {
   guard let data else { return }
   Unmanaged<HighsSolver>.fromOpaque(data).takeUnretainedValue().callback(type, out, input)
+}
+
+extension HighsSolver {
+  /// Sets the Hessian to the identity on the first `n` columns (objective `1/2 |x|^2 + c.x`).
+  public func setIdentityHessian(_ n: Int) throws(HighsError) {
+    let start = (0...n).map { Int32($0) }
+    let index = (0..<n).map { Int32($0) }
+    let value = [Double](repeating: 1, count: n)
+    let s = Highs_passHessian(
+      handle, Int32(n), Int32(n), kHighsHessianFormatTriangular, start, index, value)
+    if s == kHighsStatusError { throw HighsError(call: "passHessian", status: s) }
+  }
 }

@@ -17,6 +17,16 @@ public struct Compilation: Sendable {
   /// The syntax tree, when the file could be read.
   public var syntax: ModelSyntax?
 
+  /// Creates a compilation record.
+  public init(
+    problem: Problem?, diagnostics: DiagnosticBag, sources: SourceManager, syntax: ModelSyntax?
+  ) {
+    self.problem = problem
+    self.diagnostics = diagnostics
+    self.sources = sources
+    self.syntax = syntax
+  }
+
   /// The exit code the diagnostics call for (0 when there is no error).
   public var exitCode: RelucExit {
     guard diagnostics.hasErrors else { return .ok }

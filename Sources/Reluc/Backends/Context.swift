@@ -1,0 +1,56 @@
+import RelucBase
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Seconds on a monotonic clock.
+public func monotonicSeconds() -> Double {
+  var ts = timespec()
+  clock_gettime(CLOCK_MONOTONIC, &ts)
+  return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// The process-wide interrupt request (set by the SIGINT handler of the executable).
+public enum Interrupt {
+  /// The flag; lock-free, so it may be set from a signal handler.
+  public static let flag = Atomic<Bool>(false)
+  /// Whether an interrupt was requested.
+  public static var requested: Bool { flag.load(ordering: .relaxed) }
+}
+
+/// What every back end is given besides the problem: the deadline, the interrupt, the progress
+/// line and the log switch.
+public struct SolveContext: @unchecked Sendable {
+  /// When the solve started.
+  public var start: Double
+  /// When it must stop (monotonic seconds).
+  public var deadline: Double
+  /// Whether to print the solvers' logs.
+  public var verbose: Bool
+  /// Called with the best value so far (for the progress line).
+  public var progress: ((_ best: Double, _ bound: Double?) -> Void)?
+
+  /// A context whose deadline is `timeLimit` seconds from now.
+  public init(timeLimit: Double, verbose: Bool = false) {
+    start = monotonicSeconds()
+    deadline = start + timeLimit
+    self.verbose = verbose
+  }
+
+  /// Seconds left before the deadline.
+  public var remaining: Double { max(0, deadline - monotonicSeconds()) }
+
+  /// Whether the solve must stop now (deadline or interrupt).
+  public var shouldStop: Bool { Interrupt.requested || monotonicSeconds() >= deadline }
+
+  /// The status for a solve that stopped early.
+  public var stopStatus: SolveStatus { Interrupt.requested ? .interrupted : .timeLimit }
+}
+
+/// A back end: solves a problem within a context.
+public protocol Backend {
+  /// Solves; the result's point (if any) is checked by `SolutionReport` afterwards.
+  func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult
+}

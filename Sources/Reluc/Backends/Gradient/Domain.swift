@@ -1,0 +1,89 @@
+import RelucBase
+import RelucHiGHS
+
+/// The feasible set of inputs for the gradient methods: Euclidean projection and sampling.
+///
+/// Projection onto a box is exact clamping. Onto a general polytope it is the exact solution of
+/// the QP `min 1/2 |p - v|^2  s.t.  A p <= b, l <= p <= u`, solved by HiGHS's active-set QP
+/// solver (warm-started from the previous projection).
+final class Domain {
+  let polytope: Polytope
+  let n: Int
+  let diameter: Double
+  private let qp: HighsSolver?
+
+  init(_ polytope: Polytope) throws(HighsError) {
+    self.polytope = polytope
+    n = polytope.dimension
+    var d2 = 0.0
+    for j in 0..<n { d2 += (polytope.upper[j] - polytope.lower[j]) * (polytope.upper[j] - polytope.lower[j]) }
+    diameter = max(d2.squareRoot(), 1e-12)
+    if polytope.isBox {
+      qp = nil
+    } else {
+      let s = HighsSolver()
+      for j in 0..<n {
+        try s.addColumn(lower: polytope.lower[j], upper: polytope.upper[j])
+      }
+      for r in 0..<polytope.rowCount {
+        var idx: [Int32] = []
+        var val: [Double] = []
+        for j in 0..<n where polytope.matrix[r * n + j] != 0 {
+          idx.append(Int32(j))
+          val.append(polytope.matrix[r * n + j])
+        }
+        try s.addRow(lower: -s.infinity, upper: polytope.rhs[r], indices: idx, values: val)
+      }
+      try s.setIdentityHessian(n)
+      try s.set("primal_feasibility_tolerance", 1e-10)
+      try s.set("dual_feasibility_tolerance", 1e-10)
+      qp = s
+    }
+  }
+
+  /// Projects `v` onto the domain, in place. Returns false if the QP failed.
+  @discardableResult
+  func project(_ v: UnsafeMutablePointer<Double>) -> Bool {
+    guard let qp else {
+      for j in 0..<n { v[j] = min(max(v[j], polytope.lower[j]), polytope.upper[j]) }
+      return true
+    }
+    // min 1/2 |p|^2 - v.p  ==  min 1/2 |p - v|^2 + const
+    do {
+      try qp.setCosts((0..<n).map { -v[$0] })
+      guard try qp.run() == .optimal else { return false }
+    } catch { return false }
+    let p = qp.columnValues()
+    for j in 0..<n { v[j] = min(max(p[j], polytope.lower[j]), polytope.upper[j]) }
+    return true
+  }
+
+  /// A random point of the domain: uniform on a box; on a polytope, uniform by rejection from
+  /// the bounding box (up to 1000 draws), else the projection of a uniform box point.
+  func sample(_ rng: inout Xoshiro256, into x: UnsafeMutablePointer<Double>) {
+    for _ in 0..<(polytope.isBox ? 1 : 1000) {
+      for j in 0..<n {
+        x[j] = polytope.lower[j] + rng.unit() * (polytope.upper[j] - polytope.lower[j])
+      }
+      if polytope.isBox || polytope.maxViolation(Array(UnsafeBufferPointer(start: x, count: n))) <= 0 {
+        return
+      }
+    }
+    project(x)
+  }
+
+  /// Latin hypercube samples of the bounding box (projected onto the domain).
+  func latinHypercube(_ count: Int, _ rng: inout Xoshiro256) -> [[Double]] {
+    var points = [[Double]](repeating: [Double](repeating: 0, count: n), count: count)
+    for j in 0..<n {
+      var perm = Array(0..<count)
+      perm.shuffle(using: &rng)
+      for k in 0..<count {
+        let u = (Double(perm[k]) + rng.unit()) / Double(count)
+        points[k][j] = polytope.lower[j] + u * (polytope.upper[j] - polytope.lower[j])
+      }
+    }
+    for k in 0..<count { points[k].withUnsafeMutableBufferPointer { _ = project($0.baseAddress!) } }
+    return points
+  }
+}

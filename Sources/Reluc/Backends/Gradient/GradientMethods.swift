@@ -1,0 +1,274 @@
+import RelucBase
+import RelucHiGHS
+
+/// Gradient Walk, PPGA and PPGA_LR (Tong, Zhu, Serra, Burer 2025, "Going large with
+/// gradient-based algorithms"), on the maximization of F = s (c.y + d.x) over the polytope X.
+///
+/// - Gradient Walk: projected gradient ascent with normalized steps `eta D g/|g|` (D the diameter
+///   of the bounding box) and backtracking (eta halves when a step does not improve); stops when
+///   eta or the projected step falls below `step_tolerance D`.
+/// - PPGA: the same steps; at a stall (local optimum, a corner of X, or 20 steps that gain less
+///   than `1e-9 (1 + |F|)`) the start's best point is
+///   perturbed uniformly in a ball of radius `perturbation_radius D` and projected back; a start
+///   ends after `stall_iterations` perturbations in a row that do not improve its best.
+/// - PPGA_LR: inside a linear region the gradient is constant, so instead of a fixed step it moves
+///   along the projected direction `P(x + D g/|g|) - x` to the nearest activation change (ratio
+///   test on the pre-activations, `NetworkKernel.regionStep`) plus `overshoot D` into the next
+///   region; after a step shorter than `1e-4 D` (a ridge between two regions, where the steps
+///   would alternate) it moves along the bisector of the last two unit gradients; when a region
+///   step does not improve it falls back to one backtracking step, then perturbs like PPGA.
+public struct GradientBackend: Backend {
+  /// Which of the three methods.
+  public let variant: Method
+
+  /// Creates the back end for `.gradient_walk`, `.ppga` or `.ppga_lr`.
+  public init(_ variant: Method) { self.variant = variant }
+
+  public func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult {
+    let domain: Domain
+    do { domain = try Domain(problem.polytope) } catch {
+      return SolveResult(status: .error, method: variant, message: "\(error)")
+    }
+    var run = GradientRun(problem: problem, domain: domain, variant: variant, context: context)
+    return run.solve()
+  }
+}
+
+/// The state of one gradient solve (buffers allocated once).
+struct GradientRun {
+  let problem: Problem
+  let domain: Domain
+  let variant: Method
+  let context: SolveContext
+  let kernel: NetworkKernel
+  let n: Int
+  let options: SolveOptions
+  var rng: Xoshiro256
+  var x: [Double]
+  var trial: [Double]
+  var grad: [Double]
+  var direction: [Double]
+  var best: [Double]? = nil
+  var bestValue = -Double.infinity
+  var iterations = 0
+  var perturbations = 0
+  var regionSteps = 0
+  var regions = Set<Int>()
+  var startsDone = 0
+  /// The unit gradient of the previous PPGA_LR step, kept when that step was short (a ridge).
+  var ridgeGradient: [Double]? = nil
+
+  init(problem: Problem, domain: Domain, variant: Method, context: SolveContext) {
+    self.problem = problem
+    self.domain = domain
+    self.variant = variant
+    self.context = context
+    kernel = NetworkKernel(problem: problem)
+    n = problem.network.inputSize
+    options = problem.options
+    rng = Xoshiro256(seed: UInt64(problem.options.seed))
+    x = [Double](repeating: 0, count: n)
+    trial = x
+    grad = x
+    direction = x
+  }
+
+  mutating func value(_ v: [Double]) -> Double {
+    let f = v.withUnsafeBufferPointer { kernel.forward($0.baseAddress!) }
+    if regions.count < 1_000_000 { regions.insert(kernel.patternHash()) }
+    return f
+  }
+
+  mutating func record(_ v: [Double], _ f: Double) {
+    if f > bestValue {
+      bestValue = f
+      best = v
+      let s: Double = problem.objective.sense == .maximize ? 1 : -1
+      context.progress?(s * f, nil)
+    }
+  }
+
+  mutating func solve() -> SolveResult {
+    let starts: [[Double]]
+    if options.sampling == .lhs {
+      starts = domain.latinHypercube(options.starts, &rng)
+    } else {
+      starts = (0..<options.starts).map { _ in
+        var p = [Double](repeating: 0, count: n)
+        p.withUnsafeMutableBufferPointer { domain.sample(&rng, into: $0.baseAddress!) }
+        return p
+      }
+    }
+    let t0 = monotonicSeconds()
+    var stopped = false
+    for s in starts {
+      if context.shouldStop {
+        stopped = true
+        break
+      }
+      runStart(s)
+      startsDone += 1
+    }
+    if context.shouldStop && startsDone < starts.count { stopped = true }
+    let seconds = max(1e-9, monotonicSeconds() - t0)
+    let sign: Double = problem.objective.sense == .maximize ? 1 : -1
+    let stats: [(String, JSON)] = [
+      ("starts", .int(startsDone)),
+      ("iterations", .int(iterations)),
+      ("iterations_per_second", .number((Double(iterations) / seconds).rounded())),
+      ("perturbations", .int(perturbations)),
+      ("regions_visited", .int(regions.count)),
+    ] + (variant == .ppga_lr ? [("region_steps", JSON.int(regionSteps))] : [])
+    guard let best else {
+      return SolveResult(status: context.stopStatus, method: variant, statistics: stats)
+    }
+    return SolveResult(
+      status: stopped ? context.stopStatus : .feasible, method: variant, point: best,
+      claimedObjective: sign * bestValue, statistics: stats)
+  }
+
+  /// One start: steps until a stall; PPGA variants perturb and go on.
+  mutating func runStart(_ start: [Double]) {
+    x = start
+    var fx = value(x)
+    record(x, fx)
+    var startBest = x
+    var startBestValue = fx
+    var failedPerturbations = 0
+    var eta = options.stepSize * domain.diameter
+    var localIterations = 0
+    var checkpoint = fx
+    while localIterations < options.maxIterations {
+      if iterations & 15 == 0, context.shouldStop { return }
+      iterations += 1
+      localIterations += 1
+      var moved = false
+      if variant == .ppga_lr {
+        moved = regionStep(&fx)
+      }
+      if !moved {
+        moved = gradientStep(&fx, &eta)
+      }
+      if moved {
+        record(x, fx)
+        if fx > startBestValue + 1e-12 * (1 + abs(startBestValue)) {
+          startBestValue = fx
+          startBest = x
+          failedPerturbations = 0
+        }
+        // Progress stalls when 20 steps gain less than 1e-9 (1 + |F|) (zig-zag across a kink).
+        if localIterations % 20 != 0 { continue }
+        let gained = fx - checkpoint
+        checkpoint = fx
+        if gained > 1e-9 * (1 + abs(fx)) { continue }
+      }
+      // A stall: local optimum or corner.
+      if variant == .gradient_walk { return }
+      if failedPerturbations >= options.stallIterations { return }
+      failedPerturbations += 1
+      perturbations += 1
+      perturb(from: startBest)
+      fx = value(x)
+      record(x, fx)
+      checkpoint = fx
+      eta = options.stepSize * domain.diameter
+    }
+  }
+
+  /// x <- P(center + r u), u uniform in the unit ball, r = perturbation_radius D.
+  mutating func perturb(from center: [Double]) {
+    var norm = 0.0
+    for j in 0..<n {
+      direction[j] = rng.normal()
+      norm += direction[j] * direction[j]
+    }
+    norm = max(norm.squareRoot(), 1e-300)
+    let radius = options.perturbationRadius * domain.diameter
+      * pow(rng.unit(), 1 / Double(max(1, n)))
+    for j in 0..<n { x[j] = center[j] + radius * direction[j] / norm }
+    x.withUnsafeMutableBufferPointer { _ = domain.project($0.baseAddress!) }
+  }
+
+  /// Computes the gradient at x into `grad` (x must be the last forward pass); returns |g|.
+  mutating func gradientNorm() -> Double {
+    grad.withUnsafeMutableBufferPointer { kernel.gradient(into: $0.baseAddress!) }
+    var s = 0.0
+    for j in 0..<n { s += grad[j] * grad[j] }
+    return s.squareRoot()
+  }
+
+  /// One projected gradient step with backtracking; false at a stall.
+  mutating func gradientStep(_ fx: inout Double, _ eta: inout Double) -> Bool {
+    _ = value(x)
+    let gn = gradientNorm()
+    guard gn > 0, gn.isFinite else { return false }
+    let minStep = options.stepTolerance * domain.diameter
+    while eta >= minStep {
+      for j in 0..<n { trial[j] = x[j] + eta * grad[j] / gn }
+      trial.withUnsafeMutableBufferPointer { _ = domain.project($0.baseAddress!) }
+      var moved = 0.0
+      for j in 0..<n { moved += (trial[j] - x[j]) * (trial[j] - x[j]) }
+      if moved.squareRoot() < minStep { return false }
+      let ft = value(trial)
+      if ft > fx + 1e-13 * (1 + abs(fx)) {
+        swap(&x, &trial)
+        fx = ft
+        return true
+      }
+      eta /= 2
+    }
+    return false
+  }
+
+  /// One PPGA_LR step to the next activation change along the projected direction.
+  mutating func regionStep(_ fx: inout Double) -> Bool {
+    _ = value(x)
+    let gn = gradientNorm()
+    guard gn > 0, gn.isFinite else { return false }
+    let D = domain.diameter
+    // On a ridge between two regions the steps alternate between their gradients and gain only
+    // the overshoot; after a short step, move along the bisector of the two unit gradients.
+    if let r = ridgeGradient {
+      var bn = 0.0
+      for j in 0..<n {
+        let v = grad[j] / gn + r[j]
+        bn += v * v
+      }
+      bn = bn.squareRoot()
+      if bn > 1e-8 {
+        for j in 0..<n { direction[j] = x[j] + D * (grad[j] / gn + r[j]) / bn }
+      } else {
+        for j in 0..<n { direction[j] = x[j] + D * grad[j] / gn }
+      }
+    } else {
+      for j in 0..<n { direction[j] = x[j] + D * grad[j] / gn }
+    }
+    direction.withUnsafeMutableBufferPointer { _ = domain.project($0.baseAddress!) }
+    var dn = 0.0
+    for j in 0..<n {
+      direction[j] -= x[j]
+      dn += direction[j] * direction[j]
+    }
+    dn = dn.squareRoot()
+    if dn < options.stepTolerance * D { return false }
+    direction.withUnsafeBufferPointer { kernel.directionalPreactivations($0.baseAddress!) }
+    let tStar = kernel.regionStep(tMax: 1)
+    let t = min(1, tStar + options.overshoot * D / dn)
+    for j in 0..<n {
+      trial[j] = min(max(x[j] + t * direction[j], problem.polytope.lower[j]), problem.polytope.upper[j])
+    }
+    let ft = value(trial)
+    regionSteps += 1
+    ridgeGradient = t * dn < 1e-4 * D ? grad.map { $0 / gn } : nil
+    if ft > fx + 1e-13 * (1 + abs(fx)) {
+      swap(&x, &trial)
+      fx = ft
+      return true
+    }
+    return false
+  }
+}
+
+#if canImport(Glibc)
+  import Glibc
+#endif

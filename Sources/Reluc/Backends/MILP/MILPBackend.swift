@@ -1,0 +1,95 @@
+import RelucBase
+import RelucHiGHS
+
+/// The exact big-M MILP (`method = milp`), solved by HiGHS.
+public struct MILPBackend: Backend {
+  /// An optional starting point (e.g. from a heuristic), completed into a full MILP solution.
+  public var warmStart: [Double]?
+
+  /// Creates the back end.
+  public init(warmStart: [Double]? = nil) { self.warmStart = warmStart }
+
+  public func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult {
+    do {
+      return try solveThrowing(problem, context)
+    } catch {
+      return SolveResult(status: .error, method: .milp, message: "\(error)")
+    }
+  }
+
+  func solveThrowing(_ problem: Problem, _ context: SolveContext) throws(HighsError) -> SolveResult {
+    let t0 = monotonicSeconds()
+    let bounds: PreactivationBounds
+    switch problem.options.bounds {
+    case .interval:
+      bounds = intervalBounds(
+        problem.network, lower: problem.polytope.lower, upper: problem.polytope.upper)
+    case .lp:
+      bounds = try lpTightenedBounds(problem, context, budget: context.remaining * 0.25)
+    }
+    let boundSeconds = monotonicSeconds() - t0
+    let model = try BigMModel(problem: problem, bounds: bounds)
+    try model.setObjective(problem)
+    let s = model.solver
+    try s.setLogging(context.verbose)
+    try s.set("time_limit", max(0.01, context.remaining))
+    try s.set("mip_rel_gap", problem.options.mipGap)
+    try s.set("random_seed", problem.options.seed)
+    if problem.options.threads > 0 { try s.set("threads", problem.options.threads) }
+    s.shouldInterrupt = { Interrupt.requested }
+    let progress = context.progress
+    let sign: Double = problem.objective.sense == .maximize ? 1 : -1
+    _ = sign
+    s.onImprovingSolution = { v in progress?(v, nil) }
+    try s.enableCallbacks()
+    if let w = warmStart {
+      try s.setSolution(model.completion(of: w, network: problem.network))
+    }
+    let status = try s.run()
+    var stats: [(String, JSON)] = [
+      ("binaries", .int(model.binaries)),
+      ("stable_active", .int(model.stableActive)),
+      ("stable_inactive", .int(model.stableInactive)),
+      ("bounds", .string(problem.options.bounds.rawValue)),
+      ("bound_seconds", .number((boundSeconds * 1000).rounded() / 1000)),
+      ("nodes", .int(Int(s.int64Info("mip_node_count") ?? 0))),
+      ("highs", .string(HighsSolver.version)),
+    ]
+    let n = problem.network.inputSize
+    let point: [Double]? =
+      s.hasPrimalSolution ? Array(s.columnValues()[0..<n]) : nil
+    let claimed: Double? = point == nil ? nil : s.objectiveValue
+    let dual = s.doubleInfo("mip_dual_bound")
+    let bound = dual.flatMap { $0.isFinite ? $0 : nil }
+    switch status {
+    case .optimal:
+      stats.append(("mip_gap", .number(s.doubleInfo("mip_gap") ?? 0)))
+      return SolveResult(
+        status: .optimal, method: .milp, point: point, claimedObjective: claimed, bound: bound,
+        statistics: stats)
+    case .infeasible:
+      return SolveResult(status: .infeasible, method: .milp, statistics: stats)
+    case .unbounded, .unboundedOrInfeasible:
+      return SolveResult(
+        status: .unbounded, method: .milp, statistics: stats,
+        message: "HiGHS reports the MILP unbounded or infeasible")
+    case .timeLimit, .interrupted, .iterationLimit, .solutionLimit:
+      return SolveResult(
+        status: status == .interrupted || Interrupt.requested ? .interrupted : .timeLimit,
+        method: .milp, point: point, claimedObjective: claimed, bound: bound, statistics: stats)
+    case .other(let code):
+      return SolveResult(
+        status: .error, method: .milp, point: point, claimedObjective: claimed, bound: bound,
+        statistics: stats, message: "HiGHS ended with model status \(code)")
+    }
+  }
+
+  /// Writes the MILP (with the problem's bounds option) to an MPS or LP file.
+  public static func export(_ problem: Problem, to path: String) throws(HighsError) {
+    let bounds = intervalBounds(
+      problem.network, lower: problem.polytope.lower, upper: problem.polytope.upper)
+    let model = try BigMModel(problem: problem, bounds: bounds)
+    try model.setObjective(problem)
+    try model.solver.writeModel(path)
+  }
+}

@@ -1,0 +1,70 @@
+import RelucBase
+
+/// Bounds on the pre-activations of every layer, for a box of inputs.
+public struct PreactivationBounds: Sendable, Equatable {
+  /// Lower bound of each neuron's pre-activation, per layer.
+  public var lower: [[Double]]
+  /// Upper bound of each neuron's pre-activation, per layer.
+  public var upper: [[Double]]
+
+  /// Neurons proven always active (lower >= 0) and always inactive (upper <= 0), over ReLU layers.
+  public func stableCounts(_ network: Network) -> (active: Int, inactive: Int, unstable: Int) {
+    var a = 0
+    var i = 0
+    var u = 0
+    for (l, layer) in network.layers.enumerated() where layer.activation == .relu {
+      for k in 0..<layer.outputSize {
+        if lower[l][k] >= 0 { a += 1 } else if upper[l][k] <= 0 { i += 1 } else { u += 1 }
+      }
+    }
+    return (a, i, u)
+  }
+}
+
+/// Interval arithmetic, layer by layer:
+/// `z_lo = b + W+ h_lo + W- h_hi`, `z_hi = b + W+ h_hi + W- h_lo`, then `h = relu(z)`.
+///
+/// Soundness under rounding: every bound is widened by `1e-12 (1 + sum |w_ij| |h_j| + |b_i|)`,
+/// which covers the floating-point error of the sums (at most n ulp of the absolute sum, far below
+/// this margin for n < 10^6).
+public func intervalBounds(_ network: Network, lower: [Double], upper: [Double])
+  -> PreactivationBounds
+{
+  var hl = lower
+  var hu = upper
+  var result = PreactivationBounds(lower: [], upper: [])
+  for layer in network.layers {
+    var zl = [Double](repeating: 0, count: layer.outputSize)
+    var zu = zl
+    for i in 0..<layer.outputSize {
+      var lo = layer.bias[i]
+      var hi = layer.bias[i]
+      var mag = abs(layer.bias[i])
+      let row = i * layer.inputSize
+      for j in 0..<layer.inputSize {
+        let w = layer.weights[row + j]
+        if w >= 0 {
+          lo += w * hl[j]
+          hi += w * hu[j]
+        } else {
+          lo += w * hu[j]
+          hi += w * hl[j]
+        }
+        mag += abs(w) * max(abs(hl[j]), abs(hu[j]))
+      }
+      let margin = 1e-12 * (1 + mag)
+      zl[i] = lo - margin
+      zu[i] = hi + margin
+    }
+    result.lower.append(zl)
+    result.upper.append(zu)
+    if layer.activation == .relu {
+      hl = zl.map { max(0, $0) }
+      hu = zu.map { max(0, $0) }
+    } else {
+      hl = zl
+      hu = zu
+    }
+  }
+  return result
+}
