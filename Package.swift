@@ -33,6 +33,7 @@ let package = Package(
       dependencies: ["Reluc", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       path: "Sources/reluc"),
     .executableTarget(name: "reluc-bench", dependencies: ["Reluc"], path: "bench/Sources/reluc-bench"),
-    .testTarget(name: "RelucTests", dependencies: ["Reluc"], path: "Tests/RelucTests"),
+    .testTarget(
+      name: "RelucTests", dependencies: ["Reluc"], path: "Tests/RelucTests", exclude: ["Fixtures"]),
   ]
 )

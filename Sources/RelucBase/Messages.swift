@@ -98,9 +98,10 @@ public enum Messages {
   }
   public static let constantConstraintTrue = DiagnosticMessage(
     "constant-constraint", .warning, "the constraint has no variables and is always true")
-  public static func unbounded(_ name: String, _ side: String) -> DiagnosticMessage {
+  public static func unbounded(_ name: String, _ side: String, plural: Bool) -> DiagnosticMessage {
     .init(
-      "unbounded-input", .error, "input \(name) has no \(side) bound",
+      "unbounded-input", .error,
+      plural ? "inputs \(name) have no \(side) bound" : "input \(name) has no \(side) bound",
       help: "every method needs a bounded domain: add e.g. 'constraint 0 <= x <= 1'")
   }
   public static func boundsCross(_ name: String, _ lo: Double, _ hi: Double) -> DiagnosticMessage {
@@ -216,7 +217,9 @@ public enum Messages {
     .init("xml-vector-length", .error, "<\(n)> of \(owner) has \(got) entries, expected \(exp)")
   }
   public static func xmlRowCount(_ l: Int, _ got: Int, _ exp: Int) -> DiagnosticMessage {
-    .init("xml-row-count", .error, "layer \(l) has \(got) rows, expected \(exp) (its outputs)")
+    .init(
+      "xml-row-count", .error,
+      "layer \(l) has \(got) row\(got == 1 ? "" : "s"), expected \(exp) (its outputs)")
   }
   public static func xmlZeroScale(_ owner: String, _ i: Int) -> DiagnosticMessage {
     .init("xml-zero-scale", .error, "entry \(i) of the <scale> of <\(owner)> is zero")

@@ -130,6 +130,8 @@ public struct SolveOptions: Sendable, Equatable {
   public var bounds: BoundsMethod = .interval
   /// Relative MIP gap at which HiGHS stops.
   public var mipGap: Double = 1e-6
+  /// Whether the MILP starts from a short PPGA_LR run's best point.
+  public var warmStart: Bool = true
   /// HiGHS threads (0: HiGHS decides).
   public var threads: Int = 0
   /// LP Walk: step past the LP optimum, relative.
@@ -187,6 +189,9 @@ public struct SolveOptions: Sendable, Equatable {
       name: "mip_gap", kind: .real(lower: 0, upper: 1, openLower: false), defaultText: "1e-6",
       summary: "relative MIP gap at which the MILP stops"),
     OptionSpec(
+      name: "warm_start", kind: .boolean, defaultText: "true",
+      summary: "start the MILP from a short PPGA_LR run's best point"),
+    OptionSpec(
       name: "threads", kind: .integer(0...256), defaultText: "0",
       summary: "HiGHS threads (0: HiGHS decides)"),
     OptionSpec(
@@ -229,6 +234,13 @@ public struct SolveOptions: Sendable, Equatable {
       default: throw bad
       }
     }
+    func boolean() throws(OptionError) -> Bool {
+      switch value {
+      case .identifier("true"): return true
+      case .identifier("false"): return false
+      default: throw bad
+      }
+    }
     switch name {
     case "method": method = Method(rawValue: try choice())!
     case "time_limit": timeLimit = try real()
@@ -244,6 +256,7 @@ public struct SolveOptions: Sendable, Equatable {
     case "sampling": sampling = Sampling(rawValue: try choice())!
     case "bounds": bounds = BoundsMethod(rawValue: try choice())!
     case "mip_gap": mipGap = try real()
+    case "warm_start": warmStart = try boolean()
     case "threads": threads = try integer()
     case "lp_walk_epsilon": lpWalkEpsilon = try real()
     case "milp_walk_gap": milpWalkGap = try real()

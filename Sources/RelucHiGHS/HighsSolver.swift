@@ -1,4 +1,4 @@
-import CHiGHS
+internal import CHiGHS
 
 /// An error from HiGHS: the call that failed and its status.
 public struct HighsError: Error, Sendable, CustomStringConvertible {

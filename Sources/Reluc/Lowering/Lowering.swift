@@ -102,7 +102,7 @@ public struct Lowering {
       if actual != expected {
         diagnostics.report(
           Messages.digestMismatch(expected, actual), at: loc(digest.range),
-          notes: [DiagnosticNote("network file '\(resolved)'", at: .file(resolved))])
+          notes: [DiagnosticNote("the digest was computed over '\(resolved)'")])
         return nil
       }
     }
@@ -464,7 +464,8 @@ public struct Lowering {
           + (missing.count > 4 ? " and \(missing.count - 4) more" : "")
       }
       diagnostics.report(
-        Messages.unbounded(list, side), at: loc(networkStatement ?? SourceRange(0, 0)))
+        Messages.unbounded(list, side, plural: missing.count > 1),
+        at: loc(networkStatement ?? SourceRange(0, 0)))
     }
     guard diagnostics.errorCount == errorsBefore else { return nil }
     return Polytope(

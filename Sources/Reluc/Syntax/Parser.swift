@@ -88,7 +88,7 @@ public struct Parser {
       let errorsBefore = diagnostics.errorCount
       if let s = parseStatement() {
         statements.append(s)
-        if !atStatementBoundary, diagnostics.errorCount == errorsBefore {
+        if !atStatementBoundary, current.kind != .error, diagnostics.errorCount == errorsBefore {
           diagnostics.report(
             Messages.expectedStatement(found: describe(current)), at: loc(current.range))
         }
@@ -254,7 +254,9 @@ public struct Parser {
   }
 
   private mutating func parseRelation() -> Relation? {
-    var operands = [parseExpression()]
+    let first = parseExpression()
+    if case .missing = first { return nil }
+    var operands = [first]
     var ops: [RelationOperator] = []
     var ranges: [SourceRange] = []
     while ops.count < 2 {
@@ -282,7 +284,9 @@ public struct Parser {
       advance()
       ops.append(op)
       ranges.append(t.range)
-      operands.append(parseExpression())
+      let next = parseExpression()
+      if case .missing = next { return nil }
+      operands.append(next)
     }
     let valid = ops.count == 1 || (ops[0] == ops[1] && ops[0] != .equal)
     if !valid {

@@ -1,0 +1,45 @@
+import Foundation
+import Reluc
+import RelucBase
+
+/// Paths of the test fixtures.
+enum Fixtures {
+  static let root: String = {
+    let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    return here.appendingPathComponent("Fixtures").path
+  }()
+  static let repository: String = {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().path
+  }()
+
+  static func path(_ relative: String) -> String { root + "/" + relative }
+
+  static func files(_ folder: String, ext: String) -> [String] {
+    let dir = path(folder)
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+    return names.filter { $0.hasSuffix("." + ext) }.sorted()
+  }
+
+  static func read(_ path: String) -> String {
+    (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+  }
+
+  /// Compiles a model; fails the test's expectations in the caller if it does not compile.
+  static func problem(_ path: String, overrides: [(String, OptionValue)] = []) -> Problem? {
+    Compiler.compile(path: path, overrides: overrides).problem
+  }
+
+  /// The `# expect: ...` header of a fixture.
+  static func expectation(_ path: String) -> String? {
+    for line in read(path).split(separator: "\n") where line.hasPrefix("# expect: ") {
+      return String(line.dropFirst("# expect: ".count))
+    }
+    return nil
+  }
+}
+
+/// |a - b| <= abs + rel max(|a|, |b|).
+func close(_ a: Double, _ b: Double, abs: Double = 1e-6, rel: Double = 1e-6) -> Bool {
+  Swift.abs(a - b) <= abs + rel * max(Swift.abs(a), Swift.abs(b))
+}
