@@ -1,0 +1,84 @@
+import Foundation
+import Reluc
+import RelucBase
+import RelucXML
+import Testing
+
+@Suite struct HostileInputTests {
+  func tempDir() throws -> String {
+    let dir = NSTemporaryDirectory() + "reluc-hostile-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+  }
+
+  /// A 2 GB (sparse) file is rejected from its size, without being read.
+  @Test func hugeFileIsRejectedWithoutReadingIt() throws {
+    let path = try tempDir() + "/huge.xml"
+    FileManager.default.createFile(atPath: path, contents: nil)
+    let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    try h.truncate(atOffset: 2 << 30)
+    try h.close()
+    let t0 = Date()
+    let r = NetworkReader().read(path: path)
+    guard case .failure(let bag) = r else {
+      Issue.record("a 2 GB file was accepted")
+      return
+    }
+    #expect(bag.all.first?.id == "network-too-large")
+    #expect(Date().timeIntervalSince(t0) < 1)
+    try FileManager.default.removeItem(atPath: path)
+  }
+
+  @Test func sizeLimitCountsBytesAsTheyAreRead() throws {
+    let r = NetworkReader(maxBytes: 100).read(path: Fixtures.path("nets/tiny.xml"))
+    guard case .failure(let bag) = r else {
+      Issue.record("limit not applied")
+      return
+    }
+    #expect(bag.all.first?.id == "network-too-large")
+  }
+
+  @Test func aNetworkWithNoHiddenLayerIsFine() throws {
+    let dir = try tempDir()
+    try """
+    <network><input name="x" size="2"/><output name="y" size="1"/>
+    <layer inputs="2" outputs="1" activation="linear"><row>1 -2</row><bias>0.5</bias></layer></network>
+    """.write(toFile: dir + "/lin.xml", atomically: true, encoding: .utf8)
+    try "network \"lin.xml\"\nmaximize y[0]\nconstraint 0 <= x <= 1\n".write(
+      toFile: dir + "/m.rmod", atomically: true, encoding: .utf8)
+    for method in ["milp", "ppga_lr", "gradient_walk"] {
+      let p = try #require(Fixtures.problem(dir + "/m.rmod", overrides: [("method", .identifier(method))]))
+      let r = Solver.solve(p, SolveContext(timeLimit: 5))
+      #expect(close(try #require(r.objective), 1.5, abs: 1e-9, rel: 0), "\(method)")
+    }
+  }
+
+  @Test func aSinglePointPolytopeIsSolved() throws {
+    let p = try #require(
+      Fixtures.problem(Fixtures.path("opt/max_2_8_1.rmod")).map { p -> Problem in
+        var q = p
+        q.polytope.lower = [0.25, -0.5]
+        q.polytope.upper = [0.25, -0.5]
+        return q
+      })
+    for method in [Method.milp, .ppga_lr, .ppga] {
+      var q = p
+      q.options.method = method
+      let r = Solver.solve(q, SolveContext(timeLimit: 5))
+      #expect(r.point == [0.25, -0.5], "\(method)")
+    }
+  }
+
+  @Test func wideInputDimension() throws {
+    let dir = try tempDir()
+    let n = 10_000
+    let row = (0..<n).map { $0 % 2 == 0 ? "1" : "-1" }.joined(separator: " ")
+    try "<network><input name=\"x\" size=\"\(n)\"/><output name=\"y\" size=\"1\"/><layer inputs=\"\(n)\" outputs=\"1\" activation=\"linear\"><row>\(row)</row></layer></network>"
+      .write(toFile: dir + "/w.xml", atomically: true, encoding: .utf8)
+    try "network \"w.xml\"\nmaximize y[0]\nconstraint 0 <= x <= 1\noption method = ppga_lr\noption starts = 2\n".write(
+      toFile: dir + "/m.rmod", atomically: true, encoding: .utf8)
+    let p = try #require(Fixtures.problem(dir + "/m.rmod"))
+    let r = Solver.solve(p, SolveContext(timeLimit: 10))
+    #expect(close(try #require(r.objective), Double(n / 2), abs: 1e-6, rel: 0))
+  }
+}

@@ -1,0 +1,178 @@
+import Foundation
+@testable import Reluc
+import RelucBase
+import Testing
+
+/// The optimization fixtures: optima from an independent enumeration of linear regions
+/// (Fixtures/opt/make_fixtures.py, scipy's LP per activation pattern).
+enum OptFixtures {
+  static let models = Fixtures.files("opt", ext: "rmod")
+  static let optimal = models.filter { Fixtures.expectation(Fixtures.path("opt/" + $0))?.hasPrefix("optimum") == true }
+
+  static func expectedOptimum(_ name: String) -> Double? {
+    Fixtures.expectation(Fixtures.path("opt/" + name)).flatMap {
+      Double($0.dropFirst("optimum ".count))
+    }
+  }
+
+  static func solve(_ name: String, _ overrides: [(String, OptionValue)]) -> (Problem, SolutionReport)? {
+    guard let p = Fixtures.problem(Fixtures.path("opt/" + name), overrides: overrides) else { return nil }
+    return (p, Solver.solve(p, SolveContext(timeLimit: p.options.timeLimit)))
+  }
+}
+
+@Suite struct MILPTests {
+  @Test(arguments: OptFixtures.optimal)
+  func milpMatchesRegionEnumeration(_ name: String) throws {
+    let expected = try #require(OptFixtures.expectedOptimum(name))
+    let (p, r) = try #require(OptFixtures.solve(name, [("method", .identifier("milp"))]))
+    #expect(r.status == .optimal)
+    let f = try #require(r.objective)
+    #expect(close(f, expected, abs: 1e-6, rel: 0), "\(name): \(f) vs \(expected)")
+    #expect(try #require(r.maxViolation) <= 1e-9)
+    // The proven bound is on the right side of the optimum.
+    let b = try #require(r.bound)
+    if p.objective.sense == .maximize { #expect(b >= expected - 1e-6) } else { #expect(b <= expected + 1e-6) }
+  }
+
+  @Test(arguments: OptFixtures.optimal)
+  func milpWithLPBoundsMatches(_ name: String) throws {
+    let expected = try #require(OptFixtures.expectedOptimum(name))
+    let (_, r) = try #require(
+      OptFixtures.solve(name, [("method", .identifier("milp")), ("bounds", .identifier("lp")), ("warm_start", .identifier("false"))]))
+    #expect(r.status == .optimal)
+    #expect(close(try #require(r.objective), expected, abs: 1e-6, rel: 0))
+  }
+
+  @Test func infeasiblePolytopeIsAResult() throws {
+    let (_, r) = try #require(OptFixtures.solve("infeasible.rmod", [("method", .identifier("milp"))]))
+    #expect(r.status == .infeasible)
+    #expect(r.point == nil)
+  }
+
+  @Test func intervalAndLPBoundsAreSoundAndLPIsTighter() throws {
+    let p = try #require(Fixtures.problem(Fixtures.path("opt/min_3_6_6_1.rmod")))
+    let interval = intervalBounds(p.network, lower: p.polytope.lower, upper: p.polytope.upper)
+    let lp = try lpTightenedBounds(p, SolveContext(timeLimit: 10), budget: 10)
+    for l in 0..<p.network.layers.count {
+      for i in 0..<p.network.layers[l].outputSize {
+        #expect(lp.lower[l][i] >= interval.lower[l][i] && lp.upper[l][i] <= interval.upper[l][i])
+      }
+    }
+    #expect(lp != interval)
+    for iv in [interval, lp] {
+    // Sample the network: every pre-activation lies inside the interval bounds.
+    var rng = Xoshiro256(seed: 3)
+    let k = NetworkKernel(problem: p)
+    for _ in 0..<2000 {
+      let x = (0..<3).map { j in p.polytope.lower[j] + rng.unit() * (p.polytope.upper[j] - p.polytope.lower[j]) }
+      x.withUnsafeBufferPointer { _ = k.forward($0.baseAddress!) }
+      for l in 0..<p.network.layers.count {
+        for (i, z) in k.preactivations(l).enumerated() {
+          #expect(z >= iv.lower[l][i] && z <= iv.upper[l][i])
+        }
+      }
+    }
+    }
+  }
+}
+
+@Suite struct GradientTests {
+  static let methods: [Method] = [.ppga, .ppga_lr]
+
+  /// From enough starts, PPGA and PPGA_LR reach the enumerated optimum.
+  @Test(arguments: methods, OptFixtures.optimal)
+  func reachesTheOptimum(_ method: Method, _ name: String) throws {
+    let expected = try #require(OptFixtures.expectedOptimum(name))
+    let (_, r) = try #require(
+      OptFixtures.solve(name, [("method", .identifier(method.rawValue)), ("starts", .number(64)), ("seed", .number(1))]))
+    #expect(r.status == .feasible)
+    let f = try #require(r.objective)
+    #expect(close(f, expected, abs: 1e-6, rel: 0), "\(method) on \(name): \(f) vs \(expected)")
+    #expect(try #require(r.maxViolation) <= 1e-9)
+  }
+
+  @Test(arguments: [Method.gradient_walk, .ppga, .ppga_lr])
+  func deterministicForASeedAndFeasible(_ method: Method) throws {
+    let o: [(String, OptionValue)] = [("method", .identifier(method.rawValue)), ("starts", .number(8)), ("seed", .number(5))]
+    let (_, a) = try #require(OptFixtures.solve("max_2_5_5_2_rows.rmod", o))
+    let (_, b) = try #require(OptFixtures.solve("max_2_5_5_2_rows.rmod", o))
+    #expect(a.point == b.point)
+    #expect(try #require(a.maxViolation) <= 1e-9)
+  }
+
+  /// Hand-built 2-D network: y = relu(x0 - 0.5) + relu(x1 - 0.25) - relu(x0 + x1 - 1.5).
+  /// From (0, 0) along (1, 0) the first activation change is at t = 0.5 exactly.
+  @Test func regionStepLandsExactlyOnTheBoundary() throws {
+    let hidden = DenseLayer(inputSize: 2, outputSize: 3, weights: [1, 0, 0, 1, 1, 1], bias: [-0.5, -0.25, -1.5], activation: .relu)
+    let out = DenseLayer(inputSize: 3, outputSize: 1, weights: [1, 1, -1], bias: [0], activation: .linear)
+    let net = Network(layers: [hidden, out])
+    let p = Problem(
+      network: net, polytope: Polytope(dimension: 2, lower: [0, 0], upper: [2, 2]),
+      objective: Objective(sense: .maximize, outputWeights: [1], inputWeights: [0, 0]), options: SolveOptions())
+    let k = NetworkKernel(problem: p)
+    let x: [Double] = [0, 0]
+    x.withUnsafeBufferPointer { _ = k.forward($0.baseAddress!) }
+    let d: [Double] = [1, 0]
+    d.withUnsafeBufferPointer { k.directionalPreactivations($0.baseAddress!) }
+    #expect(k.regionStep(tMax: 10) == 0.5)
+    // Along (1, 1) from (0.6, 0.3) (neurons 0 and 1 active, 2 inactive): neuron 2 turns on at
+    // x0 + x1 = 1.5, i.e. t = 0.3.
+    let x2: [Double] = [0.6, 0.3]
+    x2.withUnsafeBufferPointer { _ = k.forward($0.baseAddress!) }
+    let d2: [Double] = [1, 1]
+    d2.withUnsafeBufferPointer { k.directionalPreactivations($0.baseAddress!) }
+    #expect(abs(k.regionStep(tMax: 10) - 0.3) < 1e-15)
+    // The gradient on that region is (1, 1) (backward pass).
+    var g = [Double](repeating: 0, count: 2)
+    g.withUnsafeMutableBufferPointer { k.gradient(into: $0.baseAddress!) }
+    #expect(g == [1, 1])
+  }
+
+  @Test func ppgaLRFindsTheCornerOfTheHandBuiltNetwork() throws {
+    // max relu(x0 - 0.5) + relu(x1 - 0.25) - relu(x0 + x1 - 1.5) over [0, 2]^2: the optimum is
+    // 1.25 on the segment x0 + x1 <= 1.5 ... check by the MILP.
+    let dir = NSTemporaryDirectory() + "reluc-hand-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let xml = """
+      <network><input name="x" size="2"/><output name="y" size="1"/>
+      <layer inputs="2" outputs="3"><row>1 0</row><row>0 1</row><row>1 1</row><bias>-0.5 -0.25 -1.5</bias></layer>
+      <layer inputs="3" outputs="1" activation="linear"><row>1 1 -1</row></layer></network>
+      """
+    try xml.write(toFile: dir + "/h.xml", atomically: true, encoding: .utf8)
+    try "network \"h.xml\"\nmaximize y[0]\nconstraint 0 <= x <= 2\n".write(toFile: dir + "/m.rmod", atomically: true, encoding: .utf8)
+    let milp = try #require(Fixtures.problem(dir + "/m.rmod", overrides: [("method", .identifier("milp"))]))
+    let exact = Solver.solve(milp, SolveContext(timeLimit: 10))
+    let lr = try #require(Fixtures.problem(dir + "/m.rmod", overrides: [("method", .identifier("ppga_lr"))]))
+    let heuristic = Solver.solve(lr, SolveContext(timeLimit: 10))
+    #expect(close(try #require(exact.objective), 1.25, abs: 1e-9, rel: 0))
+    #expect(close(try #require(heuristic.objective), 1.25, abs: 1e-9, rel: 0))
+  }
+}
+
+@Suite struct ReportTests {
+  @Test func anInfeasiblePointIsNeverReportedOptimal() throws {
+    let p = try #require(Fixtures.problem(Fixtures.path("opt/max_2_8_1.rmod")))
+    let bad = SolveResult(status: .optimal, method: .milp, point: [5, 0], claimedObjective: nil)
+    let r = SolutionReport(problem: p, result: bad, seconds: 0)
+    #expect(r.status == .checkFailed)
+    let (_, f) = p.evaluate([0.5, 0.5])
+    let wrongValue = SolveResult(status: .optimal, method: .milp, point: [0.5, 0.5], claimedObjective: f + 1)
+    #expect(SolutionReport(problem: p, result: wrongValue, seconds: 0).status == .checkFailed)
+    let right = SolveResult(status: .optimal, method: .milp, point: [0.5, 0.5], claimedObjective: f)
+    #expect(SolutionReport(problem: p, result: right, seconds: 0).status == .optimal)
+  }
+
+  @Test func timeLimitIsHonoured() throws {
+    let p = try #require(
+      Fixtures.problem(
+        Fixtures.repository + "/samples/random.rmod",
+        overrides: [("time_limit", .number(1)), ("starts", .number(100000)), ("method", .identifier("ppga"))]))
+    let t0 = Date()
+    let r = Solver.solve(p, SolveContext(timeLimit: p.options.timeLimit))
+    let elapsed = Date().timeIntervalSince(t0)
+    #expect(r.status == .timeLimit)
+    #expect(elapsed < 1.05 + 0.5)
+    #expect(r.point != nil)
+  }
+}
