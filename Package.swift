@@ -1,6 +1,17 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// The numeric kernels are compiled for x86-64-v3 (AVX2, FMA) when building on x86-64, which
+// this project's machines have; RELUC_PORTABLE=1 builds for the baseline instead.
+#if arch(x86_64)
+  let portable = Context.environment["RELUC_PORTABLE"] == "1"
+#else
+  let portable = true
+#endif
+let kernelFlags: [SwiftSetting] = [
+  .unsafeFlags(["-enforce-exclusivity=unchecked"] + (portable ? [] : ["-Xcc", "-march=x86-64-v3"]))
+]
+
 let package = Package(
   name: "reluc",
   products: [
@@ -27,7 +38,7 @@ let package = Package(
     // Everything else: language, lowering, bounds, back ends, report, driver.
     .target(
       name: "Reluc", dependencies: ["RelucBase", "RelucXML", "RelucHiGHS"], path: "Sources/Reluc",
-      swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+      swiftSettings: kernelFlags),
     .executableTarget(
       name: "reluc",
       dependencies: ["Reluc", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -384,13 +384,16 @@ final class ParseState {
     }
     textSeen = true
     var p = UnsafeRawPointer(value).assumingMemoryBound(to: CChar.self)
-    let start = p
+    // Line of the current token, counted incrementally (only needed for error messages).
+    var tokenLine = elementLine
     while failure == nil {
-      while p.pointee != 0, isSpace(UInt8(bitPattern: p.pointee)) || p.pointee == 44 { p += 1 }
+      while p.pointee != 0, isSpace(UInt8(bitPattern: p.pointee)) || p.pointee == 44 {
+        if p.pointee == 10 { tokenLine += 1 }
+        p += 1
+      }
       if p.pointee == 0 { break }
       var end: UnsafeMutablePointer<CChar>? = nil
       let v = strtod(p, &end)
-      let tokenLine = elementLine + countNewlines(start, p)
       guard let end, UnsafePointer(end) != p,
         end.pointee == 0 || isSpace(UInt8(bitPattern: end.pointee)) || end.pointee == 44
       else {
@@ -410,16 +413,6 @@ final class ParseState {
       text.append(v)
       p = UnsafePointer(end)
     }
-  }
-
-  func countNewlines(_ a: UnsafePointer<CChar>, _ b: UnsafePointer<CChar>) -> Int {
-    var n = 0
-    var q = a
-    while q < b {
-      if q.pointee == 10 { n += 1 }
-      q += 1
-    }
-    return n
   }
 
   func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 10 || c == 13 }

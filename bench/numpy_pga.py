@@ -1,0 +1,41 @@
+"""The peer for the gradient benchmark: the same projected-gradient loop in numpy (one start):
+forward pass, backward pass, step, clamp to the box. Prints iterations per second.
+
+    python3 bench/numpy_pga.py net.xml iterations
+"""
+import json, sys, time
+import xml.etree.ElementTree as ET
+import numpy as np
+
+root = ET.parse(sys.argv[1]).getroot()
+iters = int(sys.argv[2])
+layers = []
+for L in root.findall("layer"):
+    W = np.array([[float(t) for t in r.text.split()] for r in L.findall("row")])
+    b = np.array([float(t) for t in L.find("bias").text.split()])
+    layers.append((np.ascontiguousarray(W), b, L.get("activation", "relu") == "relu"))
+n = layers[0][0].shape[1]
+x = np.full(n, 0.5)
+c = np.ones(layers[-1][0].shape[0])
+eta = 1e-3
+t0 = time.perf_counter()
+for _ in range(iters):
+    masks = []
+    h = x
+    for W, b, relu in layers:
+        z = W @ h + b
+        if relu:
+            m = z > 0
+            masks.append(m)
+            h = z * m
+        else:
+            masks.append(None)
+            h = z
+    g = c
+    for (W, b, relu), m in zip(reversed(layers), reversed(masks)):
+        if m is not None:
+            g = g * m
+        g = W.T @ g
+    x = np.clip(x + eta * g, 0.0, 1.0)
+dt = time.perf_counter() - t0
+print(json.dumps({"iterations_per_second": iters / dt}))

@@ -1,0 +1,148 @@
+"""reluc benchmarks, every figure a ratio against a baseline measured in the same run.
+
+    python3 bench/run.py [--quick] [--milp-limit S] [--skip-milp] [--skip-omlt]
+
+1. XML read throughput (MB/s) on a generated network of >= 50 MB.
+2. The projected-gradient loop (forward + backward + step + clamp, one start): reluc's kernel
+   against the same loop in numpy, on 10-50-50-1 and 1000-500-500-500-1; with the machine's
+   streaming-read bandwidth, and the bytes of weights one iteration reads.
+3. The exact MILP: `reluc --method milp` against OMLT's big-M + HiGHS (appsi_highs), end to end
+   (process start to answer), on random networks with inputs 2-10, depth 1-3, width 10-50,
+   X = [0,1]^n, maximize the output. Same optimum expected.
+Results: bench/out/results.md and CSVs.
+"""
+import argparse, csv, json, os, subprocess, sys, time
+import numpy as np
+
+here = os.path.dirname(os.path.abspath(__file__))
+root = os.path.dirname(here)
+sys.path.insert(0, os.path.join(root, "scripts"))
+from netxml import write_network, random_network
+
+out = os.path.join(here, "out")
+os.makedirs(out, exist_ok=True)
+reluc = os.path.join(root, ".build", "release", "reluc")
+rbench = os.path.join(root, ".build", "release", "reluc-bench")
+
+
+def run_json(cmd, timeout=None):
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    wall = time.perf_counter() - t0
+    try:
+        return json.loads(p.stdout), wall
+    except json.JSONDecodeError:
+        raise RuntimeError(f"{cmd}: {p.stdout} {p.stderr}")
+
+
+def model(net_path, extra=""):
+    path = net_path.replace(".xml", ".rmod")
+    with open(path, "w") as f:
+        f.write(f'network "{os.path.basename(net_path)}"\nmaximize y[0]\nconstraint 0 <= x <= 1\n{extra}')
+    return path
+
+
+def bench_xml(lines):
+    path = os.path.join(out, "xml_big.xml")
+    if not os.path.exists(path) or os.path.getsize(path) < 50e6:
+        write_network(path, random_network([1000, 1600, 1600, 1], 3), name="big")
+    size = os.path.getsize(path) / 1e6
+    best = min(run_json([rbench, "xml", path])[0]["seconds"] for _ in range(3))
+    lines.append(f"## XML read\n\n{size:.1f} MB in {best:.3f} s: **{size / best:.0f} MB/s** "
+                 f"(best of 3; streaming reader, strtod).\n")
+
+
+def bench_gradient(lines, quick):
+    bw = run_json([rbench, "bandwidth", "512"])[0]["gigabytes_per_second"]
+    rows = []
+    for sizes, iters in (([10, 50, 50, 1], 200000), ([1000, 500, 500, 500, 1], 3000)):
+        if quick:
+            iters //= 10
+        name = "-".join(map(str, sizes))
+        path = os.path.join(out, f"grad_{name}.xml")
+        write_network(path, random_network(sizes, 1), name=name)
+        m = model(path)
+        ours = max(run_json([rbench, "grad", m, str(iters)])[0]["iterations_per_second"] for _ in range(3))
+        theirs = max(run_json([sys.executable, os.path.join(here, "numpy_pga.py"), path,
+                               str(max(200, iters // 10))])[0]["iterations_per_second"] for _ in range(3))
+        weights = sum(sizes[k] * sizes[k + 1] for k in range(len(sizes) - 1))
+        gbs = ours * 2 * weights * 8 / 1e9  # forward and backward each read W once
+        rows.append((name, ours, theirs, ours / theirs, gbs, gbs / bw))
+    with open(os.path.join(out, "gradient.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["network", "reluc_it_s", "numpy_it_s", "ratio", "weights_GB_s", "of_bandwidth"])
+        w.writerows(rows)
+    lines.append(f"## Projected-gradient loop (one start)\n\nStreaming-read bandwidth: {bw:.1f} GB/s.\n\n"
+                 "| network | reluc it/s | numpy it/s | ratio | weights read GB/s | / bandwidth |\n|---|---|---|---|---|---|")
+    for r in rows:
+        lines.append(f"| {r[0]} | {r[1]:.0f} | {r[2]:.0f} | {r[3]:.1f}x | {r[4]:.1f} | {r[5]:.2f} |")
+    lines.append("")
+
+
+GRID = [([2, 10, 1], 1), ([2, 20, 20, 1], 1), ([5, 20, 1], 1), ([5, 20, 20, 1], 2),
+        ([10, 10, 10, 10, 1], 1), ([10, 30, 1], 1), ([10, 50, 1], 1), ([5, 30, 30, 1], 3),
+        ([10, 20, 20, 20, 1], 1), ([10, 30, 30, 1], 1)]
+
+
+def bench_milp(lines, limit, quick, omlt):
+    grid = GRID[:4] if quick else GRID
+    rows = []
+    for sizes, seed in grid:
+        name = "-".join(map(str, sizes)) + f"_s{seed}"
+        path = os.path.join(out, f"milp_{name}.xml")
+        write_network(path, random_network(sizes, seed), name=name)
+        m = model(path, f"option method = milp\noption time_limit = {limit}\n")
+        r, wall = run_json([reluc, m, "--json", "-q"])
+        row = dict(instance=name, reluc_s=wall, reluc_status=r["status"], reluc_obj=r["objective"])
+        if omlt:
+            o, owall = run_json([sys.executable, os.path.join(here, "omlt_milp.py"), path, str(limit)])
+            row.update(omlt_s=owall, omlt_status=o["status"], omlt_obj=o["objective"])
+            same = (r["objective"] is not None and o["objective"] is not None
+                    and abs(r["objective"] - o["objective"]) <= 1e-6 * max(1, abs(o["objective"])))
+            row.update(same=same, ratio=owall / wall)
+        rows.append(row)
+        print(row, file=sys.stderr)
+    keys = list(rows[0].keys())
+    with open(os.path.join(out, "milp.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+    lines.append(f"## Exact MILP (time limit {limit} s, end to end)\n")
+    if omlt:
+        lines.append("| instance | reluc s | status | OMLT+HiGHS s | status | same optimum | speed-up |\n|---|---|---|---|---|---|---|")
+        for r in rows:
+            lines.append(f"| {r['instance']} | {r['reluc_s']:.2f} | {r['reluc_status']} | {r['omlt_s']:.2f} | "
+                         f"{r['omlt_status']} | {r['same']} | {r['ratio']:.1f}x |")
+        both = [r for r in rows if r["reluc_status"] == "optimal" and r["same"]]
+        if both:
+            gm = float(np.exp(np.mean([np.log(r["ratio"]) for r in both])))
+            lines.append(f"\nGeometric-mean speed-up over {len(both)} instances solved by both: **{gm:.1f}x**.\n")
+    else:
+        lines.append("| instance | reluc s | status | objective |\n|---|---|---|---|")
+        for r in rows:
+            lines.append(f"| {r['instance']} | {r['reluc_s']:.2f} | {r['reluc_status']} | {r['reluc_obj']} |")
+    lines.append("")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--milp-limit", type=float, default=120)
+    ap.add_argument("--skip-milp", action="store_true")
+    ap.add_argument("--skip-omlt", action="store_true")
+    a = ap.parse_args()
+    try:
+        import omlt, pyomo, highspy  # noqa: F401
+        have_omlt = not a.skip_omlt
+    except ImportError:
+        have_omlt = False
+        print("OMLT/pyomo/highspy not installed: MILP without the peer", file=sys.stderr)
+    lines = [f"# reluc benchmarks ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores)\n"]
+    bench_xml(lines)
+    bench_gradient(lines, a.quick)
+    if not a.skip_milp:
+        bench_milp(lines, a.milp_limit, a.quick, have_omlt)
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write(text)
+    print(text)
