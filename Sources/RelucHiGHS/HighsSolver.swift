@@ -270,3 +270,13 @@ extension HighsSolver {
     if s == kHighsStatusError { throw HighsError(call: "passHessian", status: s) }
   }
 }
+
+extension HighsSolver {
+  /// Deletes rows `from...to` (inclusive); the columns and their basis statuses stay, so the next
+  /// run starts from the previous basis where it is still valid.
+  public func deleteRows(from: Int, to: Int) throws(HighsError) {
+    guard to >= from else { return }
+    let s = Highs_deleteRowsByRange(handle, Int32(from), Int32(to))
+    if s == kHighsStatusError { throw HighsError(call: "deleteRowsByRange", status: s) }
+  }
+}

@@ -115,10 +115,6 @@ struct Solve: ParsableCommand {
     }
     guard let problem = c.problem else { try quit(code) }
     if validate { try quit(.ok) }
-    if Solver.unavailable.contains(problem.options.method) {
-      writeErr("reluc: error: method \(problem.options.method.rawValue) is not built in this version; use milp, ppga, ppga_lr, gradient_walk or auto\n")
-      try quit(.unavailable)
-    }
     signal(SIGINT) { _ in
       Interrupt.flag.store(true, ordering: .relaxed)
       signal(SIGINT, SIG_DFL)

@@ -78,7 +78,7 @@ enum OptFixtures {
 }
 
 @Suite struct GradientTests {
-  static let methods: [Method] = [.ppga, .ppga_lr]
+  static let methods: [Method] = [.ppga, .ppga_lr, .lp_walk, .milp_walk]
 
   /// From enough starts, PPGA and PPGA_LR reach the enumerated optimum.
   @Test(arguments: methods, OptFixtures.optimal)
@@ -90,6 +90,14 @@ enum OptFixtures {
     let f = try #require(r.objective)
     #expect(close(f, expected, abs: 1e-6, rel: 0), "\(method) on \(name): \(f) vs \(expected)")
     #expect(try #require(r.maxViolation) <= 1e-9)
+    // The walks end on a region LP's optimum: its value is the network's value at the point.
+    #expect(try #require(r.objectiveDiscrepancy) <= 1e-9)
+  }
+
+  @Test(arguments: [Method.ppga_lr, .lp_walk, .milp_walk, .gradient_walk])
+  func emptyPolytopeIsInfeasibleForEveryMethod(_ method: Method) throws {
+    let (_, r) = try #require(OptFixtures.solve("infeasible.rmod", [("method", .identifier(method.rawValue))]))
+    #expect(r.status == .infeasible)
   }
 
   @Test(arguments: [Method.gradient_walk, .ppga, .ppga_lr])

@@ -1,15 +1,18 @@
+import Dispatch
 import RelucBase
+import Synchronization
 
 /// Runs the back end a problem's options name and checks the result.
 public enum Solver {
-  /// Methods with no back end in this version.
-  public static let unavailable: Set<Method> = [.lp_walk, .milp_walk]
-
-  /// Solves and returns the checked report. `auto` runs PPGA_LR for a tenth of the time (at most
-  /// 16 starts), then, when the network has at most `auto_milp_neurons` unstable ReLUs (interval
-  /// bounds), the exact MILP warm-started from PPGA_LR's point; otherwise PPGA_LR alone.
+  /// Solves and returns the checked report. `auto`: when the network has at most
+  /// `auto_milp_neurons` unstable ReLUs (interval bounds), the exact MILP warm-started by PPGA_LR;
+  /// otherwise PPGA_LR and LP Walk in parallel on two threads, keeping the better point.
   public static func solve(_ problem: Problem, _ context: SolveContext) -> SolutionReport {
     let result: SolveResult
+    if let empty = emptyPolytope(problem) {
+      return SolutionReport(
+        problem: problem, result: empty, seconds: monotonicSeconds() - context.start)
+    }
     switch problem.options.method {
     case .milp:
       result = problem.options.warmStart
@@ -17,10 +20,10 @@ public enum Solver {
         : MILPBackend().solve(problem, context)
     case .ppga, .ppga_lr, .gradient_walk:
       result = GradientBackend(problem.options.method).solve(problem, context)
-    case .lp_walk, .milp_walk:
-      result = SolveResult(
-        status: .error, method: problem.options.method,
-        message: "method \(problem.options.method.rawValue) is not built in this version of reluc")
+    case .lp_walk:
+      result = LPWalkBackend().solve(problem, context)
+    case .milp_walk:
+      result = MILPWalkBackend().solve(problem, context)
     case .auto:
       result = auto(problem, context)
     }
@@ -28,13 +31,48 @@ public enum Solver {
       problem: problem, result: result, seconds: monotonicSeconds() - context.start)
   }
 
+  /// An `infeasible` result when the polytope of inputs is empty (one LP; a box never is, since
+  /// lowering checked its bounds); nil otherwise.
+  static func emptyPolytope(_ problem: Problem) -> SolveResult? {
+    guard !problem.polytope.isBox else { return nil }
+    do {
+      let lp = try RegionLPSolver(problem: problem)
+      try lp.solver.setCosts([Double](repeating: 0, count: problem.network.inputSize))
+      if try lp.solver.run() == .infeasible {
+        return SolveResult(
+          status: .infeasible, method: problem.options.method,
+          message: "the constraints on the inputs have no common point")
+      }
+    } catch {}
+    return nil
+  }
+
   static func auto(_ problem: Problem, _ context: SolveContext) -> SolveResult {
     let bounds = intervalBounds(
       problem.network, lower: problem.polytope.lower, upper: problem.polytope.upper)
     let unstable = bounds.stableCounts(problem.network).unstable
     guard unstable <= problem.options.autoMilpNeurons else {
-      var r = GradientBackend(.ppga_lr).solve(problem, context)
-      r.statistics.insert(("auto", .string("ppga_lr (\(unstable) unstable ReLUs)")), at: 0)
+      // PPGA_LR and LP Walk on the two cores under the same deadline; keep the better point.
+      let results = ResultBox()
+      DispatchQueue.concurrentPerform(iterations: 2) { k in
+        let r =
+          k == 0
+          ? GradientBackend(.ppga_lr).solve(problem, context)
+          : LPWalkBackend().solve(problem, context)
+        results.set(k, r)
+      }
+      let a = results.get(0)
+      let b = results.get(1)
+      let sign: Double = problem.objective.sense == .maximize ? 1 : -1
+      let va = a.claimedObjective.map { sign * $0 } ?? -.infinity
+      let vb = b.claimedObjective.map { sign * $0 } ?? -.infinity
+      var r = vb > va ? b : a
+      let loser = vb > va ? a : b
+      r.statistics.insert(
+        ("auto", .string("ppga_lr and lp_walk in parallel (\(unstable) unstable ReLUs); winner \(r.method.rawValue)")),
+        at: 0)
+      r.statistics.append(("other_method", .string(loser.method.rawValue)))
+      r.statistics.append(("other_objective", loser.claimedObjective.map { .number($0) } ?? .null))
       return r
     }
     return warmStartedMILP(
@@ -65,5 +103,16 @@ public enum Solver {
       return first
     }
     return exact
+  }
+}
+
+/// Two results written by two threads.
+final class ResultBox: Sendable {
+  private let slots = Mutex<[Int: SolveResult]>([:])
+
+  func set(_ k: Int, _ r: SolveResult) { slots.withLock { $0[k] = r } }
+
+  func get(_ k: Int) -> SolveResult {
+    slots.withLock { $0[k] } ?? SolveResult(status: .error, method: .auto)
   }
 }

@@ -1,0 +1,95 @@
+import RelucBase
+import RelucHiGHS
+
+/// MILP Walk (Perakis and Tsiourvas 2022, "sample-and-MIP"). Sample x uniformly in X; solve the
+/// LP of its linear region; if the value is within `milp_walk_gap` (relative) of the best so far,
+/// repeatedly solve the big-M MILP with every neuron fixed to its state at the current point
+/// except the neurons at zero pre-activation there (the region's tight neurons), moving to the
+/// MILP's point while it improves.
+public struct MILPWalkBackend: Backend {
+  /// Creates the back end.
+  public init() {}
+
+  public func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult {
+    do { return try run(problem, context) } catch {
+      return SolveResult(status: .error, method: .milp_walk, message: "\(error)")
+    }
+  }
+
+  func run(_ problem: Problem, _ context: SolveContext) throws(HighsError) -> SolveResult {
+    let lp = try RegionLPSolver(problem: problem)
+    let domain = try Domain(problem.polytope)
+    var rng = Xoshiro256(seed: UInt64(problem.options.seed))
+    let sign: Double = problem.objective.sense == .maximize ? 1 : -1
+    let bounds = intervalBounds(problem.network, lower: problem.polytope.lower, upper: problem.polytope.upper)
+    let milp = try BigMModel(problem: problem, bounds: bounds)
+    try milp.setObjective(problem)
+    var best: [Double]? = nil
+    var bestValue = -Double.infinity
+    var samples = 0
+    var milps = 0
+    let n = problem.network.inputSize
+
+    while !context.shouldStop, samples < problem.options.starts {
+      samples += 1
+      var x = [Double](repeating: 0, count: n)
+      x.withUnsafeMutableBufferPointer { domain.sample(&rng, into: $0.baseAddress!) }
+      guard let (xs, v) = try lp.solve(LinearRegion(problem: problem, at: x), timeLimit: context.remaining)
+      else { continue }
+      var current = sign * v
+      x = xs
+      if current > bestValue {
+        bestValue = current
+        best = x
+        context.progress?(v, nil)
+      }
+      let gapOK = bestValue - current <= problem.options.milpWalkGap * max(1e-12, abs(bestValue))
+      guard gapOK else { continue }
+      while !context.shouldStop {
+        // Fix every binary to the state at x except the tight neurons.
+        var h = x
+        for (l, layer) in problem.network.layers.enumerated() {
+          var next = [Double](repeating: 0, count: layer.outputSize)
+          for i in 0..<layer.outputSize {
+            var z = layer.bias[i]
+            var scale = abs(layer.bias[i])
+            for j in 0..<layer.inputSize {
+              z += layer.weights[i * layer.inputSize + j] * h[j]
+              scale += abs(layer.weights[i * layer.inputSize + j] * h[j])
+            }
+            next[i] = layer.activation == .relu ? max(0, z) : z
+            if let col = milp.binaryColumns[l][i] {
+              if abs(z) <= 1e-7 * (1 + scale) {
+                try milp.solver.setColumnBounds(col, lower: 0, upper: 1)
+              } else {
+                let s: Double = z > 0 ? 1 : 0
+                try milp.solver.setColumnBounds(col, lower: s, upper: s)
+              }
+            }
+          }
+          h = next
+        }
+        try milp.solver.set("time_limit", max(0.01, context.remaining))
+        milps += 1
+        let status = try milp.solver.run()
+        guard status == .optimal || milp.solver.hasPrimalSolution else { break }
+        let value = sign * milp.solver.objectiveValue
+        guard value > current + 1e-9 * (1 + abs(current)) else { break }
+        current = value
+        x = Array(milp.solver.columnValues()[0..<n])
+        if current > bestValue {
+          bestValue = current
+          best = x
+          context.progress?(sign * current, nil)
+        }
+      }
+    }
+    let stats: [(String, JSON)] = [("samples", .int(samples)), ("lps", .int(lp.solves)), ("milps", .int(milps))]
+    guard let best else {
+      return SolveResult(status: context.shouldStop ? context.stopStatus : .infeasible, method: .milp_walk, statistics: stats)
+    }
+    return SolveResult(
+      status: context.shouldStop ? context.stopStatus : .feasible, method: .milp_walk, point: best,
+      claimedObjective: sign * bestValue, statistics: stats)
+  }
+}
