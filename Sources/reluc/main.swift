@@ -78,7 +78,7 @@ struct RelucCommand: ParsableCommand {
     abstract: "Optimize over trained ReLU networks.",
     discussion: "See reluc(1) for the model language, the network format and the methods.",
     version: "reluc \(relucVersion)",
-    subcommands: [Solve.self, Validate.self, Eval.self, Fmt.self, Export.self],
+    subcommands: [Solve.self, Validate.self, Eval.self, Fmt.self, Export.self, Import.self],
     defaultSubcommand: Solve.self)
 }
 
@@ -278,6 +278,38 @@ struct Export: ParsableCommand {
         writeErr("reluc: error: \(error)\n")
         try quit(.unavailable)
       }
+    }
+  }
+}
+
+struct Import: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Convert an ONNX or NNet network to the reluc XML format.")
+  @Argument(help: "The network file (.onnx or .nnet).") var network: String
+  @Option(name: .shortAndLong, help: "The XML file to write (default: standard output).")
+  var output: String?
+  @Option(name: .long, help: "The input format: onnx or nnet (default: from the extension).")
+  var format: String?
+
+  func run() throws {
+    let fmt = format ?? (network.hasSuffix(".nnet") ? "nnet" : network.hasSuffix(".onnx") ? "onnx" : "")
+    guard fmt == "onnx" || fmt == "nnet" else {
+      throw ValidationError("cannot tell the format of '\(network)'; give --format onnx or --format nnet")
+    }
+    guard let bytes = readFile(network, limit: 1 << 31) else {
+      writeErr("reluc: error: cannot read '\(network)'\n")
+      try quit(.noInput)
+    }
+    let base = String(network.split(separator: "/").last ?? "net").split(separator: ".").first.map(String.init) ?? "net"
+    do {
+      let net =
+        fmt == "nnet"
+        ? try NNetImporter.parse(String(decoding: bytes, as: UTF8.self), name: base)
+        : try ONNXImporter.parse(bytes, name: base)
+      try writeOutput(NetworkWriter.xml(net), to: output)
+    } catch let e as ImportError {
+      writeErr("\(network)\(e.line.map { ":\($0)" } ?? ""): error: \(e.message)\n")
+      try quit(.dataError)
     }
   }
 }

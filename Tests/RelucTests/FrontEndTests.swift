@@ -36,7 +36,7 @@ import Testing
 }
 
 @Suite struct SampleTests {
-  static let samples = ["peaks.rmod", "peaks_constrained.rmod", "random.rmod"]
+  static let samples = ["peaks.rmod", "peaks_constrained.rmod", "random.rmod", "acasxu.rmod"]
 
   @Test(arguments: samples)
   func sampleValidates(_ name: String) {

@@ -1,0 +1,80 @@
+/// A minimal reader of the protobuf wire format (varints, fixed 32/64, length-delimited), enough
+/// for the ONNX messages reluc reads. reluc decodes ONNX with this rather than generated code:
+/// it needs a dozen fields of five messages, and a hand-written reader keeps swift-protobuf (and
+/// its code generator) out of the build. Every read is bounds-checked; malformed input throws.
+struct ProtoReader {
+  let bytes: [UInt8]
+  var position: Int
+  let end: Int
+
+  init(_ bytes: [UInt8]) {
+    self.bytes = bytes
+    position = 0
+    end = bytes.count
+  }
+
+  init(_ bytes: [UInt8], from: Int, to: Int) {
+    self.bytes = bytes
+    position = from
+    end = to
+  }
+
+  var atEnd: Bool { position >= end }
+
+  mutating func varint() throws(ImportError) -> UInt64 {
+    var result: UInt64 = 0
+    var shift: UInt64 = 0
+    while true {
+      guard position < end, shift < 64 else { throw ImportError("malformed protobuf (varint)") }
+      let b = bytes[position]
+      position += 1
+      result |= UInt64(b & 0x7F) << shift
+      if b & 0x80 == 0 { return result }
+      shift += 7
+    }
+  }
+
+  /// The next field: its number, wire type, and for length-delimited fields the payload range.
+  mutating func field() throws(ImportError) -> (number: Int, wire: Int) {
+    let key = try varint()
+    return (Int(key >> 3), Int(key & 7))
+  }
+
+  mutating func lengthDelimited() throws(ImportError) -> Range<Int> {
+    let n = try varint()
+    guard n <= UInt64(end - position) else { throw ImportError("malformed protobuf (length)") }
+    let r = position..<(position + Int(n))
+    position += Int(n)
+    return r
+  }
+
+  mutating func fixed32() throws(ImportError) -> UInt32 {
+    guard end - position >= 4 else { throw ImportError("malformed protobuf (fixed32)") }
+    var v: UInt32 = 0
+    for k in 0..<4 { v |= UInt32(bytes[position + k]) << (8 * UInt32(k)) }
+    position += 4
+    return v
+  }
+
+  mutating func fixed64() throws(ImportError) -> UInt64 {
+    guard end - position >= 8 else { throw ImportError("malformed protobuf (fixed64)") }
+    var v: UInt64 = 0
+    for k in 0..<8 { v |= UInt64(bytes[position + k]) << (8 * UInt64(k)) }
+    position += 8
+    return v
+  }
+
+  mutating func skip(_ wire: Int) throws(ImportError) {
+    switch wire {
+    case 0: _ = try varint()
+    case 1: _ = try fixed64()
+    case 2: _ = try lengthDelimited()
+    case 5: _ = try fixed32()
+    default: throw ImportError("malformed protobuf (wire type \(wire))")
+    }
+  }
+
+  func string(_ r: Range<Int>) -> String { String(decoding: bytes[r], as: UTF8.self) }
+
+  func sub(_ r: Range<Int>) -> ProtoReader { ProtoReader(bytes, from: r.lowerBound, to: r.upperBound) }
+}
