@@ -3,6 +3,8 @@
 #   make test   installs what is missing, builds, and runs the tests
 SWIFT ?= swift
 SAMPLE ?= samples/peaks.rmod
+FUZZ_SECONDS ?= 20
+FUZZ_SEED ?= 1
 
 .PHONY: deps build release run test bench fuzz format clean
 
@@ -21,6 +23,12 @@ run: release
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	.build/debug/reluc-fuzz $(FUZZ_SECONDS) 1
+
+# A longer fuzzing run (release build): make fuzz FUZZ_SECONDS=600
+fuzz: deps
+	$(SWIFT) build -c release --product reluc-fuzz
+	.build/release/reluc-fuzz $(FUZZ_SECONDS) $(FUZZ_SEED)
 
 bench: release
 	bash bench/run.sh

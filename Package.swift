@@ -44,6 +44,7 @@ let package = Package(
       dependencies: ["Reluc", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       path: "Sources/reluc"),
     .executableTarget(name: "reluc-bench", dependencies: ["Reluc"], path: "bench/Sources/reluc-bench"),
+    .executableTarget(name: "reluc-fuzz", dependencies: ["Reluc"], path: "fuzz/Sources/reluc-fuzz"),
     .testTarget(
       name: "RelucTests", dependencies: ["Reluc"], path: "Tests/RelucTests", exclude: ["Fixtures"]),
   ]

@@ -115,6 +115,11 @@ struct Solve: ParsableCommand {
     }
     guard let problem = c.problem else { try quit(code) }
     if validate { try quit(.ok) }
+    // A parent may have started us with SIGINT blocked (Foundation's Process does): unblock it.
+    var mask = sigset_t()
+    sigemptyset(&mask)
+    sigaddset(&mask, SIGINT)
+    sigprocmask(SIG_UNBLOCK, &mask, nil)
     signal(SIGINT) { _ in
       Interrupt.flag.store(true, ordering: .relaxed)
       signal(SIGINT, SIG_DFL)

@@ -82,3 +82,50 @@ import Testing
     #expect(close(try #require(r.objective), Double(n / 2), abs: 1e-6, rel: 0))
   }
 }
+
+/// The executable: exit codes and SIGINT.
+@Suite(.serialized) struct ExecutableTests {
+  let binary = Fixtures.repository + "/.build/debug/reluc"
+
+  func run(_ args: [String], interruptAfter: Double? = nil) throws -> (Int32, String, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: binary)
+    p.arguments = args
+    let out = Pipe()
+    let err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    if let t = interruptAfter {
+      Thread.sleep(forTimeInterval: t)
+      p.interrupt()
+    }
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+  }
+
+  @Test func exitCodes() throws {
+    try #require(FileManager.default.fileExists(atPath: binary), "build the executable first")
+    #expect(try run(["--validate", Fixtures.repository + "/samples/peaks.rmod"]).0 == 0)
+    #expect(try run(["--validate", Fixtures.path("broken/unknown_name.rmod")]).0 == 65)
+    #expect(try run(["--validate", Fixtures.path("broken/missing_network_file.rmod")]).0 == 66)
+    #expect(try run(["--validate", "/nonexistent.rmod"]).0 == 66)
+    #expect(try run(["--validate", Fixtures.repository + "/samples/peaks.rmod", "-O", "sed=1"]).0 == 64)
+    #expect(try run(["--bogus-flag"]).0 == 64)
+    let (code, out, _) = try run(["eval", Fixtures.repository + "/samples/peaks.rmod", "--input", "0.1,1.5", "--json"])
+    #expect(code == 0)
+    #expect(out.contains("\"objective\""))
+  }
+
+  @Test func sigintPrintsTheBestPointAndExits130() throws {
+    try #require(FileManager.default.fileExists(atPath: binary), "build the executable first")
+    let (code, out, _) = try run(
+      [Fixtures.repository + "/samples/random.rmod", "--method", "ppga", "--time-limit", "60", "-O", "starts=1000000", "--json", "-q"],
+      interruptAfter: 1.5)
+    #expect(code == 130)
+    #expect(out.contains("\"status\": \"interrupted\""))
+    #expect(out.contains("\"objective\": "))
+  }
+}

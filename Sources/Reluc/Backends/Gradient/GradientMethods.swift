@@ -89,27 +89,26 @@ struct GradientRun {
   }
 
   mutating func solve() -> SolveResult {
-    let starts: [[Double]]
-    if options.sampling == .lhs {
-      starts = domain.latinHypercube(options.starts, &rng)
-    } else {
-      starts = (0..<options.starts).map { _ in
-        var p = [Double](repeating: 0, count: n)
-        p.withUnsafeMutableBufferPointer { domain.sample(&rng, into: $0.baseAddress!) }
-        return p
-      }
-    }
+    // Latin hypercube points are drawn together (at most 4096; uniform points after that);
+    // uniform points one at a time, so a huge `starts` costs nothing up front.
+    let lhs = options.sampling == .lhs ? domain.latinHypercube(min(options.starts, 4096), &rng) : []
     let t0 = monotonicSeconds()
     var stopped = false
-    for s in starts {
+    for k in 0..<options.starts {
       if context.shouldStop {
         stopped = true
         break
       }
+      var s = [Double](repeating: 0, count: n)
+      if k < lhs.count {
+        s = lhs[k]
+      } else {
+        s.withUnsafeMutableBufferPointer { domain.sample(&rng, into: $0.baseAddress!) }
+      }
       runStart(s)
       startsDone += 1
     }
-    if context.shouldStop && startsDone < starts.count { stopped = true }
+    if context.shouldStop && startsDone < options.starts { stopped = true }
     let seconds = max(1e-9, monotonicSeconds() - t0)
     let sign: Double = problem.objective.sense == .maximize ? 1 : -1
     let stats: [(String, JSON)] = [
