@@ -1,5 +1,11 @@
 #ifndef RELUC_CLIBXML2_SHIM_H
 #define RELUC_CLIBXML2_SHIM_H
+/* Debian builds libxml2 with ICU, and <libxml/encoding.h> then includes the system's ICU headers,
+   whose definitions clash with the ICU copy inside Foundation (_FoundationICU) in any module that
+   sees both (debug test builds do). reluc never touches the ICU parts of libxml2 (encoding
+   handlers), so they are hidden here. */
+#include <libxml/xmlversion.h>
+#undef LIBXML_ICU_ENABLED
 #include <libxml/xmlreader.h>
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>

@@ -32,6 +32,14 @@ public enum Sampling: String, Sendable, Equatable, CaseIterable {
   case lhs
 }
 
+/// Cutting planes added to the MILP.
+public enum CutsMethod: String, Sendable, Equatable, CaseIterable {
+  /// None: the plain big-M formulation.
+  case none
+  /// Root cuts from the ideal formulation of each ReLU (Anderson et al. 2020).
+  case root
+}
+
 /// A value written for an option, in a model file or on the command line.
 public enum OptionValue: Sendable, Equatable {
   case number(Double)
@@ -127,7 +135,9 @@ public struct SolveOptions: Sendable, Equatable {
   /// How starting points are drawn.
   public var sampling: Sampling = .uniform
   /// Bound computation for the MILP.
-  public var bounds: BoundsMethod = .interval
+  public var bounds: BoundsMethod = .lp
+  /// Cutting planes for the MILP.
+  public var cuts: CutsMethod = .none
   /// Relative MIP gap at which HiGHS stops.
   public var mipGap: Double = 1e-6
   /// Whether the MILP starts from a short PPGA_LR run's best point.
@@ -184,7 +194,10 @@ public struct SolveOptions: Sendable, Equatable {
       summary: "how starting points are drawn"),
     OptionSpec(
       name: "bounds", kind: .choice(BoundsMethod.allCases.map(\.rawValue)),
-      defaultText: "interval", summary: "pre-activation bounds for the MILP"),
+      defaultText: "lp", summary: "pre-activation bounds for the MILP"),
+    OptionSpec(
+      name: "cuts", kind: .choice(CutsMethod.allCases.map(\.rawValue)), defaultText: "none",
+      summary: "root cuts from the ideal ReLU formulation for the MILP"),
     OptionSpec(
       name: "mip_gap", kind: .real(lower: 0, upper: 1, openLower: false), defaultText: "1e-6",
       summary: "relative MIP gap at which the MILP stops"),
@@ -255,6 +268,7 @@ public struct SolveOptions: Sendable, Equatable {
     case "step_tolerance": stepTolerance = try real()
     case "sampling": sampling = Sampling(rawValue: try choice())!
     case "bounds": bounds = BoundsMethod(rawValue: try choice())!
+    case "cuts": cuts = CutsMethod(rawValue: try choice())!
     case "mip_gap": mipGap = try real()
     case "warm_start": warmStart = try boolean()
     case "threads": threads = try integer()

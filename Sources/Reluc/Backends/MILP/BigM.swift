@@ -19,6 +19,16 @@ struct BigMModel {
   var binaries = 0
   var stableActive = 0
   var stableInactive = 0
+  /// Every unstable ReLU, for the cut separation: its columns, bias and the bounded terms of its
+  /// pre-activation (previous activation column, weight, and that activation's bounds).
+  var unstable: [UnstableNeuron] = []
+
+  struct UnstableNeuron {
+    var activation: Int
+    var binary: Int
+    var bias: Double
+    var terms: [(column: Int, weight: Double, lower: Double, upper: Double)]
+  }
 
   init(
     problem: Problem, bounds: PreactivationBounds, relaxed: Bool = false, layers: Int? = nil
@@ -41,6 +51,8 @@ struct BigMModel {
       try solver.addRow(lower: -inf, upper: poly.rhs[r], indices: idx, values: val)
     }
     var previous: [Int?] = inputColumns.map { $0 }
+    var previousLower = poly.lower
+    var previousUpper = poly.upper
     let layerCount = layers ?? net.layers.count
     for l in 0..<layerCount {
       let layer = net.layers[l]
@@ -52,11 +64,13 @@ struct BigMModel {
         // z - b = sum w_j a_j over the non-constant previous neurons.
         var idx: [Int32] = []
         var val: [Double] = []
+        var terms: [(column: Int, weight: Double, lower: Double, upper: Double)] = []
         for j in 0..<layer.inputSize {
           let w = layer.weights[i * layer.inputSize + j]
           if w != 0, let c = previous[j] {
             idx.append(Int32(c))
             val.append(w)
+            terms.append((c, w, previousLower[j], previousUpper[j]))
           }
         }
         let b = layer.bias[i]
@@ -85,11 +99,15 @@ struct BigMModel {
           try solver.addRow(lower: -inf, upper: 0, indices: [Int32(a), Int32(delta)], values: [1, -U])
           cols.append(a)
           bins.append(delta)
+          unstable.append(UnstableNeuron(activation: a, binary: delta, bias: b, terms: terms))
         }
       }
       activationColumns.append(cols)
       binaryColumns.append(bins)
       previous = cols
+      let relu = layer.activation == .relu
+      previousLower = bounds.lower[l].map { relu ? max(0, $0) : $0 }
+      previousUpper = bounds.upper[l].map { relu ? max(0, $0) : $0 }
     }
   }
 
@@ -176,4 +194,93 @@ func lpTightenedBounds(_ problem: Problem, _ context: SolveContext, budget: Doub
     }
   }
   return bounds
+}
+
+extension BigMModel {
+  /// Separates the most violated inequality of the ideal formulation of each unstable ReLU
+  /// (Anderson, Huchette, Ma, Tjandraatmadja, Vielma 2020, Proposition 12 / eq. (10)) at the
+  /// point `v` (all columns), and adds the violated ones as rows. For a neuron
+  /// `a = max(0, w.h + b)` with `h` in `[L, U]`, writing `Lb_i` (`Ub_i`) for the bound of `h_i`
+  /// that minimizes (maximizes) `w_i h_i`, every subset I of the terms gives
+  ///   a <= sum_{i in I} w_i (h_i - Lb_i (1 - d)) + (b + sum_{i not in I} w_i Ub_i) d,
+  /// and the most violated one takes i into I exactly when
+  ///   w_i h_i < w_i (Lb_i (1 - d) + Ub_i d)   (linear time per neuron).
+  /// Returns the number of cuts added.
+  func separateIdealCuts(at v: [Double], tolerance: Double) throws(HighsError) -> Int {
+    var added = 0
+    var lowerRows: [Double] = []
+    var upperRows: [Double] = []
+    var starts: [Int32] = []
+    var indices: [Int32] = []
+    var values: [Double] = []
+    let inf = solver.infinity
+    for n in unstable {
+      let d = v[n.binary]
+      var rhsValue = n.bias * d  // the right-hand side at v
+      var deltaCoefficient = n.bias
+      var constant = 0.0  // -sum_{I} w_i Lb_i
+      var inI: [(Int, Double)] = []
+      for t in n.terms {
+        let lb = t.weight >= 0 ? t.lower : t.upper
+        let ub = t.weight >= 0 ? t.upper : t.lower
+        let h = v[t.column]
+        if t.weight * h < t.weight * (lb * (1 - d) + ub * d) {
+          inI.append((t.column, t.weight))
+          rhsValue += t.weight * (h - lb * (1 - d))
+          deltaCoefficient += t.weight * lb
+          constant -= t.weight * lb
+        } else {
+          rhsValue += t.weight * ub * d
+          deltaCoefficient += t.weight * ub
+        }
+      }
+      guard v[n.activation] > rhsValue + tolerance * (1 + abs(rhsValue)) else { continue }
+      // a - sum_I w_i h_i - deltaCoefficient d <= constant
+      starts.append(Int32(indices.count))
+      indices.append(Int32(n.activation))
+      values.append(1)
+      for (c, w) in inI {
+        indices.append(Int32(c))
+        values.append(-w)
+      }
+      indices.append(Int32(n.binary))
+      values.append(-deltaCoefficient)
+      lowerRows.append(-inf)
+      upperRows.append(constant)
+      added += 1
+    }
+    try solver.addRows(lower: lowerRows, upper: upperRows, starts: starts, indices: indices, values: values)
+    return added
+  }
+
+  /// The root cutting-plane loop: solve the LP relaxation, add the violated ideal-formulation
+  /// cuts, and repeat while the bound improves by more than 1e-4 (relative), for at most
+  /// `rounds` rounds or `budget` seconds. Integrality is restored afterwards.
+  func rootCuts(rounds: Int, budget: Double, maximize: Bool) throws(HighsError)
+    -> (cuts: Int, rounds: Int, bounds: [Double])
+  {
+    let binaries = unstable.map(\.binary)
+    for b in binaries { try solver.setInteger(b, false) }
+    defer { for b in binaries { try? solver.setInteger(b, true) } }
+    let stop = monotonicSeconds() + budget
+    var total = 0
+    var history: [Double] = []
+    var done = 0
+    while done < rounds, monotonicSeconds() < stop {
+      try solver.set("time_limit", max(0.01, stop - monotonicSeconds()))
+      guard try solver.run() == .optimal else { break }
+      let bound = solver.objectiveValue
+      if let last = history.last, abs(last - bound) <= 1e-4 * (1 + abs(bound)) {
+        history.append(bound)
+        break
+      }
+      history.append(bound)
+      let n = try separateIdealCuts(at: solver.columnValues(), tolerance: 1e-6)
+      done += 1
+      if n == 0 { break }
+      total += n
+    }
+    _ = maximize
+    return (total, done, history)
+  }
 }

@@ -32,6 +32,18 @@ public struct MILPBackend: Backend {
     try model.setObjective(problem)
     let s = model.solver
     try s.setLogging(context.verbose)
+    var cutStats: [(String, JSON)] = []
+    if problem.options.cuts == .root, !model.unstable.isEmpty {
+      let t = monotonicSeconds()
+      let r = try model.rootCuts(
+        rounds: 20, budget: 0.2 * context.remaining, maximize: problem.objective.sense == .maximize)
+      cutStats = [
+        ("cuts", .int(r.cuts)), ("cut_rounds", .int(r.rounds)),
+        ("root_bound_before_cuts", r.bounds.first.map { .number($0) } ?? .null),
+        ("root_bound_after_cuts", r.bounds.last.map { .number($0) } ?? .null),
+        ("cut_seconds", .number(((monotonicSeconds() - t) * 1000).rounded() / 1000)),
+      ]
+    }
     try s.set("time_limit", max(0.01, context.remaining))
     try s.set("mip_rel_gap", problem.options.mipGap)
     try s.set("random_seed", problem.options.seed)
@@ -53,6 +65,7 @@ public struct MILPBackend: Backend {
       ("bounds", .string(problem.options.bounds.rawValue)),
       ("bound_seconds", .number((boundSeconds * 1000).rounded() / 1000)),
       ("nodes", .int(Int(s.int64Info("mip_node_count") ?? 0))),
+    ] + cutStats + [
       ("highs", .string(HighsSolver.version)),
     ]
     let n = problem.network.inputSize
@@ -84,7 +97,7 @@ public struct MILPBackend: Backend {
     }
   }
 
-  /// Writes the MILP (with the problem's bounds option) to an MPS or LP file.
+  /// Writes the MILP (interval bounds) to an MPS or LP file.
   public static func export(_ problem: Problem, to path: String) throws(HighsError) {
     let bounds = intervalBounds(
       problem.network, lower: problem.polytope.lower, upper: problem.polytope.upper)
