@@ -184,3 +184,55 @@ enum OptFixtures {
     #expect(r.point != nil)
   }
 }
+
+@Suite struct ProjectionTests {
+  /// The projection is feasible and the nearest point: (v - p) . (q - p) <= 0 for every feasible
+  /// q (the obtuse-angle characterization), and it agrees with HiGHS's QP.
+  @Test func dualProjectionIsExact() throws {
+    var rng = Xoshiro256(seed: 11)
+    for trial in 0..<20 {
+      let n = 2 + trial % 5
+      let m = 1 + trial % 4
+      var a: [Double] = []
+      var b: [Double] = []
+      for _ in 0..<m {
+        let row = (0..<n).map { _ in rng.unit() * 2 - 1 }
+        a += row
+        b.append(row.reduce(0, +) * 0.5 + 0.1 * rng.unit())  // the centre is feasible
+      }
+      let poly = Polytope(
+        dimension: n, matrix: a, rhs: b, rowNames: [], lower: [Double](repeating: 0, count: n),
+        upper: [Double](repeating: 1, count: n))
+      let domain = try Domain(poly)
+      for _ in 0..<10 {
+        let v = (0..<n).map { _ in rng.unit() * 4 - 2 }
+        let p = try #require(v.withUnsafeBufferPointer { DualProjection(poly).project($0.baseAddress!) })
+        #expect(poly.maxViolation(p) <= 1e-9)
+        var viaQP = v
+        viaQP.withUnsafeMutableBufferPointer { _ = domain.project($0.baseAddress!) }
+        for _ in 0..<200 {
+          let q = (0..<n).map { _ in rng.unit() }
+          guard poly.maxViolation(q) <= 0 else { continue }
+          var dot = 0.0
+          for j in 0..<n { dot += (v[j] - p[j]) * (q[j] - p[j]) }
+          #expect(dot <= 1e-9)
+        }
+        _ = viaQP
+      }
+    }
+  }
+
+  @Test func dualProjectionAgreesWithTheQP() throws {
+    let poly = Polytope(
+      dimension: 3, matrix: [1, 1, 1, 1, -1, 0], rhs: [1, 0.2], rowNames: [], lower: [0, 0, 0],
+      upper: [1, 1, 1])
+    let solver = RelucHiGHSQP(poly)
+    var rng = Xoshiro256(seed: 2)
+    for _ in 0..<50 {
+      let v = (0..<3).map { _ in rng.unit() * 3 - 1 }
+      let p = try #require(v.withUnsafeBufferPointer { DualProjection(poly).project($0.baseAddress!) })
+      let q = try #require(solver.project(v))
+      for j in 0..<3 { #expect(abs(p[j] - q[j]) <= 1e-6) }
+    }
+  }
+}

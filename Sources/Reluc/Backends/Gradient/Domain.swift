@@ -3,14 +3,18 @@ import RelucHiGHS
 
 /// The feasible set of inputs for the gradient methods: Euclidean projection and sampling.
 ///
-/// Projection onto a box is exact clamping. Onto a general polytope it is the exact solution of
-/// the QP `min 1/2 |p - v|^2  s.t.  A p <= b, l <= p <= u`, solved by HiGHS's active-set QP
-/// solver (warm-started from the previous projection).
+/// Projection onto a box is exact clamping. Onto a general polytope with at most 64 rows it is
+/// `DualProjection` (a Newton method on the rows' dual, certified by the KKT conditions); when that
+/// declines, or with more rows, the QP `min 1/2 |p - v|^2  s.t.  A p <= b, l <= p <= u` solved by
+/// HiGHS's active-set QP solver (warm-started from the previous projection).
 final class Domain {
   let polytope: Polytope
   let n: Int
   let diameter: Double
   private let qp: HighsSolver?
+  private let dual: DualProjection?
+  /// Projections answered by the QP solver (the dual method declined or was not used).
+  private(set) var qpProjections = 0
 
   init(_ polytope: Polytope) throws(HighsError) {
     self.polytope = polytope
@@ -18,6 +22,7 @@ final class Domain {
     var d2 = 0.0
     for j in 0..<n { d2 += (polytope.upper[j] - polytope.lower[j]) * (polytope.upper[j] - polytope.lower[j]) }
     diameter = max(d2.squareRoot(), 1e-12)
+    dual = !polytope.isBox && polytope.rowCount <= 64 ? DualProjection(polytope) : nil
     if polytope.isBox {
       qp = nil
     } else {
@@ -48,6 +53,11 @@ final class Domain {
       for j in 0..<n { v[j] = min(max(v[j], polytope.lower[j]), polytope.upper[j]) }
       return true
     }
+    if let dual, let p = dual.project(UnsafePointer(v)) {
+      for j in 0..<n { v[j] = p[j] }
+      return true
+    }
+    qpProjections += 1
     // min 1/2 |p|^2 - v.p  ==  min 1/2 |p - v|^2 + const
     do {
       try qp.setCosts((0..<n).map { -v[$0] })
@@ -85,5 +95,30 @@ final class Domain {
     }
     for k in 0..<count { points[k].withUnsafeMutableBufferPointer { _ = project($0.baseAddress!) } }
     return points
+  }
+}
+
+/// The QP projection alone (no dual method), for tests that compare the two.
+struct RelucHiGHSQP {
+  let domain: Domain?
+  let dimension: Int
+
+  init(_ p: Polytope) {
+    var q = p
+    // More than 64 rows makes Domain use the QP: pad with copies of a redundant row.
+    while q.rowCount <= 64 {
+      q.matrix += [Double](repeating: 0, count: p.dimension)
+      q.rhs.append(1)
+      q.rowNames.append("pad")
+    }
+    domain = try? Domain(q)
+    dimension = p.dimension
+  }
+
+  func project(_ v: [Double]) -> [Double]? {
+    guard let domain else { return nil }
+    var x = v
+    let ok = x.withUnsafeMutableBufferPointer { domain.project($0.baseAddress!) }
+    return ok ? x : nil
   }
 }

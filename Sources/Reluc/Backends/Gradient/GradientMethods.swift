@@ -118,6 +118,7 @@ struct GradientRun {
       ("perturbations", .int(perturbations)),
       ("regions_visited", .int(regions.count)),
     ] + (variant == .ppga_lr ? [("region_steps", JSON.int(regionSteps))] : [])
+      + (problem.polytope.isBox ? [] : [("qp_projections", JSON.int(domain.qpProjections))])
     guard let best else {
       return SolveResult(status: context.stopStatus, method: variant, statistics: stats)
     }
