@@ -142,27 +142,19 @@ public enum ONNXImporter {
     }
     if let raw {
       let b = r.bytes
+      /// The little-endian words of the raw data, `width` bytes each.
+      func words(_ width: Int) throws(ImportError) -> [UInt64] {
+        guard raw.count % width == 0 else { throw ImportError("tensor '\(name)': bad raw data length") }
+        return stride(from: raw.lowerBound, to: raw.upperBound, by: width).map { p in
+          var v: UInt64 = 0
+          for k in 0..<width { v |= UInt64(b[p + k]) << (8 * UInt64(k)) }
+          return v
+        }
+      }
       switch type {
-      case 1:
-        guard raw.count % 4 == 0 else { throw ImportError("tensor '\(name)': bad float data") }
-        values = stride(from: raw.lowerBound, to: raw.upperBound, by: 4).map { p in
-          var v: UInt32 = 0
-          for k in 0..<4 { v |= UInt32(b[p + k]) << (8 * UInt32(k)) }
-          return Double(Float(bitPattern: v))
-        }
-      case 11:
-        guard raw.count % 8 == 0 else { throw ImportError("tensor '\(name)': bad double data") }
-        values = stride(from: raw.lowerBound, to: raw.upperBound, by: 8).map { p in
-          var v: UInt64 = 0
-          for k in 0..<8 { v |= UInt64(b[p + k]) << (8 * UInt64(k)) }
-          return Double(bitPattern: v)
-        }
-      case 7:
-        values = stride(from: raw.lowerBound, to: raw.upperBound, by: 8).map { p in
-          var v: UInt64 = 0
-          for k in 0..<8 { v |= UInt64(b[p + k]) << (8 * UInt64(k)) }
-          return Double(Int64(bitPattern: v))
-        }
+      case 1: values = try words(4).map { Double(Float(bitPattern: UInt32($0))) }
+      case 11: values = try words(8).map { Double(bitPattern: $0) }
+      case 7: values = try words(8).map { Double(Int64(bitPattern: $0)) }
       default:
         throw ImportError("tensor '\(name)' has data type \(type); only float, double and int64 are supported")
       }

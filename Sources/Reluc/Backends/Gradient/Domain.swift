@@ -27,18 +27,7 @@ final class Domain {
       qp = nil
     } else {
       let s = HighsSolver()
-      for j in 0..<n {
-        try s.addColumn(lower: polytope.lower[j], upper: polytope.upper[j])
-      }
-      for r in 0..<polytope.rowCount {
-        var idx: [Int32] = []
-        var val: [Double] = []
-        for j in 0..<n where polytope.matrix[r * n + j] != 0 {
-          idx.append(Int32(j))
-          val.append(polytope.matrix[r * n + j])
-        }
-        try s.addRow(lower: -s.infinity, upper: polytope.rhs[r], indices: idx, values: val)
-      }
+      try s.addPolytope(polytope)
       try s.setIdentityHessian(n)
       try s.set("primal_feasibility_tolerance", 1e-10)
       try s.set("dual_feasibility_tolerance", 1e-10)

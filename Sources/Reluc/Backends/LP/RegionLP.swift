@@ -80,19 +80,8 @@ final class RegionLPSolver {
 
   init(problem: Problem) throws(HighsError) {
     self.problem = problem
-    let p = problem.polytope
-    let n = p.dimension
-    for j in 0..<n { try solver.addColumn(lower: p.lower[j], upper: p.upper[j]) }
-    for r in 0..<p.rowCount {
-      var idx: [Int32] = []
-      var val: [Double] = []
-      for j in 0..<n where p.matrix[r * n + j] != 0 {
-        idx.append(Int32(j))
-        val.append(p.matrix[r * n + j])
-      }
-      try solver.addRow(lower: -solver.infinity, upper: p.rhs[r], indices: idx, values: val)
-    }
-    fixedRows = p.rowCount
+    try solver.addPolytope(problem.polytope)
+    fixedRows = problem.polytope.rowCount
     try solver.setMaximize(problem.objective.sense == .maximize)
   }
 

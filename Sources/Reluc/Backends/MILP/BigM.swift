@@ -37,19 +37,7 @@ struct BigMModel {
     let net = problem.network
     let poly = problem.polytope
     let inf = solver.infinity
-    let n = net.inputSize
-    for j in 0..<n {
-      inputColumns.append(try solver.addColumn(lower: poly.lower[j], upper: poly.upper[j]))
-    }
-    for r in 0..<poly.rowCount {
-      var idx: [Int32] = []
-      var val: [Double] = []
-      for j in 0..<n where poly.matrix[r * n + j] != 0 {
-        idx.append(Int32(inputColumns[j]))
-        val.append(poly.matrix[r * n + j])
-      }
-      try solver.addRow(lower: -inf, upper: poly.rhs[r], indices: idx, values: val)
-    }
+    inputColumns = try solver.addPolytope(poly)
     var previous: [Int?] = inputColumns.map { $0 }
     var previousLower = poly.lower
     var previousUpper = poly.upper
