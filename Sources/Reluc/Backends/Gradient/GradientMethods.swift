@@ -14,7 +14,8 @@ import RelucHiGHS
 /// - PPGA_LR: inside a linear region the gradient is constant, so instead of a fixed step it moves
 ///   along the projected direction `P(x + D g/|g|) - x` to the nearest activation change (ratio
 ///   test on the pre-activations, `NetworkKernel.regionStep`) plus `overshoot D` into the next
-///   region; after a step shorter than `1e-4 D` (a ridge between two regions, where the steps
+///   region (when that is shorter than the current PPGA step, the PPGA step along the same
+///   direction is tried first, since in high dimension regions are short); after a step shorter than `1e-4 D` (a ridge between two regions, where the steps
 ///   would alternate) it moves along the bisector of the last two unit gradients; when a region
 ///   step does not improve it falls back to one backtracking step, then perturbs like PPGA.
 public struct GradientBackend: Backend {
@@ -144,7 +145,7 @@ struct GradientRun {
       localIterations += 1
       var moved = false
       if variant == .ppga_lr {
-        moved = regionStep(&fx)
+        moved = regionStep(&fx, minimumStep: eta)
       }
       if !moved {
         moved = gradientStep(&fx, &eta)
@@ -221,7 +222,7 @@ struct GradientRun {
   }
 
   /// One PPGA_LR step to the next activation change along the projected direction.
-  mutating func regionStep(_ fx: inout Double) -> Bool {
+  mutating func regionStep(_ fx: inout Double, minimumStep: Double) -> Bool {
     _ = value(x)
     let gn = gradientNorm()
     guard gn > 0, gn.isFinite else { return false }
@@ -253,17 +254,25 @@ struct GradientRun {
     if dn < options.stepTolerance * D { return false }
     direction.withUnsafeBufferPointer { kernel.directionalPreactivations($0.baseAddress!) }
     let tStar = kernel.regionStep(tMax: 1)
-    let t = min(1, tStar + options.overshoot * D / dn)
-    for j in 0..<n {
-      trial[j] = min(max(x[j] + t * direction[j], problem.polytope.lower[j]), problem.polytope.upper[j])
-    }
-    let ft = value(trial)
-    regionSteps += 1
-    ridgeGradient = t * dn < 1e-4 * D ? grad.map { $0 / gn } : nil
-    if ft > fx + 1e-13 * (1 + abs(fx)) {
-      swap(&x, &trial)
-      fx = ft
-      return true
+    let tBoundary = min(1, tStar + options.overshoot * D / dn)
+    // In high dimension the regions along a direction can be much shorter than a gradient step:
+    // then try the PPGA step length first (crossing several regions), and the exact boundary
+    // step if that does not improve.
+    var candidates = [tBoundary]
+    if tBoundary * dn < minimumStep { candidates.insert(min(1, minimumStep / dn), at: 0) }
+    ridgeGradient = tBoundary * dn < 1e-4 * D ? grad.map { $0 / gn } : nil
+    for t in candidates {
+      for j in 0..<n {
+        trial[j] = min(max(x[j] + t * direction[j], problem.polytope.lower[j]), problem.polytope.upper[j])
+      }
+      let ft = value(trial)
+      regionSteps += 1
+      if ft > fx + 1e-13 * (1 + abs(fx)) {
+        swap(&x, &trial)
+        fx = ft
+        if t != tBoundary { ridgeGradient = nil }
+        return true
+      }
     }
     return false
   }
