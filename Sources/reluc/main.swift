@@ -96,6 +96,8 @@ struct Solve: ParsableCommand {
   @Option(name: .long, help: "Random seed (overrides seed).") var seed: Int?
   @Option(name: .customShort("O"), help: "Set any option: -O NAME=VALUE (repeatable; wins over the model).")
   var set: [String] = []
+  @Option(name: .long, help: "A starting point x0,x1,... for the gradient methods and LP Walk (repeatable).")
+  var start: [String] = []
   @Flag(name: .shortAndLong, help: "No progress line.") var quiet = false
   @Flag(name: .shortAndLong, help: "Show the solvers' logs.") var verbose = false
   @OptionGroup var input: InputOptions
@@ -113,8 +115,16 @@ struct Solve: ParsableCommand {
     if c.diagnostics.all.contains(where: { $0.severity == .error && $0.location == nil }) {
       try quit(.usage)
     }
-    guard let problem = c.problem else { try quit(code) }
+    guard var problem = c.problem else { try quit(code) }
     if validate { try quit(.ok) }
+    for text in start {
+      let values = text.split(separator: ",").map { Double($0.trimmingCharacters(in: " ")) }
+      guard values.count == problem.network.inputSize, values.allSatisfy({ $0?.isFinite == true }) else {
+        writeErr("reluc: error: --start needs \(problem.network.inputSize) comma-separated finite numbers, got '\(text)'\n")
+        try quit(.usage)
+      }
+      problem.options.userStarts.append(values.map { $0! })
+    }
     // A parent may have started us with SIGINT blocked (Foundation's Process does): unblock it.
     var mask = sigset_t()
     sigemptyset(&mask)

@@ -236,3 +236,21 @@ enum OptFixtures {
     }
   }
 }
+
+@Suite struct UserStartTests {
+  /// A user start at the optimum makes even Gradient Walk (one sampled start besides) end there.
+  @Test(arguments: [Method.gradient_walk, .lp_walk])
+  func userStartIsUsed(_ method: Method) throws {
+    let name = "max_3_10_1.rmod"
+    let expected = try #require(OptFixtures.expectedOptimum(name))
+    let (_, exact) = try #require(OptFixtures.solve(name, [("method", .identifier("milp"))]))
+    var p = try #require(Fixtures.problem(Fixtures.path("opt/" + name), overrides: [("method", .identifier(method.rawValue)), ("starts", .number(1))]))
+    p.options.userStarts = [try #require(exact.point)]
+    let r = Solver.solve(p, SolveContext(timeLimit: 30))
+    #expect(close(try #require(r.objective), expected, abs: 1e-6, rel: 0))
+    if method == .gradient_walk {
+      // One user start and one sampled start.
+      #expect(r.statistics.first { $0.0 == "starts" }?.1 == .int(2))
+    }
+  }
+}

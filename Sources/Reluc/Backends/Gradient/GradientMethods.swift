@@ -95,21 +95,25 @@ struct GradientRun {
     let lhs = options.sampling == .lhs ? domain.latinHypercube(min(options.starts, 4096), &rng) : []
     let t0 = monotonicSeconds()
     var stopped = false
-    for k in 0..<options.starts {
+    let user = options.userStarts.filter { $0.count == n }
+    for k in 0..<(options.starts + user.count) {
       if context.shouldStop {
         stopped = true
         break
       }
       var s = [Double](repeating: 0, count: n)
-      if k < lhs.count {
-        s = lhs[k]
+      if k < user.count {
+        s = user[k]
+        s.withUnsafeMutableBufferPointer { _ = domain.project($0.baseAddress!) }
+      } else if k - user.count < lhs.count {
+        s = lhs[k - user.count]
       } else {
         s.withUnsafeMutableBufferPointer { domain.sample(&rng, into: $0.baseAddress!) }
       }
       runStart(s)
       startsDone += 1
     }
-    if context.shouldStop && startsDone < options.starts { stopped = true }
+    if context.shouldStop && startsDone < options.starts + user.count { stopped = true }
     let seconds = max(1e-9, monotonicSeconds() - t0)
     let sign: Double = problem.objective.sense == .maximize ? 1 : -1
     let stats: [(String, JSON)] = [

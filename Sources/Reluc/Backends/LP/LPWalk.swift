@@ -51,11 +51,16 @@ public struct LPWalkBackend: Backend {
     }
 
     var startIndex = 0
-    while !context.shouldStop, startIndex < problem.options.starts {
+    while !context.shouldStop, startIndex < problem.options.starts + problem.options.userStarts.count {
       var start: [Double]?
-      if startIndex == 0 {
+      let user = problem.options.userStarts.filter { $0.count == problem.network.inputSize }
+      if startIndex < user.count {
+        var p = user[startIndex]
+        p.withUnsafeMutableBufferPointer { _ = domain.project($0.baseAddress!) }
+        start = p
+      } else if startIndex == user.count {
         start = try relaxedStart()
-      } else if !binaries.isEmpty, startIndex < max(2, problem.options.starts / 2) {
+      } else if !binaries.isEmpty, startIndex < user.count + max(2, problem.options.starts / 2) {
         // Flip one more neuron of the relaxation, chosen by its fractionality.
         let values = relaxation.solver.columnValues()
         let pattern = LinearRegion(problem: problem, at: best ?? Array(values[0..<problem.network.inputSize])).active
