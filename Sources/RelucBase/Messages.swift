@@ -128,6 +128,11 @@ public enum Messages {
   }
   public static let tooManyRows = DiagnosticMessage(
     "too-many-constraints", .error, "the constraints expand to more than 10,000,000 rows")
+  public static func hugeWeight(_ w: Double) -> DiagnosticMessage {
+    .init(
+      "huge-weight", .warning,
+      "the network has a weight or bias of magnitude \(formatNumber(w)); big-M constants and LPs may be numerically fragile")
+  }
   public static let absolutePath = DiagnosticMessage(
     "absolute-path", .warning,
     "the network path is absolute; a relative path keeps the model portable")

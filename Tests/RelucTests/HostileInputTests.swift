@@ -69,6 +69,26 @@ import Testing
     }
   }
 
+  /// Weights of 1e12: a warning, and the MILP (LP-tightened bounds by default) still agrees with
+  /// the exact value, which is known here: y = 1e12 relu(x0 - x1) - 1e12 relu(x0 - x1 - 1e-6)
+  /// saturates at 1e6 on [0, 1]^2.
+  @Test func hugeWeightsWarnAndStayCorrect() throws {
+    let dir = try tempDir()
+    try """
+    <network><input name="x" size="2"/><output name="y" size="1"/>
+    <layer inputs="2" outputs="2"><row>1e12 -1e12</row><row>1e12 -1e12</row><bias>0 -1e6</bias></layer>
+    <layer inputs="2" outputs="1" activation="linear"><row>1 -1</row></layer></network>
+    """.write(toFile: dir + "/big.xml", atomically: true, encoding: .utf8)
+    try "network \"big.xml\"\nmaximize y[0]\nconstraint 0 <= x <= 1\noption method = milp\n".write(
+      toFile: dir + "/m.rmod", atomically: true, encoding: .utf8)
+    let c = Compiler.compile(path: dir + "/m.rmod")
+    #expect(c.diagnostics.all.contains { $0.id == "huge-weight" && $0.severity == .warning })
+    let p = try #require(c.problem)
+    let r = Solver.solve(p, SolveContext(timeLimit: 20))
+    #expect(r.status == .optimal)
+    #expect(close(try #require(r.objective), 1e6, abs: 1e-3, rel: 1e-9))
+  }
+
   @Test func wideInputDimension() throws {
     let dir = try tempDir()
     let n = 10_000

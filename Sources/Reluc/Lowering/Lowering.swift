@@ -108,6 +108,14 @@ public struct Lowering {
     }
     switch reader.read(path: resolved) {
     case .success(let net):
+      let largest = net.layers.reduce(0.0) { m, l in
+        max(m, l.weights.reduce(0.0) { max($0, abs($1)) }, l.bias.reduce(0.0) { max($0, abs($1)) })
+      }
+      if largest > 1e9 {
+        diagnostics.report(
+          Messages.hugeWeight(largest), at: loc(path.range),
+          help: "keep the default 'option bounds = lp', which tightens the big-M constants")
+      }
       return net
     case .failure(let bag):
       for var d in bag.all {

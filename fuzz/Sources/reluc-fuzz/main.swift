@@ -5,7 +5,7 @@
 // Before each input it writes the input to fuzz/out/current.*; if reluc traps, that file is the
 // reproducer (turn it into a test).
 //
-//   reluc-fuzz SECONDS [SEED]     (corpus: samples/ and Tests/RelucTests/Fixtures/)
+//   reluc-fuzz SECONDS [SEED] [both|model|xml]   (corpus: samples/, Tests/RelucTests/Fixtures/)
 import Reluc
 import RelucBase
 import RelucXML
@@ -17,7 +17,13 @@ import RelucXML
 let args = CommandLine.arguments
 let seconds = Double(args.count > 1 ? args[1] : "20") ?? 20
 var rng = Xoshiro256(seed: UInt64(args.count > 2 ? args[2] : "1") ?? 1)
-let out = "fuzz/out"
+let target = args.count > 3 ? args[3] : "both"
+guard ["both", "model", "xml"].contains(target) else {
+  print("reluc-fuzz: the target is both, model or xml")
+  exit(64)
+}
+let out = "fuzz/out/" + target
+mkdir("fuzz/out", 0o755)
 mkdir(out, 0o755)
 
 func listFiles(_ dir: String, _ ext: String) -> [String] {
@@ -74,7 +80,7 @@ let start = monotonicSeconds()
 var runs = 0
 while monotonicSeconds() - start < seconds {
   runs += 1
-  if runs % 2 == 0 {
+  if target == "model" || (target == "both" && runs % 2 == 0) {
     var m = mutate(modelSeeds[Int(rng.next() % UInt64(modelSeeds.count))])
     // Point every seed at the valid network most of the time, so lowering is reached.
     if rng.next() % 4 != 0 { m = Array("network \"tiny.xml\"\n".utf8) + m }
@@ -95,4 +101,4 @@ while monotonicSeconds() - start < seconds {
     _ = NetworkReader(maxBytes: 1 << 20).read(path: out + "/current.xml")
   }
 }
-print("reluc-fuzz: \(runs) inputs in \(Int(seconds)) s, no crash")
+print("reluc-fuzz: \(runs) \(target) inputs in \(Int(seconds)) s, no crash")
