@@ -179,34 +179,11 @@ public enum ONNXImporter {
         name = r.string(try r.lengthDelimited())
       } else if number == 2, wire == 2 {
         // TypeProto.tensor_type(1).shape(2).dim(1).dim_value(1); a dim_param counts as -1.
-        var t = r.sub(try r.lengthDelimited())
-        while !t.atEnd {
-          let (tn, tw) = try t.field()
-          guard tn == 1, tw == 2 else {
-            try t.skip(tw)
-            continue
-          }
-          var tt = t.sub(try t.lengthDelimited())
-          while !tt.atEnd {
-            let (sn, sw) = try tt.field()
-            guard sn == 2, sw == 2 else {
-              try tt.skip(sw)
-              continue
-            }
-            var shape = tt.sub(try tt.lengthDelimited())
-            while !shape.atEnd {
-              let (dn, dw) = try shape.field()
-              guard dn == 1, dw == 2 else {
-                try shape.skip(dw)
-                continue
-              }
-              var dim = shape.sub(try shape.lengthDelimited())
-              var value = -1
-              while !dim.atEnd {
-                let (vn, vw) = try dim.field()
-                if vn == 1, vw == 0 { value = Int(truncatingIfNeeded: try dim.varint()) } else { try dim.skip(vw) }
-              }
-              dims.append(value)
+        let type = r.sub(try r.lengthDelimited())
+        for tensor in try type.submessages(1) {
+          for shape in try tensor.submessages(2) {
+            for dim in try shape.submessages(1) {
+              dims.append(try dim.varintField(1).map { Int(truncatingIfNeeded: $0) } ?? -1)
             }
           }
         }

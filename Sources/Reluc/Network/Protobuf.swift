@@ -74,6 +74,32 @@ struct ProtoReader {
     }
   }
 
+  /// The length-delimited fields numbered `number` of this message, as readers.
+  func submessages(_ number: Int) throws(ImportError) -> [ProtoReader] {
+    var r = self
+    var found: [ProtoReader] = []
+    while !r.atEnd {
+      let (n, wire) = try r.field()
+      if n == number, wire == 2 {
+        found.append(r.sub(try r.lengthDelimited()))
+      } else {
+        try r.skip(wire)
+      }
+    }
+    return found
+  }
+
+  /// The first varint field numbered `number`, if any.
+  func varintField(_ number: Int) throws(ImportError) -> UInt64? {
+    var r = self
+    while !r.atEnd {
+      let (n, wire) = try r.field()
+      if n == number, wire == 0 { return try r.varint() }
+      try r.skip(wire)
+    }
+    return nil
+  }
+
   func string(_ r: Range<Int>) -> String { String(decoding: bytes[r], as: UTF8.self) }
 
   func sub(_ r: Range<Int>) -> ProtoReader { ProtoReader(bytes, from: r.lowerBound, to: r.upperBound) }
