@@ -132,6 +132,8 @@ public struct SolveOptions: Sendable, Equatable {
   public var stallIterations: Int = 10
   /// Gradient steps stop when the projected step is shorter than this (fraction of diameter).
   public var stepTolerance: Double = 1e-9
+  /// Threads of the gradient methods (the starts are split between them).
+  public var workers: Int = 2
   /// How starting points are drawn.
   public var sampling: Sampling = .uniform
   /// Bound computation for the MILP.
@@ -192,6 +194,9 @@ public struct SolveOptions: Sendable, Equatable {
     OptionSpec(
       name: "step_tolerance", kind: .real(lower: 0, upper: 1, openLower: true),
       defaultText: "1e-9", summary: "a projected step shorter than this (fraction of diameter) stops"),
+    OptionSpec(
+      name: "workers", kind: .integer(1...64), defaultText: "2",
+      summary: "threads of the gradient methods; the starts are split between them"),
     OptionSpec(
       name: "sampling", kind: .choice(Sampling.allCases.map(\.rawValue)), defaultText: "uniform",
       summary: "how starting points are drawn"),
@@ -269,6 +274,7 @@ public struct SolveOptions: Sendable, Equatable {
     case "max_iterations": maxIterations = try integer()
     case "stall_iterations": stallIterations = try integer()
     case "step_tolerance": stepTolerance = try real()
+    case "workers": workers = try integer()
     case "sampling": sampling = Sampling(rawValue: try choice())!
     case "bounds": bounds = BoundsMethod(rawValue: try choice())!
     case "cuts": cuts = CutsMethod(rawValue: try choice())!

@@ -54,10 +54,12 @@ public enum Solver {
     guard unstable <= problem.options.autoMilpNeurons else {
       // PPGA_LR and LP Walk on the two cores under the same deadline; keep the better point.
       let results = ResultBox()
-      DispatchQueue.concurrentPerform(iterations: 2) { k in
+      var single = problem
+      single.options.workers = 1  // one thread each for PPGA_LR and LP Walk
+      DispatchQueue.concurrentPerform(iterations: 2) { [single] k in
         let r =
           k == 0
-          ? GradientBackend(.ppga_lr).solve(problem, context)
+          ? GradientBackend(.ppga_lr).solve(single, context)
           : LPWalkBackend().solve(problem, context)
         results.set(k, r)
       }

@@ -1,3 +1,4 @@
+import Dispatch
 import RelucBase
 import RelucHiGHS
 
@@ -18,7 +19,7 @@ import RelucHiGHS
 ///   direction is tried first, since in high dimension regions are short); after a step shorter than `1e-4 D` (a ridge between two regions, where the steps
 ///   would alternate) it moves along the bisector of the last two unit gradients; when a region
 ///   step does not improve it falls back to one backtracking step, then perturbs like PPGA.
-public struct GradientBackend: Backend {
+public struct GradientBackend: Backend, Sendable {
   /// Which of the three methods.
   public let variant: Method
 
@@ -26,6 +27,50 @@ public struct GradientBackend: Backend {
   public init(_ variant: Method) { self.variant = variant }
 
   public func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult {
+    let workers = max(1, min(problem.options.workers, problem.options.starts))
+    guard workers > 1 else { return solveOne(problem, context) }
+    // The starts are split between `workers` threads, each with its own kernel, domain and
+    // random stream (seed + k * 1000003), so the result is deterministic for a given seed and
+    // worker count; the best point wins and the statistics add up.
+    let results = ResultBox()
+    DispatchQueue.concurrentPerform(iterations: workers) { k in
+      var p = problem
+      p.options.starts = problem.options.starts / workers + (k < problem.options.starts % workers ? 1 : 0)
+      p.options.seed = problem.options.seed + k * 1_000_003
+      p.options.userStarts = k == 0 ? problem.options.userStarts : []
+      var c = context
+      if k > 0 { c.progress = nil }  // the progress line is not thread-safe
+      results.set(k, solveOne(p, c))
+    }
+    let all = (0..<workers).map { results.get($0) }
+    let sign: Double = problem.objective.sense == .maximize ? 1 : -1
+    var best = all[0]
+    for r in all.dropFirst() {
+      let v = r.claimedObjective.map { sign * $0 } ?? -.infinity
+      let b = best.claimedObjective.map { sign * $0 } ?? -.infinity
+      if v > b { best = r }
+    }
+    if let r = all.first(where: { $0.status == .error }) { return r }
+    best.status = all.contains { $0.status == .interrupted } ? .interrupted
+      : all.contains { $0.status == .timeLimit } ? .timeLimit : best.status
+    best.statistics = best.statistics.map { key, value in
+      var total = 0.0
+      var integer = true
+      for r in all {
+        switch r.statistics.first(where: { $0.0 == key })?.1 {
+        case .int(let i): total += Double(i)
+        case .number(let d):
+          total += d
+          integer = false
+        default: break
+        }
+      }
+      return (key, integer ? .int(Int(total)) : .number(total))
+    } + [("workers", .int(workers))]
+    return best
+  }
+
+  func solveOne(_ problem: Problem, _ context: SolveContext) -> SolveResult {
     let domain: Domain
     do { domain = try Domain(problem.polytope) } catch {
       return SolveResult(status: .error, method: variant, message: "\(error)")
