@@ -20,10 +20,11 @@ release: deps
 run: release
 	.build/release/reluc $(SAMPLE)
 
+# The fuzz smoke run goes first so that the test runner's summary is the last line.
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
 	.build/debug/reluc-fuzz $(FUZZ_SECONDS) 1
+	$(SWIFT) test --skip-build
 
 # A longer fuzzing run (release build): make fuzz FUZZ_SECONDS=600
 fuzz: deps
