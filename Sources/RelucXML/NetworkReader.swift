@@ -324,8 +324,7 @@ final class ParseState {
       if failure == nil, layerInputs != expected {
         let what = layers.isEmpty ? "the input size" : "the previous layer's outputs"
         var notes: [DiagnosticNote] = []
-        if let prev = layers.last, !layers.isEmpty {
-          _ = prev
+        if !layers.isEmpty {
           notes.append(note("previous layer declared here", line: prevLayerLine, tag: "layer"))
         } else {
           notes.append(note("input declared here", line: inputLine, tag: "input"))

@@ -323,11 +323,10 @@ public struct Lowering {
       }
       found = (sense, e, range)
     }
-    guard let (sense, e, range) = found else {
+    guard let (sense, e, _) = found else {
       diagnostics.report(Messages.missingObjective, at: .range(file.path, SourceRange(0, 0)))
       return nil
     }
-    _ = range
     guard let v = evaluate(e, Scope(), net) else { return nil }
     guard case .scalar(let a) = v else {
       diagnostics.report(Messages.vectorObjective(v.components.count), at: loc(e.range))
@@ -355,7 +354,6 @@ public struct Lowering {
     var rhs: [Double] = []
     var names: [String] = []
     var seenNames: [String: SourceRange] = [:]
-    var anonymous = 0
     let errorsBefore = diagnostics.errorCount
 
     for s in model.statements {
@@ -369,7 +367,6 @@ public struct Lowering {
         }
         seenNames[name.name] = name.range
       }
-      anonymous += 1
       let baseName = name?.name ?? "c\(file.position(of: range.start).line)"
       var reportedOutput = false
       var reportedHuge = false

@@ -26,7 +26,6 @@ public struct LPWalkBackend: Backend {
     var bestValue = -Double.infinity  // signed
     var seen = Set<Int>()
     var walks = 0
-    var steps = 0
 
     // The relaxation and its fixes.
     let bounds = intervalBounds(problem.network, lower: problem.polytope.lower, upper: problem.polytope.upper)
@@ -98,7 +97,6 @@ public struct LPWalkBackend: Backend {
       var current = -Double.infinity
       while !context.shouldStop {
         guard let (xs, v) = try lp.solve(region, timeLimit: context.remaining) else { break }
-        steps += 1
         let sv = sign * v
         if sv <= current + 1e-9 * (1 + abs(current)) { break }
         current = sv
@@ -129,7 +127,6 @@ public struct LPWalkBackend: Backend {
       ("lps_per_second", .number((Double(lp.solves) / seconds).rounded())),
       ("regions_visited", .int(seen.count)),
     ]
-    _ = steps
     guard let best else {
       return SolveResult(status: context.shouldStop ? context.stopStatus : .infeasible, method: .lp_walk, statistics: stats)
     }

@@ -244,7 +244,7 @@ extension BigMModel {
   /// The root cutting-plane loop: solve the LP relaxation, add the violated ideal-formulation
   /// cuts, and repeat while the bound improves by more than 1e-4 (relative), for at most
   /// `rounds` rounds or `budget` seconds. Integrality is restored afterwards.
-  func rootCuts(rounds: Int, budget: Double, maximize: Bool) throws(HighsError)
+  func rootCuts(rounds: Int, budget: Double) throws(HighsError)
     -> (cuts: Int, rounds: Int, bounds: [Double])
   {
     let binaries = unstable.map(\.binary)
@@ -268,7 +268,6 @@ extension BigMModel {
       if n == 0 { break }
       total += n
     }
-    _ = maximize
     return (total, done, history)
   }
 }

@@ -35,8 +35,7 @@ public struct MILPBackend: Backend {
     var cutStats: [(String, JSON)] = []
     if problem.options.cuts == .root, !model.unstable.isEmpty {
       let t = monotonicSeconds()
-      let r = try model.rootCuts(
-        rounds: 20, budget: 0.2 * context.remaining, maximize: problem.objective.sense == .maximize)
+      let r = try model.rootCuts(rounds: 20, budget: 0.2 * context.remaining)
       cutStats = [
         ("cuts", .int(r.cuts)), ("cut_rounds", .int(r.rounds)),
         ("root_bound_before_cuts", r.bounds.first.map { .number($0) } ?? .null),
@@ -50,8 +49,6 @@ public struct MILPBackend: Backend {
     if problem.options.threads > 0 { try s.set("threads", problem.options.threads) }
     s.shouldInterrupt = { Interrupt.requested }
     let progress = context.progress
-    let sign: Double = problem.objective.sense == .maximize ? 1 : -1
-    _ = sign
     s.onImprovingSolution = { v in progress?(v, nil) }
     try s.enableCallbacks()
     if let w = warmStart {
