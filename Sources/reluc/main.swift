@@ -118,7 +118,7 @@ struct Solve: ParsableCommand {
     guard var problem = c.problem else { try quit(code) }
     if validate { try quit(.ok) }
     for text in start {
-      let values = text.split(separator: ",").map { Double($0.trimmingCharacters(in: " ")) }
+      let values = text.split(separator: ",").map { Double($0.trimmingCharacters(" ")) }
       guard values.count == problem.network.inputSize, values.allSatisfy({ $0?.isFinite == true }) else {
         writeErr("reluc: error: --start needs \(problem.network.inputSize) comma-separated finite numbers, got '\(text)'\n")
         try quit(.usage)
@@ -194,7 +194,7 @@ struct Eval: ParsableCommand {
     let c = Compiler.compile(path: model, maxNetworkBytes: inputOptions.maxNetworkBytes)
     let code = report(c, inputOptions)
     guard let problem = c.problem else { try quit(code) }
-    let parts = input.split(separator: ",").map { Double($0.trimmingCharacters(in: " ")) }
+    let parts = input.split(separator: ",").map { Double($0.trimmingCharacters(" ")) }
     guard parts.allSatisfy({ $0 != nil && $0!.isFinite }) else {
       writeErr("reluc: error: --input must be comma-separated finite numbers\n")
       try quit(.usage)
@@ -224,14 +224,6 @@ struct Eval: ParsableCommand {
   }
 }
 
-extension Substring {
-  func trimmingCharacters(in set: String) -> String {
-    var s = self
-    while let c = s.first, set.contains(c) { s.removeFirst() }
-    while let c = s.last, set.contains(c) { s.removeLast() }
-    return String(s)
-  }
-}
 
 struct Fmt: ParsableCommand {
   static let configuration = CommandConfiguration(

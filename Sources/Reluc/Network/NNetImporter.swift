@@ -73,7 +73,8 @@ public enum NNetImporter {
 }
 
 extension Substring {
-  func trimmingCharacters(_ set: String) -> String {
+  /// The text without the given characters at either end.
+  public func trimmingCharacters(_ set: String) -> String {
     var s = self
     while let c = s.first, set.contains(c) { s.removeFirst() }
     while let c = s.last, set.contains(c) { s.removeLast() }

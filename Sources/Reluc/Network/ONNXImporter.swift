@@ -51,22 +51,15 @@ public enum ONNXImporter {
   }
 
   static func readGraph(_ reader: ProtoReader) throws(ImportError) -> Graph {
-    var r = reader
     var g = Graph()
-    while !r.atEnd {
-      let (number, wire) = try r.field()
-      guard wire == 2 else {
-        try r.skip(wire)
-        continue
-      }
-      let range = try r.lengthDelimited()
+    try reader.forEachLengthDelimited { number, field throws(ImportError) in
       switch number {
-      case 1: g.nodes.append(try readNode(r.sub(range)))
+      case 1: g.nodes.append(try readNode(field))
       case 5:
-        let (name, t) = try readTensor(r.sub(range))
+        let (name, t) = try readTensor(field)
         g.initializers[name] = t
-      case 11: g.inputs.append(try readValueInfo(r.sub(range)))
-      case 12: g.outputs.append(try readValueInfo(r.sub(range)).0)
+      case 11: g.inputs.append(try readValueInfo(field))
+      case 12: g.outputs.append(try readValueInfo(field).0)
       default: break
       }
     }
@@ -74,22 +67,15 @@ public enum ONNXImporter {
   }
 
   static func readNode(_ reader: ProtoReader) throws(ImportError) -> Node {
-    var r = reader
     var n = Node(opType: "", name: "", inputs: [], outputs: [])
-    while !r.atEnd {
-      let (number, wire) = try r.field()
-      guard wire == 2 else {
-        try r.skip(wire)
-        continue
-      }
-      let range = try r.lengthDelimited()
+    try reader.forEachLengthDelimited { number, field throws(ImportError) in
       switch number {
-      case 1: n.inputs.append(r.string(range))
-      case 2: n.outputs.append(r.string(range))
-      case 3: n.name = r.string(range)
-      case 4: n.opType = r.string(range)
+      case 1: n.inputs.append(field.text)
+      case 2: n.outputs.append(field.text)
+      case 3: n.name = field.text
+      case 4: n.opType = field.text
       case 5:
-        var a = r.sub(range)
+        var a = field
         var attrName = ""
         var i: Int? = nil
         var f: Double? = nil

@@ -74,6 +74,24 @@ struct ProtoReader {
     }
   }
 
+  /// Calls `body` with the number and payload of every length-delimited field; skips the others.
+  func forEachLengthDelimited(_ body: (Int, ProtoReader) throws(ImportError) -> Void)
+    throws(ImportError)
+  {
+    var r = self
+    while !r.atEnd {
+      let (n, wire) = try r.field()
+      if wire == 2 {
+        try body(n, r.sub(try r.lengthDelimited()))
+      } else {
+        try r.skip(wire)
+      }
+    }
+  }
+
+  /// The whole payload as UTF-8 text.
+  var text: String { String(decoding: bytes[position..<end], as: UTF8.self) }
+
   /// The length-delimited fields numbered `number` of this message, as readers.
   func submessages(_ number: Int) throws(ImportError) -> [ProtoReader] {
     var r = self
