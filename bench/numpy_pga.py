@@ -9,21 +9,22 @@ import numpy as np
 
 root = ET.parse(sys.argv[1]).getroot()
 iters = int(sys.argv[2])
+batch = int(sys.argv[3]) if len(sys.argv) > 3 else 0  # > 0: that many points per iteration
 layers = []
 for L in root.findall("layer"):
     W = np.array([[float(t) for t in r.text.split()] for r in L.findall("row")])
     b = np.array([float(t) for t in L.find("bias").text.split()])
     layers.append((np.ascontiguousarray(W), b, L.get("activation", "relu") == "relu"))
 n = layers[0][0].shape[1]
-x = np.full(n, 0.5)
-c = np.ones(layers[-1][0].shape[0])
+x = np.full((n, batch), 0.5) if batch else np.full(n, 0.5)
+c = np.ones((layers[-1][0].shape[0], batch)) if batch else np.ones(layers[-1][0].shape[0])
 eta = 1e-3
 t0 = time.perf_counter()
 for _ in range(iters):
     masks = []
     h = x
     for W, b, relu in layers:
-        z = W @ h + b
+        z = W @ h + (b[:, None] if batch else b)
         if relu:
             m = z > 0
             masks.append(m)
@@ -38,4 +39,4 @@ for _ in range(iters):
         g = W.T @ g
     x = np.clip(x + eta * g, 0.0, 1.0)
 dt = time.perf_counter() - t0
-print(json.dumps({"iterations_per_second": iters / dt}))
+print(json.dumps({"iterations_per_second": iters / dt, "point_iterations_per_second": iters * max(1, batch) / dt}))

@@ -59,6 +59,7 @@ def bench_xml(lines):
 def bench_gradient(lines, quick):
     bw = run_json([rbench, "bandwidth", "512"])[0]["gigabytes_per_second"]
     rows = []
+    batch_rows = []
     for sizes, iters in (([10, 50, 50, 1], 200000), ([1000, 500, 500, 500, 1], 3000)):
         if quick:
             iters //= 10
@@ -69,6 +70,10 @@ def bench_gradient(lines, quick):
         ours = max(run_json([rbench, "grad", m, str(iters)])[0]["iterations_per_second"] for _ in range(3))
         theirs = max(run_json([sys.executable, os.path.join(here, "numpy_pga.py"), path,
                                str(max(200, iters // 10))])[0]["iterations_per_second"] for _ in range(3))
+        batched = run_json([rbench, "gradb", m, str(max(20, iters // 100)), "64"])[0]["point_iterations_per_second"]
+        npb = run_json([sys.executable, os.path.join(here, "numpy_pga.py"), path, str(max(20, iters // 100)),
+                        "64"])[0]["point_iterations_per_second"]
+        batch_rows.append((name, batched, npb, batched / npb))
         weights = sum(sizes[k] * sizes[k + 1] for k in range(len(sizes) - 1))
         gbs = ours * 2 * weights * 8 / 1e9  # forward and backward each read W once
         rows.append((name, ours, theirs, ours / theirs, gbs, gbs / bw))
@@ -80,6 +85,10 @@ def bench_gradient(lines, quick):
                  "| network | reluc it/s | numpy it/s | ratio | weights read GB/s | / bandwidth |\n|---|---|---|---|---|---|")
     for r in rows:
         lines.append(f"| {r[0]} | {r[1]:.0f} | {r[2]:.0f} | {r[3]:.1f}x | {r[4]:.1f} | {r[5]:.2f} |")
+    lines.append("\nBatched, 64 points per iteration (points x iterations / s; numpy uses dgemm):\n")
+    lines.append("| network | reluc BatchKernel | numpy | ratio |\n|---|---|---|---|")
+    for r in batch_rows:
+        lines.append(f"| {r[0]} | {r[1]:.0f} | {r[2]:.0f} | {r[3]:.2f}x |")
     lines.append("")
 
 

@@ -1,6 +1,7 @@
 // reluc-bench: micro-benchmarks driven by bench/run.py (release build).
 //   reluc-bench xml NET.xml            -> seconds to read and check the network file
 //   reluc-bench grad MODEL.rmod ITERS  -> projected-gradient iterations per second (one start)
+//   reluc-bench gradb MODEL.rmod ITERS B -> batched: points x iterations per second, B points
 //   reluc-bench bandwidth MB           -> GB/s of a streaming read (sum) over MB megabytes
 import Reluc
 import RelucBase
@@ -44,6 +45,24 @@ case "grad":
   }
   let dt = monotonicSeconds() - t0
   print("{\"iterations_per_second\": \(Double(iters) / dt), \"checksum\": \(checksum)}")
+case "gradb":
+  // Batched: `batch` points per iteration through BatchKernel; reports points x iterations / s.
+  let c = Compiler.compile(path: args[2])
+  guard let p = c.problem else { fail("model does not compile") }
+  let iters = Int(args.count > 3 ? args[3] : "100") ?? 100
+  let batch = Int(args.count > 4 ? args[4] : "64") ?? 64
+  let k = BatchKernel(problem: p, batch: batch)
+  let n = p.network.inputSize
+  var x = [Double](repeating: 0.5, count: n * batch)
+  var g = [Double](repeating: 0, count: n * batch)
+  let t0 = monotonicSeconds()
+  for _ in 0..<iters {
+    x.withUnsafeBufferPointer { k.forward($0.baseAddress!) }
+    g.withUnsafeMutableBufferPointer { k.gradient(into: $0.baseAddress!) }
+    for j in 0..<(n * batch) { x[j] = min(max(x[j] + 1e-3 * g[j], 0), 1) }
+  }
+  let dt = monotonicSeconds() - t0
+  print("{\"point_iterations_per_second\": \(Double(iters * batch) / dt)}")
 case "bandwidth":
   let mb = Int(args[2]) ?? 256
   let count = mb * 1024 * 1024 / 8
