@@ -96,6 +96,10 @@ public enum Solver {
     if let note { exact.statistics.insert(("auto", .string(note)), at: 0) }
     if let f = first.claimedObjective {
       exact.statistics.append(("warm_start_objective", .number(f)))
+      // How far the warm start was from the MILP's final point (0: it was already optimal).
+      if let g = exact.claimedObjective {
+        exact.statistics.append(("warm_start_relative_gap", .number(abs(g - f) / max(1e-12, abs(g)))))
+      }
     }
     if exact.point == nil, first.point != nil, exact.status != .infeasible {
       first.statistics = exact.statistics
