@@ -30,9 +30,16 @@ enum OptFixtures {
     let f = try #require(r.objective)
     #expect(close(f, expected, abs: 1e-6, rel: 0), "\(name): \(f) vs \(expected)")
     #expect(try #require(r.maxViolation) <= 1e-9)
-    // The proven bound is on the right side of the optimum.
+    // The reported bound is a bound on the optimum (up to the enumeration's own LP accuracy), even
+    // when HiGHS stops within its gap tolerances, and it is within those tolerances.
     let b = try #require(r.bound)
-    if p.objective.sense == .maximize { #expect(b >= expected - 1e-6) } else { #expect(b <= expected + 1e-6) }
+    if p.objective.sense == .maximize {
+      #expect(b >= expected - 1e-9)
+      #expect(b <= expected + 1e-5)
+    } else {
+      #expect(b <= expected + 1e-9)
+      #expect(b >= expected - 1e-5)
+    }
   }
 
   @Test(arguments: OptFixtures.optimal)

@@ -9,6 +9,9 @@ public struct MILPBackend: Backend {
   /// Creates the back end.
   public init(warmStart: [Double]? = nil) { self.warmStart = warmStart }
 
+  /// HiGHS's absolute MIP gap (its default, pinned here because the reported bound depends on it).
+  static let absoluteGap = 1e-6
+
   public func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult {
     do {
       return try solveThrowing(problem, context)
@@ -45,6 +48,7 @@ public struct MILPBackend: Backend {
     }
     try s.set("time_limit", max(0.01, context.remaining))
     try s.set("mip_rel_gap", problem.options.mipGap)
+    try s.set("mip_abs_gap", Self.absoluteGap)
     try s.set("random_seed", problem.options.seed)
     if problem.options.threads > 0 { try s.set("threads", problem.options.threads) }
     s.shouldInterrupt = { Interrupt.requested }
@@ -69,8 +73,14 @@ public struct MILPBackend: Backend {
     let point: [Double]? =
       s.hasPrimalSolution ? Array(s.columnValues()[0..<n]) : nil
     let claimed: Double? = point == nil ? nil : s.objectiveValue
-    let dual = s.doubleInfo("mip_dual_bound")
-    let bound = dual.flatMap { $0.isFinite ? $0 : nil }
+    // HiGHS prunes nodes within its gap tolerances and may then report the incumbent's value as
+    // its dual bound; widened by those tolerances it is a bound on the optimum.
+    let maximize = problem.objective.sense == .maximize
+    let bound = s.doubleInfo("mip_dual_bound").flatMap { d -> Double? in
+      guard d.isFinite else { return nil }
+      let slack = max(Self.absoluteGap, problem.options.mipGap * abs(d))
+      return maximize ? d + slack : d - slack
+    }
     switch status {
     case .optimal:
       stats.append(("mip_gap", .number(s.doubleInfo("mip_gap") ?? 0)))
