@@ -266,36 +266,14 @@ enum OptFixtures {
 
 @Suite struct BatchKernelTests {
   /// The batched kernel computes, for every point of the batch, what the one-point kernel does.
-  @Test func batchedGradientsMatchOnePointGradients() throws {
+  /// 5 points exercise the leftover paths only; 13 points the register-blocked path (rows in
+  /// fours, points in eights) and its leftovers (layers of 6 neurons and 3 inputs).
+  @Test(arguments: [(5, UInt64(8)), (13, UInt64(9))])
+  func batchedGradientsMatchOnePointGradients(_ batch: Int, _ seed: UInt64) throws {
     let p = try #require(Fixtures.problem(Fixtures.path("opt/min_3_6_6_1.rmod")))
-    let batch = 5
     let one = NetworkKernel(problem: p)
     let many = BatchKernel(problem: p, batch: batch)
-    var rng = Xoshiro256(seed: 8)
-    let points = (0..<batch).map { _ in (0..<3).map { _ in rng.unit() } }
-    var x = [Double](repeating: 0, count: 3 * batch)
-    for (b, pt) in points.enumerated() { for j in 0..<3 { x[j * batch + b] = pt[j] } }
-    var g = [Double](repeating: 0, count: 3 * batch)
-    x.withUnsafeBufferPointer { many.forward($0.baseAddress!) }
-    g.withUnsafeMutableBufferPointer { many.gradient(into: $0.baseAddress!) }
-    for (b, pt) in points.enumerated() {
-      var g1 = [Double](repeating: 0, count: 3)
-      pt.withUnsafeBufferPointer { _ = one.forward($0.baseAddress!) }
-      g1.withUnsafeMutableBufferPointer { one.gradient(into: $0.baseAddress!) }
-      for j in 0..<3 { #expect(abs(g1[j] - g[j * batch + b]) <= 1e-12) }
-    }
-  }
-}
-
-extension BatchKernelTests {
-  /// The register-blocked path (rows in fours, points in eights) and its leftovers agree with the
-  /// one-point kernel: 13 points, layers of 6 neurons and 3 inputs.
-  @Test func blockedPathsMatch() throws {
-    let p = try #require(Fixtures.problem(Fixtures.path("opt/min_3_6_6_1.rmod")))
-    let batch = 13
-    let one = NetworkKernel(problem: p)
-    let many = BatchKernel(problem: p, batch: batch)
-    var rng = Xoshiro256(seed: 9)
+    var rng = Xoshiro256(seed: seed)
     let points = (0..<batch).map { _ in (0..<3).map { _ in rng.unit() } }
     var x = [Double](repeating: 0, count: 3 * batch)
     for (b, pt) in points.enumerated() { for j in 0..<3 { x[j * batch + b] = pt[j] } }

@@ -54,3 +54,14 @@ public protocol Backend {
   /// Solves; the result's point (if any) is checked by `SolutionReport` afterwards.
   func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult
 }
+
+/// Results written by concurrent solves (the gradient workers, the `auto` race).
+final class ResultBox: Sendable {
+  private let slots = Mutex<[Int: SolveResult]>([:])
+
+  func set(_ k: Int, _ r: SolveResult) { slots.withLock { $0[k] = r } }
+
+  func get(_ k: Int) -> SolveResult {
+    slots.withLock { $0[k] } ?? SolveResult(status: .error, method: .auto)
+  }
+}

@@ -1,6 +1,5 @@
 import Dispatch
 import RelucBase
-import Synchronization
 
 /// Runs the back end a problem's options name and checks the result.
 public enum Solver {
@@ -112,13 +111,3 @@ public enum Solver {
   }
 }
 
-/// Two results written by two threads.
-final class ResultBox: Sendable {
-  private let slots = Mutex<[Int: SolveResult]>([:])
-
-  func set(_ k: Int, _ r: SolveResult) { slots.withLock { $0[k] = r } }
-
-  func get(_ k: Int) -> SolveResult {
-    slots.withLock { $0[k] } ?? SolveResult(status: .error, method: .auto)
-  }
-}
