@@ -42,6 +42,33 @@ enum OptFixtures {
     }
   }
 
+  /// The convex-side rule: only last-layer neurons whose objective coefficient works against them
+  /// lose their binary, and never when the output layer is not linear.
+  @Test func convexSideNeuronsFollowTheObjectiveCoefficient() {
+    let hidden = DenseLayer(inputSize: 1, outputSize: 3, weights: [1, 1, 1], bias: [0, 0, 0], activation: .relu)
+    // Output rows [1, -1, 0] and [2, 1, -1]; objective y0 - y1: g = (-1, -2, 1).
+    let out = DenseLayer(inputSize: 3, outputSize: 2, weights: [1, -1, 0, 2, 1, -1], bias: [0, 0], activation: .linear)
+    let net = Network(layers: [hidden, out])
+    let maxObjective = Objective(sense: .maximize, outputWeights: [1, -1], inputWeights: [0])
+    let minObjective = Objective(sense: .minimize, outputWeights: [1, -1], inputWeights: [0])
+    #expect(BigMModel.convexSideNeurons(net, objective: maxObjective) == [true, true, false])
+    #expect(BigMModel.convexSideNeurons(net, objective: minObjective) == [false, false, true])
+    var reluOut = out
+    reluOut.activation = .relu
+    #expect(BigMModel.convexSideNeurons(Network(layers: [hidden, reluOut]), objective: maxObjective) == [false, false, false])
+    #expect(BigMModel.convexSideNeurons(net, objective: nil) == [false, false, false])
+  }
+
+  @Test func convexSideIsUsedOnTheFixtures() throws {
+    // On these fixtures the rule removes binaries, and the optimum above still matches.
+    for name in ["max_2_5_5_2_rows.rmod", "min_3_6_6_1.rmod"] {
+      let (_, r) = try #require(OptFixtures.solve(name, [("method", .identifier("milp"))]))
+      let n = r.statistics.first { $0.0 == "convex_side" }?.1
+      guard case .int(let k)? = n else { Issue.record("\(name): no convex_side statistic"); continue }
+      #expect(k > 0, "\(name)")
+    }
+  }
+
   @Test(arguments: OptFixtures.optimal)
   func milpWithLPBoundsMatches(_ name: String) throws {
     let expected = try #require(OptFixtures.expectedOptimum(name))

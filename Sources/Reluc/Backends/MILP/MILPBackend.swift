@@ -31,7 +31,7 @@ public struct MILPBackend: Backend {
       bounds = try lpTightenedBounds(problem, context, budget: context.remaining * 0.25)
     }
     let boundSeconds = monotonicSeconds() - t0
-    let model = try BigMModel(problem: problem, bounds: bounds)
+    let model = try BigMModel(problem: problem, bounds: bounds, objective: problem.objective)
     try model.setObjective(problem)
     let s = model.solver
     try s.setLogging(context.verbose)
@@ -61,6 +61,7 @@ public struct MILPBackend: Backend {
     let status = try s.run()
     var stats: [(String, JSON)] = [
       ("binaries", .int(model.binaries)),
+      ("convex_side", .int(model.convexSide)),
       ("stable_active", .int(model.stableActive)),
       ("stable_inactive", .int(model.stableInactive)),
       ("bounds", .string(problem.options.bounds.rawValue)),
@@ -108,7 +109,7 @@ public struct MILPBackend: Backend {
   public static func export(_ problem: Problem, to path: String) throws(HighsError) {
     let bounds = intervalBounds(
       problem.network, lower: problem.polytope.lower, upper: problem.polytope.upper)
-    let model = try BigMModel(problem: problem, bounds: bounds)
+    let model = try BigMModel(problem: problem, bounds: bounds, objective: problem.objective)
     try model.setObjective(problem)
     try model.solver.writeModel(path)
   }

@@ -22,7 +22,7 @@ public struct MILPWalkBackend: Backend {
     var rng = Xoshiro256(seed: UInt64(problem.options.seed))
     let sign: Double = problem.objective.sense == .maximize ? 1 : -1
     let bounds = intervalBounds(problem.network, lower: problem.polytope.lower, upper: problem.polytope.upper)
-    let milp = try BigMModel(problem: problem, bounds: bounds)
+    let milp = try BigMModel(problem: problem, bounds: bounds, objective: problem.objective)
     try milp.setObjective(problem)
     var best: [Double]? = nil
     var bestValue = -Double.infinity
