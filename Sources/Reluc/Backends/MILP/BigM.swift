@@ -174,9 +174,13 @@ struct BigMModel {
 /// neuron's pre-activation over the LP relaxation of the layers before it, with the bounds found
 /// so far. An LP optimum is exact only up to HiGHS's feasibility tolerance (1e-7 here), so each
 /// bound is widened by `1e-6 (1 + |bound|)` before use; it is never looser than the interval bound.
-func lpTightenedBounds(_ problem: Problem, _ context: SolveContext, budget: Double) throws(HighsError)
-  -> PreactivationBounds
-{
+///
+/// With `cutRounds > 0`, each bound LP is re-solved after separating the ideal-formulation cuts
+/// violated at its solution (up to `cutRounds` times); the cuts stay in the relaxation for the
+/// neurons after it, so it tightens as the layer is processed.
+func lpTightenedBounds(
+  _ problem: Problem, _ context: SolveContext, budget: Double, cutRounds: Int = 0
+) throws(HighsError) -> PreactivationBounds {
   let net = problem.network
   var bounds = intervalBounds(net, lower: problem.polytope.lower, upper: problem.polytope.upper)
   let stop = monotonicSeconds() + budget
@@ -195,7 +199,15 @@ func lpTightenedBounds(_ problem: Problem, _ context: SolveContext, budget: Doub
       try model.solver.setCosts(costs)
       for maximize in [false, true] {
         try model.solver.setMaximize(maximize)
-        guard try model.solver.run() == .optimal else { continue }
+        var status = try model.solver.run()
+        var round = 0
+        while status == .optimal, round < cutRounds, monotonicSeconds() < stop {
+          round += 1
+          let added = try model.separateIdealCuts(at: model.solver.columnValues(), tolerance: 1e-6)
+          if added == 0 { break }
+          status = try model.solver.run()
+        }
+        guard status == .optimal else { continue }
         let v = model.solver.objectiveValue + layer.bias[i]
         let margin = 1e-6 * (1 + abs(v))
         if maximize {

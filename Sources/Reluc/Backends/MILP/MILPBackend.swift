@@ -28,7 +28,9 @@ public struct MILPBackend: Backend {
       bounds = intervalBounds(
         problem.network, lower: problem.polytope.lower, upper: problem.polytope.upper)
     case .lp:
-      bounds = try lpTightenedBounds(problem, context, budget: context.remaining * 0.25)
+      // With root cuts, the bound LPs get up to three rounds of the same cuts.
+      let rounds = problem.options.cuts == .root ? 3 : 0
+      bounds = try lpTightenedBounds(problem, context, budget: context.remaining * 0.25, cutRounds: rounds)
     }
     let boundSeconds = monotonicSeconds() - t0
     let model = try BigMModel(problem: problem, bounds: bounds, objective: problem.objective)
