@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what reluc needs to build and run, and nothing when all of it is present.
-#   - Debian packages: libxml2-dev, pkg-config (apt-get, as root or through sudo)
+#   - Debian packages: libxml2-dev, libopenblas-dev, pkg-config (apt-get, as root or through sudo)
 #   - HiGHS, pinned, from the PyPI wheel `highsbox`: libhighs.so and its headers are copied to
 #     $HIGHS_PREFIX (default /opt/highs-<version>), its pkg-config file is rewritten to point there
 #     and installed as /usr/local/lib/pkgconfig/highs.pc, and the library directory is registered
@@ -11,7 +11,7 @@ set -euo pipefail
 HIGHS_VERSION="1.15.1"
 HIGHS_PREFIX="${HIGHS_PREFIX:-/opt/highs-${HIGHS_VERSION}}"
 PC_DIR="/usr/local/lib/pkgconfig"
-APT_PACKAGES=(libxml2-dev pkg-config python3-pip)
+APT_PACKAGES=(libxml2-dev libopenblas-dev pkg-config python3-pip)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

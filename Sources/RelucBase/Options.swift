@@ -134,6 +134,8 @@ public struct SolveOptions: Sendable, Equatable {
   public var stepTolerance: Double = 1e-9
   /// Threads of the gradient methods (the starts are split between them).
   public var workers: Int = 2
+  /// PPGA: starts run in lockstep per worker through the batched kernel (1: one at a time).
+  public var batch: Int = 32
   /// How starting points are drawn.
   public var sampling: Sampling = .uniform
   /// Bound computation for the MILP.
@@ -197,6 +199,9 @@ public struct SolveOptions: Sendable, Equatable {
     OptionSpec(
       name: "workers", kind: .integer(1...64), defaultText: "2",
       summary: "threads of the gradient methods; the starts are split between them"),
+    OptionSpec(
+      name: "batch", kind: .integer(1...4096), defaultText: "32",
+      summary: "PPGA: starts run in lockstep per worker through matrix-matrix products"),
     OptionSpec(
       name: "sampling", kind: .choice(Sampling.allCases.map(\.rawValue)), defaultText: "uniform",
       summary: "how starting points are drawn"),
@@ -275,6 +280,7 @@ public struct SolveOptions: Sendable, Equatable {
     case "stall_iterations": stallIterations = try integer()
     case "step_tolerance": stepTolerance = try real()
     case "workers": workers = try integer()
+    case "batch": batch = try integer()
     case "sampling": sampling = Sampling(rawValue: try choice())!
     case "bounds": bounds = BoundsMethod(rawValue: try choice())!
     case "cuts": cuts = CutsMethod(rawValue: try choice())!

@@ -292,26 +292,47 @@ enum OptFixtures {
 }
 
 @Suite struct BatchKernelTests {
-  /// The batched kernel computes, for every point of the batch, what the one-point kernel does.
-  /// 5 points exercise the leftover paths only; 13 points the register-blocked path (rows in
-  /// fours, points in eights) and its leftovers (layers of 6 neurons and 3 inputs).
-  @Test(arguments: [(5, UInt64(8)), (13, UInt64(9))])
-  func batchedGradientsMatchOnePointGradients(_ batch: Int, _ seed: UInt64) throws {
-    let p = try #require(Fixtures.problem(Fixtures.path("opt/min_3_6_6_1.rmod")))
+  /// The batched kernel computes, for every point of the batch, the objective, activation pattern
+  /// and gradient the one-point kernel does (the second fixture has two outputs and an input term
+  /// in its objective).
+  @Test(arguments: [("min_3_6_6_1.rmod", 5, UInt64(8)), ("max_2_5_5_2_rows.rmod", 13, UInt64(9))])
+  func batchedKernelMatchesTheOnePointKernel(_ name: String, _ batch: Int, _ seed: UInt64) throws {
+    let p = try #require(Fixtures.problem(Fixtures.path("opt/" + name)))
+    let n = p.network.inputSize
     let one = NetworkKernel(problem: p)
     let many = BatchKernel(problem: p, batch: batch)
     var rng = Xoshiro256(seed: seed)
-    let points = (0..<batch).map { _ in (0..<3).map { _ in rng.unit() } }
-    var x = [Double](repeating: 0, count: 3 * batch)
-    for (b, pt) in points.enumerated() { for j in 0..<3 { x[j * batch + b] = pt[j] } }
-    var g = [Double](repeating: 0, count: 3 * batch)
+    let points = (0..<batch).map { _ in
+      (0..<n).map { j in p.polytope.lower[j] + rng.unit() * (p.polytope.upper[j] - p.polytope.lower[j]) }
+    }
+    var x = [Double](repeating: 0, count: n * batch)
+    for (b, pt) in points.enumerated() { for j in 0..<n { x[j * batch + b] = pt[j] } }
+    var g = [Double](repeating: 0, count: n * batch)
     x.withUnsafeBufferPointer { many.forward($0.baseAddress!) }
     g.withUnsafeMutableBufferPointer { many.gradient(into: $0.baseAddress!) }
     for (b, pt) in points.enumerated() {
-      var g1 = [Double](repeating: 0, count: 3)
-      pt.withUnsafeBufferPointer { _ = one.forward($0.baseAddress!) }
+      var g1 = [Double](repeating: 0, count: n)
+      let f = pt.withUnsafeBufferPointer { one.forward($0.baseAddress!) }
       g1.withUnsafeMutableBufferPointer { one.gradient(into: $0.baseAddress!) }
-      for j in 0..<3 { #expect(abs(g1[j] - g[j * batch + b]) <= 1e-12) }
+      #expect(abs(f - x.withUnsafeBufferPointer { many.value(b, $0.baseAddress!) }) <= 1e-12)
+      #expect(one.patternHash() == many.patternHash(b))
+      for j in 0..<n { #expect(abs(g1[j] - g[j * batch + b]) <= 1e-12) }
+    }
+  }
+
+  /// Batched PPGA (lanes in lockstep) and one-start-at-a-time PPGA both reach the enumerated
+  /// optimum, and the batched run reports its lanes.
+  @Test(arguments: [1, 7, 64])
+  func ppgaReachesTheOptimumAtEveryBatchSize(_ batch: Int) throws {
+    for name in OptFixtures.optimal {
+      let expected = try #require(OptFixtures.expectedOptimum(name))
+      let (_, r) = try #require(
+        OptFixtures.solve(name, [("method", .identifier("ppga")), ("batch", .number(Double(batch))), ("starts", .number(64))]))
+      let f = try #require(r.objective)
+      #expect(close(f, expected, abs: 1e-6, rel: 1e-6), "\(name), batch \(batch): \(f) vs \(expected)")
+      #expect(try #require(r.maxViolation) <= 1e-9)
+      let lanes = r.statistics.first { $0.0 == "lanes" }?.1
+      #expect(lanes == (batch == 1 ? nil : .int(2 * min(batch, 32))), "\(name): \(String(describing: lanes))")
     }
   }
 }

@@ -80,6 +80,27 @@ public struct GradientBackend: Backend, Sendable {
   }
 }
 
+/// The starting points of a solve: start k is the user's k-th start (projected), then Latin
+/// hypercube points, then uniform samples.
+struct Starts {
+  let user: [[Double]]
+  let lhs: [[Double]]
+  let domain: Domain
+
+  func start(_ k: Int, _ rng: inout Xoshiro256) -> [Double] {
+    var s = [Double](repeating: 0, count: domain.n)
+    if k < user.count {
+      s = user[k]
+      s.withUnsafeMutableBufferPointer { _ = domain.project($0.baseAddress!) }
+    } else if k - user.count < lhs.count {
+      s = lhs[k - user.count]
+    } else {
+      s.withUnsafeMutableBufferPointer { domain.sample(&rng, into: $0.baseAddress!) }
+    }
+    return s
+  }
+}
+
 /// The state of one gradient solve (buffers allocated once).
 struct GradientRun {
   let problem: Problem
@@ -141,22 +162,20 @@ struct GradientRun {
     let t0 = monotonicSeconds()
     var stopped = false
     let user = options.userStarts.filter { $0.count == n }
-    for k in 0..<(options.starts + user.count) {
-      if context.shouldStop {
-        stopped = true
-        break
+    let total = options.starts + user.count
+    let starts = Starts(user: user, lhs: lhs, domain: domain)
+    let lanes = min(options.batch, total)
+    if variant == .ppga, lanes > 1 {
+      runBatched(lanes: lanes, total: total, starts: starts)
+    } else {
+      for k in 0..<total {
+        if context.shouldStop {
+          stopped = true
+          break
+        }
+        runStart(starts.start(k, &rng))
+        startsDone += 1
       }
-      var s = [Double](repeating: 0, count: n)
-      if k < user.count {
-        s = user[k]
-        s.withUnsafeMutableBufferPointer { _ = domain.project($0.baseAddress!) }
-      } else if k - user.count < lhs.count {
-        s = lhs[k - user.count]
-      } else {
-        s.withUnsafeMutableBufferPointer { domain.sample(&rng, into: $0.baseAddress!) }
-      }
-      runStart(s)
-      startsDone += 1
     }
     if context.shouldStop && startsDone < options.starts + user.count { stopped = true }
     let seconds = max(1e-9, monotonicSeconds() - t0)
@@ -168,6 +187,7 @@ struct GradientRun {
       ("perturbations", .int(perturbations)),
       ("regions_visited", .int(regions.count)),
     ] + (variant == .ppga_lr ? [("region_steps", JSON.int(regionSteps))] : [])
+      + (variant == .ppga && min(options.batch, total) > 1 ? [("lanes", JSON.int(min(options.batch, total)))] : [])
       + (problem.polytope.isBox ? [] : [("qp_projections", JSON.int(domain.qpProjections))])
     guard let best else {
       return SolveResult(status: context.stopStatus, method: variant, statistics: stats)
