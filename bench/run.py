@@ -60,6 +60,7 @@ def bench_gradient(lines, quick):
     bw = run_json([rbench, "bandwidth", "512"])[0]["gigabytes_per_second"]
     rows = []
     batch_rows = []
+    ppga_rows = []
     for sizes, iters in (([10, 50, 50, 1], 200000), ([1000, 500, 500, 500, 1], 3000)):
         if quick:
             iters //= 10
@@ -74,6 +75,14 @@ def bench_gradient(lines, quick):
         npb = run_json([sys.executable, os.path.join(here, "numpy_pga.py"), path, str(max(20, iters // 100)),
                         "64"])[0]["point_iterations_per_second"]
         batch_rows.append((name, batched, npb, batched / npb))
+        # PPGA end to end (64 starts, both workers): one start at a time vs lanes in lockstep.
+        limit = 3 if quick else 10
+        ppga = {}
+        for b in (1, 32):
+            r = run_json([reluc, m, "--json", "-q", "-O", "method=ppga", "-O", "starts=64", "-O", f"batch={b}",
+                          "-O", f"time_limit={limit}", "-O", "max_iterations=100000"])[0]
+            ppga[b] = dict(r["statistics"])["iterations_per_second"]
+        ppga_rows.append((name, ppga[1], ppga[32], theirs, npb))
         weights = sum(sizes[k] * sizes[k + 1] for k in range(len(sizes) - 1))
         gbs = ours * 2 * weights * 8 / 1e9  # forward and backward each read W once
         rows.append((name, ours, theirs, ours / theirs, gbs, gbs / bw))
@@ -89,6 +98,12 @@ def bench_gradient(lines, quick):
     lines.append("| network | reluc BatchKernel | numpy | ratio |\n|---|---|---|---|")
     for r in batch_rows:
         lines.append(f"| {r[0]} | {r[1]:.0f} | {r[2]:.0f} | {r[3]:.2f}x |")
+    lines.append("\nPPGA end to end (`reluc --method ppga`, 64 starts, 2 workers; iterations of all starts per s)"
+                 " against numpy's loop with one point and with 64 points per iteration:\n")
+    lines.append("| network | batch = 1 | batch = 32 | numpy, 1 point | numpy, 64 points | batch 32 / numpy 1 | batch 32 / numpy 64 |"
+                 "\n|---|---|---|---|---|---|---|")
+    for r in ppga_rows:
+        lines.append(f"| {r[0]} | {r[1]:.0f} | {r[2]:.0f} | {r[3]:.0f} | {r[4]:.0f} | {r[2] / r[3]:.1f}x | {r[2] / r[4]:.1f}x |")
     lines.append("")
 
 
