@@ -69,6 +69,47 @@ enum OptFixtures {
     }
   }
 
+  /// The ideal-formulation cuts are valid: after the root loop (and the cut rounds inside OBBT),
+  /// every point of the network, completed into activations and binaries, satisfies every row;
+  /// the loop lowers (or keeps) the root bound and never cuts below the optimum.
+  @Test(arguments: OptFixtures.optimal)
+  func idealCutsAreValidAndTighten(_ name: String) throws {
+    let expected = try #require(OptFixtures.expectedOptimum(name))
+    let p = try #require(Fixtures.problem(Fixtures.path("opt/" + name)))
+    let bounds = try lpTightenedBounds(p, SolveContext(timeLimit: 10), budget: 10, cutRounds: 3)
+    let model = try BigMModel(problem: p, bounds: bounds, objective: p.objective)
+    try model.setObjective(p)
+    let r = try model.rootCuts(rounds: 20, budget: 10)
+    #expect(r.cuts > 0, "\(name): no cut separated")
+    let first = try #require(r.bounds.first)
+    let last = try #require(r.bounds.last)
+    let maximize = p.objective.sense == .maximize
+    let slack = 1e-6 * (1 + abs(expected))
+    #expect(maximize ? last <= first + 1e-9 : last >= first - 1e-9)
+    #expect(maximize ? last >= expected - slack : last <= expected + slack, "\(name): \(last) vs \(expected)")
+    // Fix every column to a sampled point's completion: the model must stay feasible.
+    var rng = Xoshiro256(seed: 11)
+    let domain = try Domain(p.polytope)
+    for _ in 0..<25 {
+      var x = [Double](repeating: 0, count: p.network.inputSize)
+      x.withUnsafeMutableBufferPointer { domain.sample(&rng, into: $0.baseAddress!) }
+      let v = model.completion(of: x, network: p.network)
+      for (j, value) in v.enumerated() {
+        try model.solver.setColumnBounds(j, lower: value - 1e-9, upper: value + 1e-9)
+      }
+      #expect(try model.solver.run() == .optimal, "\(name): a network point violates a cut")
+    }
+  }
+
+  @Test(arguments: OptFixtures.optimal)
+  func milpWithRootCutsMatches(_ name: String) throws {
+    let expected = try #require(OptFixtures.expectedOptimum(name))
+    let (_, r) = try #require(
+      OptFixtures.solve(name, [("method", .identifier("milp")), ("cuts", .identifier("root")), ("warm_start", .identifier("false"))]))
+    #expect(r.status == .optimal)
+    #expect(close(try #require(r.objective), expected, abs: 1e-6, rel: 0))
+  }
+
   @Test(arguments: OptFixtures.optimal)
   func milpWithLPBoundsMatches(_ name: String) throws {
     let expected = try #require(OptFixtures.expectedOptimum(name))
