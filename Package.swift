@@ -48,7 +48,7 @@ let package = Package(
       name: "reluc",
       dependencies: ["Reluc", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       path: "Sources/reluc"),
-    .executableTarget(name: "reluc-bench", dependencies: ["Reluc"], path: "bench/Sources/reluc-bench"),
+    .executableTarget(name: "reluc-bench", dependencies: ["Reluc", "RelucBLAS"], path: "bench/Sources/reluc-bench"),
     .executableTarget(name: "reluc-fuzz", dependencies: ["Reluc"], path: "fuzz/Sources/reluc-fuzz"),
     .testTarget(
       name: "RelucTests", dependencies: ["Reluc"], path: "Tests/RelucTests", exclude: ["Fixtures"]),

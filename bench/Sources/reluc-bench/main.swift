@@ -4,6 +4,7 @@
 //   reluc-bench gradb MODEL.rmod ITERS B -> batched: points x iterations per second, B points
 //   reluc-bench bandwidth MB           -> GB/s of a streaming read (sum) over MB megabytes
 import Reluc
+import RelucBLAS
 import RelucBase
 import RelucXML
 
@@ -62,7 +63,31 @@ case "gradb":
     for j in 0..<(n * batch) { x[j] = min(max(x[j] + 1e-3 * g[j], 0), 1) }
   }
   let dt = monotonicSeconds() - t0
-  print("{\"point_iterations_per_second\": \(Double(iters * batch) / dt)}")
+  // The dgemm bound: the same products (W H forward, W^T G backward, per layer) and nothing else.
+  let widest = p.network.layers.map { max($0.inputSize, $0.outputSize) }.max() ?? 1
+  let a = [Double](repeating: 0.5, count: widest * batch)
+  var out = [Double](repeating: 0, count: widest * batch)
+  let t1 = monotonicSeconds()
+  for _ in 0..<iters {
+    for layer in p.network.layers {
+      layer.weights.withUnsafeBufferPointer { w in
+        a.withUnsafeBufferPointer { h in
+          out.withUnsafeMutableBufferPointer { o in
+            BLAS.gemm(
+              transposeA: false, m: layer.outputSize, n: batch, k: layer.inputSize, a: w.baseAddress!,
+              b: h.baseAddress!, beta: 0, c: o.baseAddress!)
+            BLAS.gemm(
+              transposeA: true, m: layer.inputSize, n: batch, k: layer.outputSize, a: w.baseAddress!,
+              b: h.baseAddress!, beta: 0, c: o.baseAddress!)
+          }
+        }
+      }
+    }
+  }
+  let dgemm = monotonicSeconds() - t1
+  print(
+    "{\"point_iterations_per_second\": \(Double(iters * batch) / dt), "
+      + "\"dgemm_bound_point_iterations_per_second\": \(Double(iters * batch) / dgemm)}")
 case "bandwidth":
   let mb = Int(args[2]) ?? 256
   let count = mb * 1024 * 1024 / 8
