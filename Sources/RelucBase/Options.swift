@@ -141,7 +141,7 @@ public struct SolveOptions: Sendable, Equatable {
   /// Bound computation for the MILP.
   public var bounds: BoundsMethod = .lp
   /// Cutting planes for the MILP.
-  public var cuts: CutsMethod = .none
+  public var cuts: CutsMethod = .root
   /// Relative MIP gap at which HiGHS stops.
   public var mipGap: Double = 1e-6
   /// Whether the MILP starts from a short PPGA_LR run's best point.
@@ -209,7 +209,7 @@ public struct SolveOptions: Sendable, Equatable {
       name: "bounds", kind: .choice(BoundsMethod.allCases.map(\.rawValue)),
       defaultText: "lp", summary: "pre-activation bounds for the MILP"),
     OptionSpec(
-      name: "cuts", kind: .choice(CutsMethod.allCases.map(\.rawValue)), defaultText: "none",
+      name: "cuts", kind: .choice(CutsMethod.allCases.map(\.rawValue)), defaultText: "root",
       summary: "root cuts from the ideal ReLU formulation for the MILP"),
     OptionSpec(
       name: "mip_gap", kind: .real(lower: 0, upper: 1, openLower: false), defaultText: "1e-6",

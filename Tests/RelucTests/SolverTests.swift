@@ -102,10 +102,10 @@ enum OptFixtures {
   }
 
   @Test(arguments: OptFixtures.optimal)
-  func milpWithRootCutsMatches(_ name: String) throws {
+  func milpWithoutCutsMatches(_ name: String) throws {
     let expected = try #require(OptFixtures.expectedOptimum(name))
     let (_, r) = try #require(
-      OptFixtures.solve(name, [("method", .identifier("milp")), ("cuts", .identifier("root")), ("warm_start", .identifier("false"))]))
+      OptFixtures.solve(name, [("method", .identifier("milp")), ("cuts", .identifier("none")), ("warm_start", .identifier("false"))]))
     #expect(r.status == .optimal)
     #expect(close(try #require(r.objective), expected, abs: 1e-6, rel: 0))
   }
