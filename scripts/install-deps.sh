@@ -38,7 +38,8 @@ highs_ok() {
     [ -f "$HIGHS_PREFIX/include/highs/interfaces/highs_c_api.h" ] &&
     [ "$(PKG_CONFIG_PATH="$PC_DIR" pkg-config --modversion highs 2>/dev/null)" = "$HIGHS_VERSION" ] &&
     [ "$(PKG_CONFIG_PATH="$PC_DIR" pkg-config --variable=prefix highs 2>/dev/null)" = "$HIGHS_PREFIX" ] &&
-    ldconfig -p | grep -q "$HIGHS_PREFIX/lib/libhighs.so"
+    ldconfig -p | grep -F "$HIGHS_PREFIX/lib/libhighs.so" >/dev/null  # not grep -q: with pipefail, SIGPIPE
+    # to ldconfig when grep stops early made the check fail on a long cache
 }
 if ! highs_ok; then
   say "installing HiGHS $HIGHS_VERSION (PyPI wheel highsbox) into $HIGHS_PREFIX"
