@@ -101,22 +101,17 @@ enum OptFixtures {
     }
   }
 
-  @Test(arguments: OptFixtures.optimal)
-  func milpWithoutCutsMatches(_ name: String) throws {
+  /// The other formulations reach the same optimum: interval bounds, no cuts, no warm start.
+  @Test(arguments: OptFixtures.optimal, [
+    [("bounds", OptionValue.identifier("interval"))],
+    [("cuts", .identifier("none")), ("warm_start", .identifier("false"))],
+    [("bounds", .identifier("lp")), ("warm_start", .identifier("false"))],
+  ])
+  func milpVariantsMatch(_ name: String, _ variant: [(String, OptionValue)]) throws {
     let expected = try #require(OptFixtures.expectedOptimum(name))
-    let (_, r) = try #require(
-      OptFixtures.solve(name, [("method", .identifier("milp")), ("cuts", .identifier("none")), ("warm_start", .identifier("false"))]))
+    let (_, r) = try #require(OptFixtures.solve(name, [("method", .identifier("milp"))] + variant))
     #expect(r.status == .optimal)
-    #expect(close(try #require(r.objective), expected, abs: 1e-6, rel: 0))
-  }
-
-  @Test(arguments: OptFixtures.optimal)
-  func milpWithLPBoundsMatches(_ name: String) throws {
-    let expected = try #require(OptFixtures.expectedOptimum(name))
-    let (_, r) = try #require(
-      OptFixtures.solve(name, [("method", .identifier("milp")), ("bounds", .identifier("lp")), ("warm_start", .identifier("false"))]))
-    #expect(r.status == .optimal)
-    #expect(close(try #require(r.objective), expected, abs: 1e-6, rel: 0))
+    #expect(close(try #require(r.objective), expected, abs: 1e-6, rel: 0), "\(name) \(variant)")
   }
 
   @Test func infeasiblePolytopeIsAResult() throws {
