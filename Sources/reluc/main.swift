@@ -71,6 +71,22 @@ func writeOutput(_ text: String, to path: String?) throws {
   fclose(f)
 }
 
+/// A fatal signal while solving (a fault in reluc or in HiGHS) ends the process at once with a
+/// one-line message and exit code 70. Without this, Swift's runtime prints a backtrace from the
+/// signal handler, and when the fault comes from inside HiGHS that handler can itself fault and
+/// deadlock (seen once), so the process hangs. `RELUC_BACKTRACE=1` keeps the runtime's handler.
+func installCrashGuard() {
+  if getenv("RELUC_BACKTRACE") != nil { return }
+  for sig in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT] {
+    signal(sig) { number in
+      let message: StaticString =
+        "reluc: internal error: fatal signal while solving (in reluc or HiGHS); please report it with the model\n"
+      _ = write(2, message.utf8Start, message.utf8CodeUnitCount)
+      _exit(70)
+    }
+  }
+}
+
 @main
 struct RelucCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -134,6 +150,7 @@ struct Solve: ParsableCommand {
       Interrupt.flag.store(true, ordering: .relaxed)
       signal(SIGINT, SIG_DFL)
     }
+    installCrashGuard()
     var context = SolveContext(timeLimit: problem.options.timeLimit, verbose: verbose)
     let showProgress = !quiet && !verbose && isatty(2) == 1
     if showProgress {

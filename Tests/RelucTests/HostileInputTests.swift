@@ -107,7 +107,7 @@ import Testing
 @Suite(.serialized) struct ExecutableTests {
   let binary = Fixtures.repository + "/.build/debug/reluc"
 
-  func run(_ args: [String], interruptAfter: Double? = nil) throws -> (Int32, String, String) {
+  func run(_ args: [String], interruptAfter: Double? = nil, signal: Int32 = SIGINT) throws -> (Int32, String, String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binary)
     p.arguments = args
@@ -118,7 +118,7 @@ import Testing
     try p.run()
     if let t = interruptAfter {
       Thread.sleep(forTimeInterval: t)
-      p.interrupt()
+      kill(p.processIdentifier, signal)
     }
     let o = out.fileHandleForReading.readDataToEndOfFile()
     let e = err.fileHandleForReading.readDataToEndOfFile()
@@ -147,5 +147,16 @@ import Testing
     #expect(code == 130)
     #expect(out.contains("\"status\": \"interrupted\""))
     #expect(out.contains("\"objective\": "))
+  }
+
+  /// A fault while solving (here a SIGSEGV sent to the MILP's process) ends the process at once
+  /// with one line and exit code 70: no hang in the runtime's backtracer.
+  @Test func aFatalSignalWhileSolvingExits70() throws {
+    try #require(FileManager.default.fileExists(atPath: binary), "build the executable first")
+    let (code, _, err) = try run(
+      [Fixtures.repository + "/samples/random.rmod", "--method", "milp", "--time-limit", "60", "-q"],
+      interruptAfter: 1.5, signal: SIGSEGV)
+    #expect(code == 70)
+    #expect(err.contains("reluc: internal error: fatal signal while solving"))
   }
 }
