@@ -1,5 +1,9 @@
 internal import CHiGHS
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// An error from HiGHS: the call that failed and its status.
 public struct HighsError: Error, Sendable, CustomStringConvertible {
   /// What was being done.
@@ -64,9 +68,12 @@ public final class HighsSolver {
   }
 
   /// Turns HiGHS's log on or off (to stdout).
+  /// HiGHS's log goes to standard error through the logging callback (its console log would go to
+  /// standard output, mixed with reluc's results).
   public func setLogging(_ on: Bool) throws(HighsError) {
     try check(Highs_setBoolOptionValue(handle, "output_flag", on ? 1 : 0), "output_flag")
-    try check(Highs_setBoolOptionValue(handle, "log_to_console", on ? 1 : 0), "log_to_console")
+    try check(Highs_setBoolOptionValue(handle, "log_to_console", 0), "log_to_console")
+    if on { try check(Highs_startCallback(handle, kHighsCallbackLogging), "startCallback") }
   }
 
   /// Sets a double option.
@@ -240,9 +247,13 @@ public final class HighsSolver {
     }
   }
 
-  fileprivate func callback(_ type: Int32, _ out: UnsafePointer<HighsCallbackDataOut>?,
-    _ input: UnsafeMutablePointer<HighsCallbackDataIn>?)
+  fileprivate func callback(_ type: Int32, _ message: UnsafePointer<CChar>?,
+    _ out: UnsafePointer<HighsCallbackDataOut>?, _ input: UnsafeMutablePointer<HighsCallbackDataIn>?)
   {
+    if type == kHighsCallbackLogging {
+      if let message { _ = write(2, message, strlen(message)) }
+      return
+    }
     if type == kHighsCallbackMipImprovingSolution, let out {
       onImprovingSolution?(out.pointee.objective_function_value)
       return
@@ -256,7 +267,7 @@ private func highsCallback(
   _ input: UnsafeMutablePointer<HighsCallbackDataIn>?, _ data: UnsafeMutableRawPointer?
 ) {
   guard let data else { return }
-  Unmanaged<HighsSolver>.fromOpaque(data).takeUnretainedValue().callback(type, out, input)
+  Unmanaged<HighsSolver>.fromOpaque(data).takeUnretainedValue().callback(type, message, out, input)
 }
 
 extension HighsSolver {

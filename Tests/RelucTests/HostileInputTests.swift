@@ -149,6 +149,16 @@ import Testing
     #expect(out.contains("\"objective\": "))
   }
 
+  /// With -v, HiGHS's log goes to standard error: standard output stays one JSON document.
+  @Test func verboseLogLeavesTheJSONOutputIntact() throws {
+    try #require(FileManager.default.fileExists(atPath: binary), "build the executable first")
+    let (code, out, err) = try run([Fixtures.repository + "/samples/peaks.rmod", "--method", "milp", "--json", "-v"])
+    #expect(code == 0)
+    let object = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]
+    #expect(object?["status"] as? String == "optimal")
+    #expect(err.contains("MIP"))
+  }
+
   /// A fault while solving (here a SIGSEGV sent to the MILP's process) ends the process at once
   /// with one line and exit code 70: no hang in the runtime's backtracer.
   @Test func aFatalSignalWhileSolvingExits70() throws {
