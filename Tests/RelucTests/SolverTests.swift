@@ -124,13 +124,17 @@ enum OptFixtures {
     let p = try #require(Fixtures.problem(Fixtures.path("opt/min_3_6_6_1.rmod")))
     let interval = intervalBounds(p.network, lower: p.polytope.lower, upper: p.polytope.upper)
     let lp = try lpTightenedBounds(p, SolveContext(timeLimit: 10), budget: 10)
+    let cut = try lpTightenedBounds(p, SolveContext(timeLimit: 10), budget: 10, cutRounds: 3)
     for l in 0..<p.network.layers.count {
       for i in 0..<p.network.layers[l].outputSize {
         #expect(lp.lower[l][i] >= interval.lower[l][i] && lp.upper[l][i] <= interval.upper[l][i])
+        // The cuts only tighten the bound LPs (up to HiGHS's tolerance).
+        #expect(cut.lower[l][i] >= lp.lower[l][i] - 1e-7 && cut.upper[l][i] <= lp.upper[l][i] + 1e-7)
       }
     }
     #expect(lp != interval)
-    for iv in [interval, lp] {
+    #expect(cut != lp)
+    for iv in [interval, lp, cut] {
     // Sample the network: every pre-activation lies inside the interval bounds.
     var rng = Xoshiro256(seed: 3)
     let k = NetworkKernel(problem: p)
