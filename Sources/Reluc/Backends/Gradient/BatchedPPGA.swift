@@ -41,7 +41,6 @@ extension GradientRun {
     var T = [Double](repeating: 0, count: n * B)  // trial points, feature-major
     var G = [Double](repeating: 0, count: n * B)  // their gradients
     var trial = [Double](repeating: 0, count: n)
-    var rounds = 0
 
     // Ends lane b's start and gives it the next one, or deactivates it.
     func finish(_ b: Int) {
@@ -71,8 +70,7 @@ extension GradientRun {
     }
 
     while lanes.contains(where: \.active) {
-      if rounds & 15 == 0, context.shouldStop { return }
-      rounds += 1
+      if context.shouldStop { return }  // a round is a whole batch: cheap to check each time
       // 1. Each active lane's trial point; idle lanes repeat their last point (ignored).
       for b in 0..<B where lanes[b].active {
         while lanes[b].active {
