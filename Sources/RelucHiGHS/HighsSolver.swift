@@ -4,6 +4,35 @@ internal import CHiGHS
   import Glibc
 #endif
 
+/// Rows gathered for one `HighsSolver.addRows` call, in compressed-row form: `beginRow`, then
+/// the row's coefficients with `add`.
+public struct RowBatch {
+  fileprivate var lower: [Double] = []
+  fileprivate var upper: [Double] = []
+  fileprivate var starts: [Int32] = []
+  fileprivate var indices: [Int32] = []
+  fileprivate var values: [Double] = []
+
+  /// An empty batch.
+  public init() {}
+
+  /// The number of rows.
+  public var count: Int { lower.count }
+
+  /// Starts the row `lower <= a.x <= upper`.
+  public mutating func beginRow(lower: Double, upper: Double) {
+    starts.append(Int32(indices.count))
+    self.lower.append(lower)
+    self.upper.append(upper)
+  }
+
+  /// Adds the coefficient `value` of `column` to the current row.
+  public mutating func add(_ column: Int, _ value: Double) {
+    indices.append(Int32(column))
+    values.append(value)
+  }
+}
+
 /// An error from HiGHS: the call that failed and its status.
 public struct HighsError: Error, Sendable, CustomStringConvertible {
   /// What was being done.
@@ -122,14 +151,13 @@ public final class HighsSolver {
     return r
   }
 
-  /// Adds rows in compressed-row form.
-  public func addRows(
-    lower: [Double], upper: [Double], starts: [Int32], indices: [Int32], values: [Double]
-  ) throws(HighsError) {
-    guard !lower.isEmpty else { return }
+  /// Adds the rows of `batch` in one call.
+  public func addRows(_ batch: RowBatch) throws(HighsError) {
+    guard batch.count > 0 else { return }
     try check(
       Highs_addRows(
-        handle, Int32(lower.count), lower, upper, Int32(indices.count), starts, indices, values),
+        handle, Int32(batch.count), batch.lower, batch.upper, Int32(batch.indices.count),
+        batch.starts, batch.indices, batch.values),
       "addRows")
   }
 

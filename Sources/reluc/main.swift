@@ -78,7 +78,7 @@ func writeOutput(_ text: String, to path: String?) throws {
 func installCrashGuard() {
   if getenv("RELUC_BACKTRACE") != nil { return }
   for sig in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT] {
-    signal(sig) { number in
+    signal(sig) { _ in
       let message: StaticString =
         "reluc: internal error: fatal signal while solving (in reluc or HiGHS); please report it with the model\n"
       _ = write(2, message.utf8Start, message.utf8CodeUnitCount)

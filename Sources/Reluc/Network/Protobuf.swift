@@ -48,19 +48,19 @@ struct ProtoReader {
     return r
   }
 
-  mutating func fixed32() throws(ImportError) -> UInt32 {
-    guard end - position >= 4 else { throw ImportError("malformed protobuf (fixed32)") }
-    var v: UInt32 = 0
-    for k in 0..<4 { v |= UInt32(bytes[position + k]) << (8 * UInt32(k)) }
-    position += 4
-    return v
-  }
+  mutating func fixed32() throws(ImportError) -> UInt32 { try fixed(UInt32.self, "fixed32") }
 
-  mutating func fixed64() throws(ImportError) -> UInt64 {
-    guard end - position >= 8 else { throw ImportError("malformed protobuf (fixed64)") }
-    var v: UInt64 = 0
-    for k in 0..<8 { v |= UInt64(bytes[position + k]) << (8 * UInt64(k)) }
-    position += 8
+  mutating func fixed64() throws(ImportError) -> UInt64 { try fixed(UInt64.self, "fixed64") }
+
+  /// A little-endian fixed-width field (wire types 5 and 1).
+  private mutating func fixed<T: FixedWidthInteger & UnsignedInteger>(_: T.Type, _ name: String)
+    throws(ImportError) -> T
+  {
+    let size = T.bitWidth / 8
+    guard end - position >= size else { throw ImportError("malformed protobuf (\(name))") }
+    var v: T = 0
+    for k in 0..<size { v |= T(bytes[position + k]) << (8 * k) }
+    position += size
     return v
   }
 

@@ -32,27 +32,27 @@ extension GradientRun {
     let D = domain.diameter
     let minStep = options.stepTolerance * D
     var next = 0
-    var lanes: [Lane] = []
-    for _ in 0..<B {
-      let s = starts.start(next, &rng)
-      next += 1
-      lanes.append(Lane(x: s, g: s, eta: options.stepSize * D, startBest: s))
-    }
+    var lanes = [Lane](repeating: Lane(x: [], g: [], startBest: [], active: false), count: B)
     var T = [Double](repeating: 0, count: n * B)  // trial points, feature-major
     var G = [Double](repeating: 0, count: n * B)  // their gradients
     var trial = [Double](repeating: 0, count: n)
 
-    // Ends lane b's start and gives it the next one, or deactivates it.
+    // Gives lane b the next start, or deactivates it when none is left.
+    func begin(_ b: Int) {
+      guard next < total else {
+        lanes[b].active = false
+        return
+      }
+      let s = starts.start(next, &rng)
+      next += 1
+      lanes[b] = Lane(x: s, g: s, eta: options.stepSize * D, startBest: s)
+    }
+    // Ends lane b's start.
     func finish(_ b: Int) {
       startsDone += 1
-      if next < total {
-        let s = starts.start(next, &rng)
-        next += 1
-        lanes[b] = Lane(x: s, g: s, eta: options.stepSize * D, startBest: s)
-      } else {
-        lanes[b].active = false
-      }
+      begin(b)
     }
+    for b in 0..<B { begin(b) }
     // A stall: perturb the start's best point, or end the start.
     func stall(_ b: Int) {
       if lanes[b].failedPerturbations >= options.stallIterations
@@ -123,26 +123,21 @@ extension GradientRun {
         v.f = ft
         if regions.count < 1_000_000 { regions.insert(kernel.patternHash(b)) }
         record(v.x, ft)
+        // A new best of the start (a start's first point always is; failedPerturbations is then
+        // already 0).
+        if v.startBestValue == -.infinity || ft > v.startBestValue + 1e-12 * (1 + abs(v.startBestValue)) {
+          v.startBestValue = ft
+          v.startBest = v.x
+          v.failedPerturbations = 0
+        }
         var stalled = false
         if v.fresh {
           v.fresh = false
           v.checkpoint = ft
-          if v.startBestValue == -.infinity || ft > v.startBestValue + 1e-12 * (1 + abs(v.startBestValue)) {
-            if v.startBestValue != -.infinity { v.failedPerturbations = 0 }
-            v.startBestValue = ft
-            v.startBest = v.x
-          }
-        } else {
-          if ft > v.startBestValue + 1e-12 * (1 + abs(v.startBestValue)) {
-            v.startBestValue = ft
-            v.startBest = v.x
-            v.failedPerturbations = 0
-          }
+        } else if v.localIterations % 20 == 0 {
           // Progress stalls when 20 iterations gain less than 1e-9 (1 + |F|).
-          if v.localIterations % 20 == 0 {
-            stalled = ft - v.checkpoint <= 1e-9 * (1 + abs(ft))
-            v.checkpoint = ft
-          }
+          stalled = ft - v.checkpoint <= 1e-9 * (1 + abs(ft))
+          v.checkpoint = ft
         }
         lanes[b] = v
         if v.localIterations >= options.maxIterations {

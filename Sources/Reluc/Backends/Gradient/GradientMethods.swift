@@ -165,7 +165,8 @@ struct GradientRun {
     let total = options.starts + user.count
     let starts = Starts(user: user, lhs: lhs, domain: domain)
     let lanes = min(options.batch, total)
-    if variant == .ppga, lanes > 1 {
+    let batched = variant == .ppga && lanes > 1
+    if batched {
       runBatched(lanes: lanes, total: total, starts: starts)
     } else {
       for k in 0..<total {
@@ -177,7 +178,7 @@ struct GradientRun {
         startsDone += 1
       }
     }
-    if context.shouldStop && startsDone < options.starts + user.count { stopped = true }
+    if context.shouldStop && startsDone < total { stopped = true }
     let seconds = max(1e-9, monotonicSeconds() - t0)
     let sign: Double = problem.objective.sense == .maximize ? 1 : -1
     let stats: [(String, JSON)] = [
@@ -187,7 +188,7 @@ struct GradientRun {
       ("perturbations", .int(perturbations)),
       ("regions_visited", .int(regions.count)),
     ] + (variant == .ppga_lr ? [("region_steps", JSON.int(regionSteps))] : [])
-      + (variant == .ppga && min(options.batch, total) > 1 ? [("lanes", JSON.int(min(options.batch, total)))] : [])
+      + (batched ? [("lanes", JSON.int(lanes))] : [])
       + (problem.polytope.isBox ? [] : [("qp_projections", JSON.int(domain.qpProjections))])
     guard let best else {
       return SolveResult(status: context.stopStatus, method: variant, statistics: stats)

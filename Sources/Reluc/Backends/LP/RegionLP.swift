@@ -90,28 +90,15 @@ final class RegionLPSolver {
   func solve(_ region: LinearRegion, timeLimit: Double) throws(HighsError) -> ([Double], Double)? {
     let n = problem.network.inputSize
     if solver.rowCount > fixedRows { try solver.deleteRows(from: fixedRows, to: solver.rowCount - 1) }
-    var lower: [Double] = []
-    var upper: [Double] = []
-    var starts: [Int32] = []
-    var indices: [Int32] = []
-    var values: [Double] = []
+    var rows = RowBatch()
     let inf = solver.infinity
     for (i, row) in region.rows.enumerated() {
-      starts.append(Int32(indices.count))
-      for k in 0..<n where row[k] != 0 {
-        indices.append(Int32(k))
-        values.append(row[k])
-      }
       // active: M x + m >= 0;  inactive: M x + m <= 0
-      if region.active[i] {
-        lower.append(-region.constants[i])
-        upper.append(inf)
-      } else {
-        lower.append(-inf)
-        upper.append(-region.constants[i])
-      }
+      let m = region.constants[i]
+      rows.beginRow(lower: region.active[i] ? -m : -inf, upper: region.active[i] ? inf : -m)
+      for k in 0..<n where row[k] != 0 { rows.add(k, row[k]) }
     }
-    try solver.addRows(lower: lower, upper: upper, starts: starts, indices: indices, values: values)
+    try solver.addRows(rows)
     try solver.setCosts(region.objective)
     try solver.setOffset(region.objectiveConstant)
     try solver.set("time_limit", max(0.01, timeLimit))

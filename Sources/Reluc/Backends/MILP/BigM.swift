@@ -87,26 +87,24 @@ struct BigMModel {
           stableInactive += 1
           cols.append(nil)
           bins.append(nil)
-        } else if l == net.layers.count - 2, convexOnly[i] {
-          convexSide += 1
-          let a = try solver.addColumn(lower: 0, upper: U)
-          // a - w.h >= b
-          try solver.addRow(lower: b, upper: inf, indices: idx + [Int32(a)], values: val.map { -$0 } + [1])
-          cols.append(a)
-          bins.append(nil)
         } else {
           let a = try solver.addColumn(lower: 0, upper: U)
-          let delta = try solver.addColumn(lower: 0, upper: 1, integer: !relaxed)
-          binaries += 1
           let negW = val.map { -$0 }
           // a - w.h >= b
           try solver.addRow(lower: b, upper: inf, indices: idx + [Int32(a)], values: negW + [1])
+          cols.append(a)
+          if l == net.layers.count - 2, convexOnly[i] {
+            convexSide += 1
+            bins.append(nil)
+            continue
+          }
+          let delta = try solver.addColumn(lower: 0, upper: 1, integer: !relaxed)
+          binaries += 1
           // a - w.h - L delta <= b - L
           try solver.addRow(
             lower: -inf, upper: b - L, indices: idx + [Int32(a), Int32(delta)], values: negW + [1, -L])
           // a - U delta <= 0
           try solver.addRow(lower: -inf, upper: 0, indices: [Int32(a), Int32(delta)], values: [1, -U])
-          cols.append(a)
           bins.append(delta)
           unstable.append(UnstableNeuron(activation: a, binary: delta, bias: b, terms: terms))
         }
@@ -244,13 +242,7 @@ extension BigMModel {
   ///   w_i h_i < w_i (Lb_i (1 - d) + Ub_i d)   (linear time per neuron).
   /// Returns the number of cuts added.
   func separateIdealCuts(at v: [Double], tolerance: Double) throws(HighsError) -> Int {
-    var added = 0
-    var lowerRows: [Double] = []
-    var upperRows: [Double] = []
-    var starts: [Int32] = []
-    var indices: [Int32] = []
-    var values: [Double] = []
-    let inf = solver.infinity
+    var cuts = RowBatch()
     for n in unstable {
       let d = v[n.binary]
       var rhsValue = n.bias * d  // the right-hand side at v
@@ -273,21 +265,13 @@ extension BigMModel {
       }
       guard v[n.activation] > rhsValue + tolerance * (1 + abs(rhsValue)) else { continue }
       // a - sum_I w_i h_i - deltaCoefficient d <= constant
-      starts.append(Int32(indices.count))
-      indices.append(Int32(n.activation))
-      values.append(1)
-      for (c, w) in inI {
-        indices.append(Int32(c))
-        values.append(-w)
-      }
-      indices.append(Int32(n.binary))
-      values.append(-deltaCoefficient)
-      lowerRows.append(-inf)
-      upperRows.append(constant)
-      added += 1
+      cuts.beginRow(lower: -solver.infinity, upper: constant)
+      cuts.add(n.activation, 1)
+      for (c, w) in inI { cuts.add(c, -w) }
+      cuts.add(n.binary, -deltaCoefficient)
     }
-    try solver.addRows(lower: lowerRows, upper: upperRows, starts: starts, indices: indices, values: values)
-    return added
+    try solver.addRows(cuts)
+    return cuts.count
   }
 
   /// The root cutting-plane loop: solve the LP relaxation, add the violated ideal-formulation
