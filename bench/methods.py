@@ -7,17 +7,11 @@ X = [0, 1]^n, maximize the output, equal time limits per method, a few seeds.
 Writes bench/out/methods.csv and bench/out/methods.md: per instance and method the objective, the
 relative gap to the best value found by any method, and iterations (or LPs) per second.
 """
-import argparse, csv, json, os, subprocess, sys, time
+import argparse, csv, os, sys
 import numpy as np
 
-here = os.path.dirname(os.path.abspath(__file__))
-root = os.path.dirname(here)
-sys.path.insert(0, os.path.join(root, "scripts"))
-from netxml import write_network, random_network
+from common import out, reluc, run_json, model, write_network, random_network
 
-out = os.path.join(here, "out")
-os.makedirs(out, exist_ok=True)
-reluc = os.path.join(root, ".build", "release", "reluc")
 METHODS = ["ppga_lr", "ppga", "gradient_walk", "lp_walk", "milp_walk", "milp"]
 
 ap = argparse.ArgumentParser()
@@ -38,16 +32,12 @@ for n in inputs:
                 path = os.path.join(out, f"methods_{name}.xml")
                 if not os.path.exists(path):
                     write_network(path, random_network([n] + [w] * depth + [1], seed), name=name)
-                model = path.replace(".xml", ".rmod")
-                with open(model, "w") as f:
-                    f.write(f'network "{os.path.basename(path)}"\nmaximize y[0]\nconstraint 0 <= x <= 1\n'
-                            f"option time_limit = {a.limit}\noption starts = 1000000\noption seed = {seed}\n")
+                rmod = model(path, f"option time_limit = {a.limit}\noption starts = 1000000\noption seed = {seed}\n")
                 results = {}
                 for m in METHODS:
-                    p = subprocess.run([reluc, model, "--method", m, "--json", "-q"], capture_output=True, text=True)
                     try:
-                        r = json.loads(p.stdout)
-                    except json.JSONDecodeError:
+                        r = run_json([reluc, rmod, "--method", m, "--json", "-q"])[0]
+                    except RuntimeError:
                         r = {"objective": None, "status": "error", "statistics": {}, "seconds": None}
                     st = r.get("statistics", {})
                     rate = st.get("iterations_per_second") or st.get("lps_per_second")

@@ -11,39 +11,10 @@
    X = [0,1]^n, maximize the output. Same optimum expected.
 Results: bench/out/results.md and CSVs.
 """
-import argparse, csv, json, os, subprocess, sys, time
+import argparse, csv, os, sys, time
 import numpy as np
 
-here = os.path.dirname(os.path.abspath(__file__))
-root = os.path.dirname(here)
-sys.path.insert(0, os.path.join(root, "scripts"))
-from netxml import write_network, random_network
-
-out = os.path.join(here, "out")
-os.makedirs(out, exist_ok=True)
-reluc = os.path.join(root, ".build", "release", "reluc")
-rbench = os.path.join(root, ".build", "release", "reluc-bench")
-
-
-def run_json(cmd, timeout=None):
-    t0 = time.perf_counter()
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        # pyomo's appsi_highs does not always honour its time limit: stop it ourselves.
-        return {"status": "killed_after_timeout", "objective": None}, time.perf_counter() - t0
-    wall = time.perf_counter() - t0
-    try:
-        return json.loads(p.stdout), wall
-    except json.JSONDecodeError:
-        raise RuntimeError(f"{cmd}: {p.stdout} {p.stderr}")
-
-
-def model(net_path, extra=""):
-    path = net_path.replace(".xml", ".rmod")
-    with open(path, "w") as f:
-        f.write(f'network "{os.path.basename(net_path)}"\nmaximize y[0]\nconstraint 0 <= x <= 1\n{extra}')
-    return path
+from common import here, out, reluc, rbench, run_json, model, write_network, random_network
 
 
 def bench_xml(lines):
@@ -140,10 +111,7 @@ def bench_milp(lines, limit, quick, omlt, hard=False):
         write_network(path, random_network(sizes, seed), name=name)
         row = dict(instance=name, limit=lim)
         for tag, extra in variants:
-            m = model(path, f"option method = milp\noption time_limit = {lim}\n{extra}")
-            if tag:
-                os.replace(m, m2 := m.replace(".rmod", f"_{tag}.rmod"))
-                m = m2
+            m = model(path, f"option method = milp\noption time_limit = {lim}\n{extra}", tag)
             r, wall = run_json([reluc, m, "--json", "-q"])
             k = f"reluc{'_' + tag if tag else ''}"
             row.update({f"{k}_s": wall, f"{k}_status": r["status"], f"{k}_obj": r["objective"],
