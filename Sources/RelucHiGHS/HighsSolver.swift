@@ -319,3 +319,9 @@ extension HighsSolver {
     if s == kHighsStatusError { throw HighsError(call: "deleteRowsByRange", status: s) }
   }
 }
+
+extension HighsSolver {
+  /// Destroys HiGHS's process-wide thread pool, so that the next run sizes it from its `threads`
+  /// option. Only safe while no other HiGHS instance is running.
+  public static func resetThreadPool() { Highs_resetGlobalScheduler(1) }
+}

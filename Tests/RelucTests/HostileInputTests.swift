@@ -139,6 +139,19 @@ import Testing
     #expect(out.contains("\"objective\""))
   }
 
+  /// `threads` for HiGHS: its process-wide thread pool already exists when the MILP starts (the
+  /// bound LPs ran first) and is rebuilt (in its own process: not safe beside concurrent tests).
+  @Test func milpWithTwoHighsThreads() throws {
+    try #require(FileManager.default.fileExists(atPath: binary), "build the executable first")
+    let name = "min_3_6_6_1.rmod"
+    let expected = try #require(OptFixtures.expectedOptimum(name))
+    let (code, out, err) = try run([Fixtures.path("opt/" + name), "--method", "milp", "-O", "threads=2", "--json"])
+    #expect(code == 0, "\(err)")
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+    #expect(json["status"] as? String == "optimal")
+    #expect(close(try #require(json["objective"] as? Double), expected, abs: 1e-6, rel: 0))
+  }
+
   @Test func sigintPrintsTheBestPointAndExits130() throws {
     try #require(FileManager.default.fileExists(atPath: binary), "build the executable first")
     let (code, out, _) = try run(

@@ -107,6 +107,7 @@ public enum Solver {
     if exact.point == nil, first.point != nil, exact.status != .infeasible {
       first.statistics = exact.statistics
       first.bound = exact.bound
+      first.message = exact.message
       first.method = .milp
       first.status = exact.status == .optimal ? .feasible : exact.status
       return first

@@ -52,7 +52,10 @@ public struct MILPBackend: Backend {
     try s.set("mip_rel_gap", problem.options.mipGap)
     try s.set("mip_abs_gap", Self.absoluteGap)
     try s.set("random_seed", problem.options.seed)
-    if problem.options.threads > 0 { try s.set("threads", problem.options.threads) }
+    if problem.options.threads > 0 {
+      HighsSolver.resetThreadPool()
+      try s.set("threads", problem.options.threads)
+    }
     s.shouldInterrupt = { Interrupt.requested }
     let progress = context.progress
     s.onImprovingSolution = { v in progress?(v, nil) }
