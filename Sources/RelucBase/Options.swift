@@ -38,6 +38,8 @@ public enum CutsMethod: String, Sendable, Equatable, CaseIterable {
   case none
   /// Root cuts from the ideal formulation of each ReLU (Anderson et al. 2020).
   case root
+  /// The same cuts at every node: our own branch and bound, HiGHS solving the node LPs.
+  case all
 }
 
 /// A value written for an option, in a model file or on the command line.

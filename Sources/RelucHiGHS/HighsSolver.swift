@@ -6,7 +6,7 @@ internal import CHiGHS
 
 /// Rows gathered for one `HighsSolver.addRows` call, in compressed-row form: `beginRow`, then
 /// the row's coefficients with `add`.
-public struct RowBatch {
+public struct RowBatch: Sendable {
   fileprivate var lower: [Double] = []
   fileprivate var upper: [Double] = []
   fileprivate var starts: [Int32] = []
@@ -41,6 +41,12 @@ public struct HighsError: Error, Sendable, CustomStringConvertible {
   public var status: Int32
   /// A description for the user.
   public var description: String { "HiGHS call \(call) failed (status \(status))" }
+
+  /// An error of `call` with HiGHS's status `status`.
+  public init(call: String, status: Int32) {
+    self.call = call
+    self.status = status
+  }
 }
 
 /// HiGHS's model status after a run.
@@ -324,4 +330,16 @@ extension HighsSolver {
   /// Destroys HiGHS's process-wide thread pool, so that the next run sizes it from its `threads`
   /// option. Only safe while no other HiGHS instance is running.
   public static func resetThreadPool() { Highs_resetGlobalScheduler(1) }
+}
+
+extension HighsSolver {
+  /// Cumulative wall-clock seconds spent in `run` by this instance.
+  public var runSeconds: Double { Highs_getRunTime(handle) }
+
+  /// Limits the next `run` to `seconds` (at least 10 ms). HiGHS's `time_limit` is compared with
+  /// the instance's cumulative run time, not with the time of one run: an instance that solves
+  /// many LPs would stop early, so the limit is set past the time already spent.
+  public func setTimeLimit(_ seconds: Double) throws(HighsError) {
+    try set("time_limit", runSeconds + max(0.01, seconds))
+  }
 }

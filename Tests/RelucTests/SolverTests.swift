@@ -1,6 +1,7 @@
 import Foundation
 @testable import Reluc
 import RelucBase
+import RelucHiGHS
 import Testing
 
 /// The optimization fixtures: optima from an independent enumeration of linear regions
@@ -101,11 +102,15 @@ enum OptFixtures {
     }
   }
 
-  /// The other formulations reach the same optimum: interval bounds, no cuts, no warm start.
+  /// The other formulations reach the same optimum: interval bounds, no cuts, no warm start, and
+  /// our own branch and bound (`cuts = all`) with one to three workers.
   @Test(arguments: OptFixtures.optimal, [
     [("bounds", OptionValue.identifier("interval"))],
     [("cuts", .identifier("none")), ("warm_start", .identifier("false"))],
     [("bounds", .identifier("lp")), ("warm_start", .identifier("false"))],
+    [("cuts", .identifier("all"))],
+    [("cuts", .identifier("all")), ("warm_start", .identifier("false")), ("workers", .number(3))],
+    [("cuts", .identifier("all")), ("bounds", .identifier("interval")), ("workers", .number(1))],
   ])
   func milpVariantsMatch(_ name: String, _ variant: [(String, OptionValue)]) throws {
     let expected = try #require(OptFixtures.expectedOptimum(name))
@@ -374,5 +379,32 @@ enum OptFixtures {
       let lanes = r.statistics.first { $0.0 == "lanes" }?.1
       #expect(lanes == (batch == 1 ? nil : .int(2 * min(batch, 32))), "\(name): \(String(describing: lanes))")
     }
+  }
+}
+
+@Suite struct HighsSolverTests {
+  /// HiGHS compares `time_limit` with an instance's cumulative run time: after many LPs a plain
+  /// limit stops the next run at once, `setTimeLimit` gives it the time asked for.
+  @Test func timeLimitCountsFromTheNextRun() throws {
+    let s = HighsSolver()
+    let n = 60
+    var rng = Xoshiro256(seed: 3)
+    for _ in 0..<n { _ = try s.addColumn(lower: 0, upper: 1) }
+    for _ in 0..<n {
+      let values = (0..<n).map { _ in rng.unit() }
+      try s.addRow(lower: -s.infinity, upper: 10, indices: (0..<n).map { Int32($0) }, values: values)
+    }
+    try s.setMaximize(true)
+    var runs = 0
+    while s.runSeconds < 0.2 {
+      try s.setCosts((0..<n).map { _ in rng.unit() - 0.3 })
+      #expect(try s.run() == .optimal)
+      runs += 1
+    }
+    try s.setCosts((0..<n).map { _ in rng.unit() })
+    try s.set("time_limit", 0.1)
+    #expect(try s.run() == .timeLimit, "the pitfall this guards against")
+    try s.setTimeLimit(0.1)
+    #expect(try s.run() == .optimal, "after \(runs) runs")
   }
 }

@@ -44,7 +44,7 @@ public struct LPWalkBackend: Backend {
 
     func relaxedStart() throws(HighsError) -> [Double]? {
       let s = relaxation.solver
-      try s.set("time_limit", max(0.01, context.remaining))
+      try s.setTimeLimit(context.remaining)
       guard try s.run() == .optimal else { return nil }
       return Array(s.columnValues()[0..<problem.network.inputSize])
     }

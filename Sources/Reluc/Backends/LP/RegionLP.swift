@@ -101,7 +101,7 @@ final class RegionLPSolver {
     try solver.addRows(rows)
     try solver.setCosts(region.objective)
     try solver.setOffset(region.objectiveConstant)
-    try solver.set("time_limit", max(0.01, timeLimit))
+    try solver.setTimeLimit(timeLimit)
     solves += 1
     guard try solver.run() == .optimal else { return nil }
     return (solver.columnValues(), solver.objectiveValue)

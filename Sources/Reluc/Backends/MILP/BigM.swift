@@ -242,6 +242,13 @@ extension BigMModel {
   ///   w_i h_i < w_i (Lb_i (1 - d) + Ub_i d)   (linear time per neuron).
   /// Returns the number of cuts added.
   func separateIdealCuts(at v: [Double], tolerance: Double) throws(HighsError) -> Int {
+    let cuts = idealCuts(at: v, tolerance: tolerance)
+    try solver.addRows(cuts)
+    return cuts.count
+  }
+
+  /// The violated ideal-formulation cuts at `v` (see `separateIdealCuts`), not yet added.
+  func idealCuts(at v: [Double], tolerance: Double) -> RowBatch {
     var cuts = RowBatch()
     for n in unstable {
       let d = v[n.binary]
@@ -270,8 +277,7 @@ extension BigMModel {
       for (c, w) in inI { cuts.add(c, -w) }
       cuts.add(n.binary, -deltaCoefficient)
     }
-    try solver.addRows(cuts)
-    return cuts.count
+    return cuts
   }
 
   /// The root cutting-plane loop: solve the LP relaxation, add the violated ideal-formulation
@@ -288,7 +294,7 @@ extension BigMModel {
     var history: [Double] = []
     var done = 0
     while done < rounds, monotonicSeconds() < stop {
-      try solver.set("time_limit", max(0.01, stop - monotonicSeconds()))
+      try solver.setTimeLimit(stop - monotonicSeconds())
       guard try solver.run() == .optimal else { break }
       let bound = solver.objectiveValue
       if let last = history.last, abs(last - bound) <= 1e-4 * (1 + abs(bound)) {

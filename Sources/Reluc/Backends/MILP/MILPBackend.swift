@@ -29,10 +29,13 @@ public struct MILPBackend: Backend {
         problem.network, lower: problem.polytope.lower, upper: problem.polytope.upper)
     case .lp:
       // With root cuts, the bound LPs get up to three rounds of the same cuts.
-      let rounds = problem.options.cuts == .root ? 3 : 0
+      let rounds = problem.options.cuts == .none ? 0 : 3
       bounds = try lpTightenedBounds(problem, context, budget: context.remaining * 0.25, cutRounds: rounds)
     }
     let boundSeconds = monotonicSeconds() - t0
+    if problem.options.cuts == .all {
+      return try solveByTree(problem, context, bounds: bounds, boundSeconds: boundSeconds)
+    }
     let model = try BigMModel(problem: problem, bounds: bounds, objective: problem.objective)
     try model.setObjective(problem)
     let s = model.solver
@@ -48,7 +51,7 @@ public struct MILPBackend: Backend {
         ("cut_seconds", .number(((monotonicSeconds() - t) * 1000).rounded() / 1000)),
       ]
     }
-    try s.set("time_limit", max(0.01, context.remaining))
+    try s.setTimeLimit(context.remaining)
     try s.set("mip_rel_gap", problem.options.mipGap)
     try s.set("mip_abs_gap", Self.absoluteGap)
     try s.set("random_seed", problem.options.seed)
@@ -108,6 +111,40 @@ public struct MILPBackend: Backend {
         status: .error, method: .milp, point: point, claimedObjective: claimed, bound: bound,
         statistics: stats, message: "HiGHS ended with model status \(code)")
     }
+  }
+
+  /// `cuts = all`: our branch and bound with the ideal cuts at every node (`IdealCutTree`).
+  func solveByTree(
+    _ problem: Problem, _ context: SolveContext, bounds: PreactivationBounds, boundSeconds: Double
+  ) throws(HighsError) -> SolveResult {
+    let tree = IdealCutTree(problem: problem, bounds: bounds, context: context, absoluteGap: Self.absoluteGap)
+    let t = monotonicSeconds()
+    let r = try tree.solve(start: warmStart)
+    let counts = try BigMModel(problem: problem, bounds: bounds, relaxed: true, objective: problem.objective)
+    let stats: [(String, JSON)] = [
+      ("binaries", .int(counts.binaries)),
+      ("convex_side", .int(counts.convexSide)),
+      ("stable_active", .int(counts.stableActive)),
+      ("stable_inactive", .int(counts.stableInactive)),
+      ("bounds", .string(problem.options.bounds.rawValue)),
+      ("bound_seconds", .number((boundSeconds * 1000).rounded() / 1000)),
+      ("tree", .string("reluc branch and bound, ideal cuts at every node, \(tree.workers) workers")),
+      ("nodes", .int(r.nodes)),
+      ("max_depth", .int(r.maxDepth)),
+      ("cuts", .int(r.rootCuts + r.cuts)),
+      ("root_cuts", .int(r.rootCuts)),
+      ("root_bound_before_cuts", r.rootBounds.first.map { .number($0) } ?? .null),
+      ("root_bound_after_cuts", r.rootBounds.last.map { .number($0) } ?? .null),
+      ("tree_seconds", .number(((monotonicSeconds() - t) * 1000).rounded() / 1000)),
+      ("highs", .string(HighsSolver.version)),
+    ]
+    if r.complete, r.point == nil {
+      return SolveResult(status: .infeasible, method: .milp, statistics: stats)
+    }
+    let status: SolveStatus = r.complete ? .optimal : context.stopStatus
+    return SolveResult(
+      status: status, method: .milp, point: r.point, claimedObjective: r.value, bound: r.bound,
+      statistics: stats)
   }
 
   /// Writes the MILP (interval bounds) to an MPS or LP file.

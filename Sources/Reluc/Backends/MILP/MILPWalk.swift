@@ -69,7 +69,7 @@ public struct MILPWalkBackend: Backend {
           }
           h = next
         }
-        try milp.solver.set("time_limit", max(0.01, context.remaining))
+        try milp.solver.setTimeLimit(context.remaining)
         milps += 1
         let status = try milp.solver.run()
         guard status == .optimal || milp.solver.hasPrimalSolution else { break }
