@@ -134,7 +134,8 @@ public struct SolveOptions: Sendable, Equatable {
   public var stallIterations: Int = 10
   /// Gradient steps stop when the projected step is shorter than this (fraction of diameter).
   public var stepTolerance: Double = 1e-9
-  /// Threads of the gradient methods (the starts are split between them).
+  /// Threads of the gradient methods (the starts are split between them), of the MILP's bound
+  /// tightening and of its branch and bound (`cuts = all`).
   public var workers: Int = 2
   /// PPGA: starts run in lockstep per worker through the batched kernel (1: one at a time).
   public var batch: Int = 32
@@ -143,7 +144,9 @@ public struct SolveOptions: Sendable, Equatable {
   /// Bound computation for the MILP.
   public var bounds: BoundsMethod = .lp
   /// Cutting planes for the MILP.
-  public var cuts: CutsMethod = .root
+  public var cuts: CutsMethod = .all
+  /// OBBT: binaries of the previous layer fixed both ways when bounding a neuron (2^k LPs).
+  public var obbtSplits: Int = 3
   /// Relative MIP gap at which HiGHS stops.
   public var mipGap: Double = 1e-6
   /// Whether the MILP starts from a short PPGA_LR run's best point.
@@ -200,7 +203,7 @@ public struct SolveOptions: Sendable, Equatable {
       defaultText: "1e-9", summary: "a projected step shorter than this (fraction of diameter) stops"),
     OptionSpec(
       name: "workers", kind: .integer(1...64), defaultText: "2",
-      summary: "threads of the gradient methods; the starts are split between them"),
+      summary: "threads of the gradient methods (the starts split between them), of OBBT and of the MILP tree"),
     OptionSpec(
       name: "batch", kind: .integer(1...4096), defaultText: "32",
       summary: "PPGA: starts run in lockstep per worker through matrix-matrix products"),
@@ -211,8 +214,11 @@ public struct SolveOptions: Sendable, Equatable {
       name: "bounds", kind: .choice(BoundsMethod.allCases.map(\.rawValue)),
       defaultText: "lp", summary: "pre-activation bounds for the MILP"),
     OptionSpec(
-      name: "cuts", kind: .choice(CutsMethod.allCases.map(\.rawValue)), defaultText: "root",
-      summary: "root cuts from the ideal ReLU formulation for the MILP"),
+      name: "cuts", kind: .choice(CutsMethod.allCases.map(\.rawValue)), defaultText: "all",
+      summary: "ideal ReLU cuts for the MILP: none, at the root (HiGHS's tree), at every node (ours)"),
+    OptionSpec(
+      name: "obbt_splits", kind: .integer(0...8), defaultText: "3",
+      summary: "MILP bounds: previous-layer binaries fixed both ways per bound LP (2^k LPs)"),
     OptionSpec(
       name: "mip_gap", kind: .real(lower: 0, upper: 1, openLower: false), defaultText: "1e-6",
       summary: "relative MIP gap at which the MILP stops"),
@@ -286,6 +292,7 @@ public struct SolveOptions: Sendable, Equatable {
     case "sampling": sampling = Sampling(rawValue: try choice())!
     case "bounds": bounds = BoundsMethod(rawValue: try choice())!
     case "cuts": cuts = CutsMethod(rawValue: try choice())!
+    case "obbt_splits": obbtSplits = try integer()
     case "mip_gap": mipGap = try real()
     case "warm_start": warmStart = try boolean()
     case "threads": threads = try integer()

@@ -162,14 +162,17 @@ import Testing
     #expect(out.contains("\"objective\": "))
   }
 
-  /// With -v, HiGHS's log goes to standard error: standard output stays one JSON document.
-  @Test func verboseLogLeavesTheJSONOutputIntact() throws {
+  /// With -v, the search's log (ours with `cuts = all`, HiGHS's otherwise) goes to standard
+  /// error: standard output stays one JSON document.
+  @Test(arguments: [("all", "tree: done"), ("root", "MIP")])
+  func verboseLogLeavesTheJSONOutputIntact(_ cuts: String, _ logged: String) throws {
     try #require(FileManager.default.fileExists(atPath: binary), "build the executable first")
-    let (code, out, err) = try run([Fixtures.repository + "/samples/peaks.rmod", "--method", "milp", "--json", "-v"])
+    let (code, out, err) = try run(
+      [Fixtures.repository + "/samples/peaks.rmod", "--method", "milp", "--json", "-v", "-O", "cuts=\(cuts)"])
     #expect(code == 0)
     let object = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]
     #expect(object?["status"] as? String == "optimal")
-    #expect(err.contains("MIP"))
+    #expect(err.contains(logged))
   }
 
   /// A fault while solving (here a SIGSEGV sent to the MILP's process) ends the process at once

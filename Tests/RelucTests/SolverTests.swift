@@ -128,19 +128,25 @@ enum OptFixtures {
   @Test func intervalAndLPBoundsAreSoundAndLPIsTighter() throws {
     let p = try #require(Fixtures.problem(Fixtures.path("opt/min_3_6_6_1.rmod")))
     let interval = intervalBounds(p.network, lower: p.polytope.lower, upper: p.polytope.upper)
-    let lp = try lpTightenedBounds(p, SolveContext(timeLimit: 10), budget: 10)
-    let cut = try lpTightenedBounds(p, SolveContext(timeLimit: 10), budget: 10, cutRounds: 3)
+    let context = SolveContext(timeLimit: 10)
+    let lp = try lpTightenedBounds(p, context, budget: 10)
+    let cut = try lpTightenedBounds(p, context, budget: 10, cutRounds: 3)
+    // Split bound LPs, on two threads: each tighter still (the parts' relaxations are tighter).
+    let split = try lpTightenedBounds(p, context, budget: 10, cutRounds: 3, splits: 2, workers: 2)
+    let split4 = try lpTightenedBounds(p, context, budget: 10, cutRounds: 3, splits: 4)
     for l in 0..<p.network.layers.count {
       for i in 0..<p.network.layers[l].outputSize {
         #expect(lp.lower[l][i] >= interval.lower[l][i] && lp.upper[l][i] <= interval.upper[l][i])
-        // The cuts only tighten the bound LPs (up to HiGHS's tolerance).
+        // The cuts and the splits only tighten the bound LPs (up to HiGHS's tolerance).
         #expect(cut.lower[l][i] >= lp.lower[l][i] - 1e-7 && cut.upper[l][i] <= lp.upper[l][i] + 1e-7)
+        #expect(split.lower[l][i] >= cut.lower[l][i] - 1e-7 && split.upper[l][i] <= cut.upper[l][i] + 1e-7)
+        #expect(split4.lower[l][i] >= split.lower[l][i] - 1e-7 && split4.upper[l][i] <= split.upper[l][i] + 1e-7)
       }
     }
     #expect(lp != interval)
     #expect(cut != lp)
-    for iv in [interval, lp, cut] {
-    // Sample the network: every pre-activation lies inside the interval bounds.
+    #expect(split4 != cut)
+    // Sample the network: every pre-activation lies inside every bound.
     var rng = Xoshiro256(seed: 3)
     let k = NetworkKernel(problem: p)
     for _ in 0..<2000 {
@@ -148,11 +154,38 @@ enum OptFixtures {
       x.withUnsafeBufferPointer { _ = k.forward($0.baseAddress!) }
       for l in 0..<p.network.layers.count {
         for (i, z) in k.preactivations(l).enumerated() {
-          #expect(z >= iv.lower[l][i] && z <= iv.upper[l][i])
+          for b in [interval, lp, cut, split, split4] {
+            #expect(z >= b.lower[l][i] && z <= b.upper[l][i])
+          }
         }
       }
     }
+  }
+
+  /// Our branch and bound stopped early still reports a bound on the optimum, and a feasible point.
+  @Test(arguments: OptFixtures.optimal)
+  func treeStoppedEarlyReportsAValidBound(_ name: String) throws {
+    let expected = try #require(OptFixtures.expectedOptimum(name))
+    let p = try #require(Fixtures.problem(Fixtures.path("opt/" + name)))
+    let bounds = intervalBounds(p.network, lower: p.polytope.lower, upper: p.polytope.upper)
+    var context = SolveContext(timeLimit: 10)
+    var stops = 0
+    for budget in [0.0, 0.002, 0.01, 0.05] {
+      context.deadline = monotonicSeconds() + budget
+      let tree = IdealCutTree(problem: p, bounds: bounds, context: context, absoluteGap: 1e-6)
+      let r = try tree.solve(start: nil)
+      // No bound at all is honest when the search stopped before the root LP.
+      if let b = r.bound {
+        if p.objective.sense == .maximize { #expect(b >= expected - 1e-9) } else { #expect(b <= expected + 1e-9) }
+      } else {
+        #expect(!r.complete)
+      }
+      if let v = r.value {
+        if p.objective.sense == .maximize { #expect(v <= expected + 1e-9) } else { #expect(v >= expected - 1e-9) }
+      }
+      if r.complete { #expect(close(try #require(r.value), expected, abs: 1e-6, rel: 0)) } else { stops += 1 }
     }
+    #expect(stops > 0, "\(name): no budget stopped the search early")
   }
 }
 

@@ -31,7 +31,7 @@ struct IdealCutTree {
   let sign: Double
   var workers: Int
   var rootRounds = 20
-  var nodeRounds = 2
+  var nodeRounds = 1
   /// Reliability branching: observations before a binary's pseudo-costs are trusted, and the
   /// most candidates strong-branched at one node.
   var reliable = 2
@@ -70,6 +70,10 @@ struct IdealCutTree {
     var rootCuts: Int
     var rootBounds: [Double]
     var maxDepth: Int
+    /// Node LPs (cut rounds included) and strong-branching LPs.
+    var lps: Int
+    var strongLPs: Int
+    var lpFailures: Int
   }
 
   struct State: Sendable {
@@ -88,8 +92,11 @@ struct IdealCutTree {
     var cuts = 0
     var maxDepth = 0
     var lpFailures = 0
-    var strongBranchingLPs = 0
+    var lps = 0
+    var strongLPs = 0
     var error: HighsError?
+    /// When the last log line was written (`verbose`).
+    var lastLog = 0.0
   }
 
   final class Shared: Sendable {
@@ -115,7 +122,8 @@ struct IdealCutTree {
       let status = try root.solver.run()
       if status == .infeasible {
         return Outcome(
-          complete: true, nodes: 1, cuts: 0, rootCuts: 0, rootBounds: [], maxDepth: 0)
+          complete: true, nodes: 1, cuts: 0, rootCuts: 0, rootBounds: [], maxDepth: 0, lps: 1,
+          strongLPs: 0, lpFailures: 0)
       }
       guard status == .optimal else { break }
       let bound = sign * root.solver.objectiveValue
@@ -132,6 +140,9 @@ struct IdealCutTree {
       rootBatches.append(cuts)
     }
     let rootCuts = rootBatches.reduce(0) { $0 + $1.count }
+    log(
+      "root LP bound \(format(history.first)) -> \(format(history.last)) after \(rootCuts) ideal cuts"
+        + " in \(max(0, history.count - 1)) rounds; incumbent \(format(initial.incumbent))")
     initial.queue = [
       Node(
         fix: [Int8](repeating: -1, count: root.unstable.count), depth: 0,
@@ -151,6 +162,7 @@ struct IdealCutTree {
     }
     let s = shared.state.withLock { $0 }
     if let e = s.error { throw e }
+    log("\(s.finished && !s.stopped ? "done" : "stopped"): \(s.nodes) nodes, \(s.lps) LPs + \(s.strongLPs) strong branching, \(s.cuts) node cuts, incumbent \(format(s.incumbent))")
     var open = s.openBound
     for n in s.queue { open = max(open, n.bound) }
     let complete = s.finished && !s.stopped
@@ -158,7 +170,22 @@ struct IdealCutTree {
     return Outcome(
       complete: complete, point: s.point, value: s.point == nil ? nil : sign * s.incumbent,
       bound: signedBound.isFinite ? sign * signedBound : nil, nodes: s.nodes, cuts: s.cuts,
-      rootCuts: rootCuts, rootBounds: history.map { sign * $0 }, maxDepth: s.maxDepth)
+      rootCuts: rootCuts, rootBounds: history.map { sign * $0 }, maxDepth: s.maxDepth, lps: s.lps,
+      strongLPs: s.strongLPs, lpFailures: s.lpFailures)
+  }
+
+  /// A line of the search's log on standard error (`-v`).
+  func log(_ line: String) {
+    guard context.verbose else { return }
+    let t = ((monotonicSeconds() - context.start) * 100).rounded() / 100
+    let text = "[\(t) s] tree: \(line)\n"
+    _ = text.withCString { write(2, $0, strlen($0)) }
+  }
+
+  /// A signed value as the objective, for the log.
+  func format(_ v: Double?) -> String {
+    guard let v, v.isFinite else { return "none" }
+    return formatNumber(sign * v)
   }
 
   func makeModel() throws(HighsError) -> BigMModel {
@@ -205,7 +232,7 @@ struct IdealCutTree {
       }
       if let got { return got }
       waiting = true
-      usleep(100)
+      usleep(500)
     }
   }
 
@@ -227,7 +254,15 @@ struct IdealCutTree {
     var stack: [Node] = []
     var pseudo = PseudoCosts(count: binaries.count)
     var failures = 0
-    defer { shared.state.withLock { $0.lpFailures += failures } }
+    var lps = 0
+    var strongLPs = 0
+    defer {
+      shared.state.withLock {
+        $0.lpFailures += failures
+        $0.lps += lps
+        $0.strongLPs += strongLPs
+      }
+    }
     while let node = next(&stack, shared) {
       if context.shouldStop || shared.state.withLock({ $0.stopped }) {
         let open = stack.reduce(node.bound) { max($0, $1.bound) }
@@ -253,6 +288,7 @@ struct IdealCutTree {
       }
       try s.setTimeLimit(context.remaining)
       var status = try s.run()
+      lps += 1
       var bound = node.bound
       var values: [Double] = []
       var added = 0
@@ -272,6 +308,7 @@ struct IdealCutTree {
         added += cuts.count
         round += 1
         status = try s.run()
+        lps += 1
         if status != .optimal && status != .infeasible {
           // Numerical trouble after the cuts: branch on the previous solution.
           status = .optimal
@@ -298,7 +335,7 @@ struct IdealCutTree {
       if status == .optimal, !values.isEmpty {
         choice =
           bound > incumbent + tolerance(incumbent)
-          ? try branching(model, node, values, bound, incumbent, &pseudo) : .close
+          ? try branching(model, node, values, bound, incumbent, &pseudo, &strongLPs) : .close
       } else {
         // The LP failed (numerically): branch on a free binary, with the parent's bound.
         failures += 1
@@ -308,19 +345,27 @@ struct IdealCutTree {
         choice = .split(k, upFirst: true, down: bound, up: bound)
       }
       let depth = node.depth + 1
+      let stackSize = stack.count
       shared.state.withLock { st in
         st.nodes += 1
         st.cuts += added
         st.maxDepth = max(st.maxDepth, node.depth)
+        if context.verbose, monotonicSeconds() - st.lastLog >= 1 {
+          st.lastLog = monotonicSeconds()
+          log(
+            "\(st.nodes) nodes, depth \(node.depth), node bound \(format(bound)), incumbent \(format(st.incumbent)), "
+              + "\(stackSize + st.queue.count) open here and shared")
+        }
         if case .close = choice { st.closedBound = max(st.closedBound, bound) }
       }
       switch choice {
       case .close:
         continue
       case .split(let k, let upFirst, let downBound, let upBound):
-        var up = Node(fix: node.fix, depth: depth, bound: upBound)
+        let fix = node.fix
+        var up = Node(fix: fix, depth: depth, bound: upBound)
         up.fix[k] = 1
-        var down = Node(fix: node.fix, depth: depth, bound: downBound)
+        var down = Node(fix: fix, depth: depth, bound: downBound)
         down.fix[k] = 0
         stack.append(upFirst ? down : up)
         stack.append(upFirst ? up : down)
@@ -366,7 +411,7 @@ struct IdealCutTree {
   /// strong branching makes its binary the choice at once (one child survives).
   func branching(
     _ model: BigMModel, _ node: Node, _ values: [Double], _ bound: Double, _ incumbent: Double,
-    _ pseudo: inout PseudoCosts
+    _ pseudo: inout PseudoCosts, _ lps: inout Int
   ) throws(HighsError) -> Branching {
     var candidates: [(k: Int, violation: Double)] = []
     for (k, n) in model.unstable.enumerated() where node.fix[k] < 0 {
@@ -397,6 +442,7 @@ struct IdealCutTree {
         for up in [false, true] {
           try s.setColumnBounds(binary, lower: up ? 1 : 0, upper: up ? 1 : 0)
           let status = try s.run()
+          lps += 1
           let b: Double =
             status == .infeasible ? -.infinity : status == .optimal ? min(bound, sign * s.objectiveValue) : bound
           if status == .optimal || status == .infeasible {

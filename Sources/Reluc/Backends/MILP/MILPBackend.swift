@@ -30,7 +30,9 @@ public struct MILPBackend: Backend {
     case .lp:
       // With root cuts, the bound LPs get up to three rounds of the same cuts.
       let rounds = problem.options.cuts == .none ? 0 : 3
-      bounds = try lpTightenedBounds(problem, context, budget: context.remaining * 0.25, cutRounds: rounds)
+      bounds = try lpTightenedBounds(problem, context, budget: context.remaining * 0.25, cutRounds: rounds,
+        splits: problem.options.obbtSplits,
+        objective: problem.objective, workers: problem.options.workers)
     }
     let boundSeconds = monotonicSeconds() - t0
     if problem.options.cuts == .all {
@@ -131,6 +133,9 @@ public struct MILPBackend: Backend {
       ("tree", .string("reluc branch and bound, ideal cuts at every node, \(tree.workers) workers")),
       ("nodes", .int(r.nodes)),
       ("max_depth", .int(r.maxDepth)),
+      ("lps", .int(r.lps)),
+      ("strong_branching_lps", .int(r.strongLPs)),
+      ("lp_failures", .int(r.lpFailures)),
       ("cuts", .int(r.rootCuts + r.cuts)),
       ("root_cuts", .int(r.rootCuts)),
       ("root_bound_before_cuts", r.rootBounds.first.map { .number($0) } ?? .null),
