@@ -53,6 +53,9 @@ public struct HighsError: Error, Sendable, CustomStringConvertible {
 public enum HighsModelStatus: Sendable, Equatable {
   case optimal, infeasible, unbounded, unboundedOrInfeasible, timeLimit, interrupted
   case iterationLimit, solutionLimit, other(Int32)
+  /// The dual simplex stopped because its objective passed the `objective_bound` option (on a
+  /// minimization): the LP optimum is above that bound.
+  case objectiveBound
 
   init(_ s: Int32) {
     switch s {
@@ -64,6 +67,7 @@ public enum HighsModelStatus: Sendable, Equatable {
     case kHighsModelStatusInterrupt: self = .interrupted
     case kHighsModelStatusIterationLimit: self = .iterationLimit
     case kHighsModelStatusSolutionLimit: self = .solutionLimit
+    case kHighsModelStatusObjectiveBound: self = .objectiveBound
     default: self = .other(s)
     }
   }

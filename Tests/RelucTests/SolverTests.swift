@@ -441,3 +441,35 @@ enum OptFixtures {
     #expect(try s.run() == .optimal, "after \(runs) runs")
   }
 }
+
+extension HighsSolverTests {
+  /// A covering LP: minimize c.x with A x >= 5, 0 <= x <= 1 (random positive data).
+  static func coveringLP() throws -> HighsSolver {
+    let s = HighsSolver()
+    let n = 40
+    var rng = Xoshiro256(seed: 5)
+    for _ in 0..<n { _ = try s.addColumn(lower: 0, upper: 1) }
+    for _ in 0..<30 {
+      let values = (0..<n).map { _ in rng.unit() }
+      try s.addRow(lower: 5, upper: s.infinity, indices: (0..<n).map { Int32($0) }, values: values)
+    }
+    try s.setCosts((0..<n).map { _ in rng.unit() })
+    return s
+  }
+
+  /// HiGHS's `objective_bound` stops the dual simplex of a minimization once its dual objective
+  /// passes the bound (the tree closes nodes below the incumbent this way), and changes nothing
+  /// when the optimum is below it.
+  @Test func objectiveBoundStopsAMinimization() throws {
+    let reference = try Self.coveringLP()
+    #expect(try reference.run() == .optimal)
+    let optimum = reference.objectiveValue
+    let above = try Self.coveringLP()
+    try above.set("objective_bound", optimum + 0.1)
+    #expect(try above.run() == .optimal)
+    #expect(abs(above.objectiveValue - optimum) <= 1e-9)
+    let below = try Self.coveringLP()
+    try below.set("objective_bound", optimum - 0.1)
+    #expect(try below.run() == .objectiveBound)
+  }
+}

@@ -137,15 +137,19 @@ struct BigMModel {
   }
 
   /// Sets the problem's objective (requires all layers).
-  func setObjective(_ problem: Problem) throws(HighsError) {
+  /// With `asMinimization`, a maximization is set as the minimization of the negated objective
+  /// (HiGHS's `objective_bound` only stops the dual simplex of a minimization).
+  func setObjective(_ problem: Problem, asMinimization: Bool = false) throws(HighsError) {
+    let negate = asMinimization && problem.objective.sense == .maximize
+    let f: Double = negate ? -1 : 1
     var costs = [Double](repeating: 0, count: solver.columnCount)
-    for (j, c) in inputColumns.enumerated() { costs[c] += problem.objective.inputWeights[j] }
+    for (j, c) in inputColumns.enumerated() { costs[c] += f * problem.objective.inputWeights[j] }
     for (i, col) in activationColumns.last!.enumerated() {
-      if let col { costs[col] += problem.objective.outputWeights[i] }
+      if let col { costs[col] += f * problem.objective.outputWeights[i] }
     }
     try solver.setCosts(costs)
-    try solver.setOffset(problem.objective.constant)
-    try solver.setMaximize(problem.objective.sense == .maximize)
+    try solver.setOffset(f * problem.objective.constant)
+    try solver.setMaximize(problem.objective.sense == .maximize && !negate)
   }
 
   /// A full column vector (activations and binaries) for an input point, by a forward pass;

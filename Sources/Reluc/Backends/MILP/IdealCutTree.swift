@@ -16,13 +16,18 @@ import Synchronization
 ///   Every LP solution's inputs are evaluated by a forward pass (a feasible point: the incumbent
 ///   may improve at any node). A node whose bound is within the gap of the incumbent is closed;
 ///   so is one whose binaries are all integral (its LP is then exact).
-/// - Branching: the unstable neuron whose relaxed activation is furthest above `max(0, z)`; the
-///   child on the side of the LP's binary value first; depth first.
-/// - Cuts are globally valid. A node's cuts are kept for its subtree and dropped when the search
-///   leaves it (rows are appended in depth order, so a suffix goes), which bounds the LP's size.
+/// - Branching: reliability branching among the free binaries whose ReLU the LP violates (see
+///   `branching`); the child on the side of the LP's binary value first; depth first. Children
+///   inherit the parent's LP bound, or their own when strong branching solved them.
+/// - Cuts are globally valid (they use the root bounds only). A node's cuts are kept for its
+///   subtree and dropped when the search leaves it (rows are appended in depth order, so a suffix
+///   goes), which bounds the LP's size; after a jump to a shared node the LP may keep cuts of
+///   another path, which is sound for the same reason.
 /// - Workers (`workers` threads) each own an LP and a stack of nodes; an idle worker takes the
-///   shallowest node of a busy one. The result does not depend on the order (the optimum does
-///   not, and the bound is the largest bound of a closed subtree or of an open node).
+///   shallowest node of a busy one. The optimum does not depend on the order; the bound is the
+///   largest LP bound of a closed subtree or, after a stop, of an open node.
+/// - Every node's fixings are a full vector (one byte per binary): memory is that times the open
+///   nodes, which depth first keeps to about the depth per worker.
 struct IdealCutTree {
   let problem: Problem
   let bounds: PreactivationBounds
@@ -126,7 +131,7 @@ struct IdealCutTree {
           strongLPs: 0, lpFailures: 0)
       }
       guard status == .optimal else { break }
-      let bound = sign * root.solver.objectiveValue
+      let bound = -root.solver.objectiveValue
       let v = root.solver.columnValues()
       offer(input(v, root), to: &initial)
       if let last = history.last, last - bound <= 1e-4 * (1 + abs(bound)) {
@@ -162,7 +167,9 @@ struct IdealCutTree {
     }
     let s = shared.state.withLock { $0 }
     if let e = s.error { throw e }
-    log("\(s.finished && !s.stopped ? "done" : "stopped"): \(s.nodes) nodes, \(s.lps) LPs + \(s.strongLPs) strong branching, \(s.cuts) node cuts, incumbent \(format(s.incumbent))")
+    log(
+      "\(s.finished && !s.stopped ? "done" : "stopped"): \(s.nodes) nodes, \(s.lps) LPs + "
+        + "\(s.strongLPs) strong branching, \(s.cuts) node cuts, incumbent \(format(s.incumbent))")
     var open = s.openBound
     for n in s.queue { open = max(open, n.bound) }
     let complete = s.finished && !s.stopped
@@ -190,7 +197,8 @@ struct IdealCutTree {
 
   func makeModel() throws(HighsError) -> BigMModel {
     let m = try BigMModel(problem: problem, bounds: bounds, relaxed: true, objective: problem.objective)
-    try m.setObjective(problem)
+    // Minimize -sign * objective, so that the dual simplex stops at the incumbent's cutoff.
+    try m.setObjective(problem, asMinimization: true)
     return m
   }
 
@@ -287,6 +295,7 @@ struct IdealCutTree {
         tags.removeSubrange(first...)
       }
       try s.setTimeLimit(context.remaining)
+      try s.set("objective_bound", -(incumbent + tolerance(incumbent)))
       var status = try s.run()
       lps += 1
       var bound = node.bound
@@ -295,11 +304,12 @@ struct IdealCutTree {
       var round = 0
       while status == .optimal {
         values = s.columnValues()
-        bound = min(bound, sign * s.objectiveValue)
+        bound = min(bound, -s.objectiveValue)
         incumbent = shared.state.withLock { st in
           offer(input(values, model), to: &st)
           return st.incumbent
         }
+        try s.set("objective_bound", -(incumbent + tolerance(incumbent)))
         if bound <= incumbent + tolerance(incumbent) || round == nodeRounds { break }
         let cuts = model.idealCuts(at: values, tolerance: 1e-6)
         if cuts.count == 0 { break }
@@ -309,16 +319,20 @@ struct IdealCutTree {
         round += 1
         status = try s.run()
         lps += 1
-        if status != .optimal && status != .infeasible {
+        if status != .optimal && status != .infeasible && status != .objectiveBound {
           // Numerical trouble after the cuts: branch on the previous solution.
           status = .optimal
           break
         }
       }
-      if status == .infeasible {
+      if status == .infeasible || status == .objectiveBound {
+        // No point, or the dual simplex proved the LP bound below the cutoff (which is then a
+        // bound of the subtree).
+        let cutoff = incumbent + tolerance(incumbent)
         shared.state.withLock {
           $0.nodes += 1
           $0.cuts += added
+          if status == .objectiveBound { $0.closedBound = max($0.closedBound, min(bound, cutoff)) }
         }
         continue
       }
@@ -444,7 +458,12 @@ struct IdealCutTree {
           let status = try s.run()
           lps += 1
           let b: Double =
-            status == .infeasible ? -.infinity : status == .optimal ? min(bound, sign * s.objectiveValue) : bound
+            switch status {
+            case .infeasible: -.infinity
+            case .optimal: min(bound, -s.objectiveValue)
+            case .objectiveBound: min(bound, cutoff)  // the LP's optimum is below the cutoff
+            default: bound
+            }
           if status == .optimal || status == .infeasible {
             pseudo.record(k, up: up, decrease: b.isFinite ? bound - b : bound - cutoff, change: up ? 1 - d : d)
           }

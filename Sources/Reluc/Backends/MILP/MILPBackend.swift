@@ -69,13 +69,7 @@ public struct MILPBackend: Backend {
       try s.setSolution(model.completion(of: w, network: problem.network))
     }
     let status = try s.run()
-    var stats: [(String, JSON)] = [
-      ("binaries", .int(model.binaries)),
-      ("convex_side", .int(model.convexSide)),
-      ("stable_active", .int(model.stableActive)),
-      ("stable_inactive", .int(model.stableInactive)),
-      ("bounds", .string(problem.options.bounds.rawValue)),
-      ("bound_seconds", .number((boundSeconds * 1000).rounded() / 1000)),
+    var stats: [(String, JSON)] = Self.formulationStatistics(model, problem, boundSeconds) + [
       ("nodes", .int(Int(s.int64Info("mip_node_count") ?? 0))),
     ] + cutStats + [
       ("highs", .string(HighsSolver.version)),
@@ -104,7 +98,7 @@ public struct MILPBackend: Backend {
       return SolveResult(
         status: .unbounded, method: .milp, statistics: stats,
         message: "HiGHS reports the MILP unbounded or infeasible")
-    case .timeLimit, .interrupted, .iterationLimit, .solutionLimit:
+    case .timeLimit, .interrupted, .iterationLimit, .solutionLimit, .objectiveBound:
       return SolveResult(
         status: status == .interrupted || Interrupt.requested ? .interrupted : .timeLimit,
         method: .milp, point: point, claimedObjective: claimed, bound: bound, statistics: stats)
@@ -115,6 +109,21 @@ public struct MILPBackend: Backend {
     }
   }
 
+  /// The formulation's statistics: binaries, neurons without one, the bounds and their time.
+  static func formulationStatistics(_ model: BigMModel, _ problem: Problem, _ boundSeconds: Double)
+    -> [(String, JSON)]
+  {
+    [
+      ("binaries", .int(model.binaries)),
+      ("convex_side", .int(model.convexSide)),
+      ("stable_active", .int(model.stableActive)),
+      ("stable_inactive", .int(model.stableInactive)),
+      ("bounds", .string(problem.options.bounds.rawValue)),
+      ("obbt_splits", .int(problem.options.bounds == .lp ? problem.options.obbtSplits : 0)),
+      ("bound_seconds", .number((boundSeconds * 1000).rounded() / 1000)),
+    ]
+  }
+
   /// `cuts = all`: our branch and bound with the ideal cuts at every node (`IdealCutTree`).
   func solveByTree(
     _ problem: Problem, _ context: SolveContext, bounds: PreactivationBounds, boundSeconds: Double
@@ -123,13 +132,7 @@ public struct MILPBackend: Backend {
     let t = monotonicSeconds()
     let r = try tree.solve(start: warmStart)
     let counts = try BigMModel(problem: problem, bounds: bounds, relaxed: true, objective: problem.objective)
-    let stats: [(String, JSON)] = [
-      ("binaries", .int(counts.binaries)),
-      ("convex_side", .int(counts.convexSide)),
-      ("stable_active", .int(counts.stableActive)),
-      ("stable_inactive", .int(counts.stableInactive)),
-      ("bounds", .string(problem.options.bounds.rawValue)),
-      ("bound_seconds", .number((boundSeconds * 1000).rounded() / 1000)),
+    let stats: [(String, JSON)] = Self.formulationStatistics(counts, problem, boundSeconds) + [
       ("tree", .string("reluc branch and bound, ideal cuts at every node, \(tree.workers) workers")),
       ("nodes", .int(r.nodes)),
       ("max_depth", .int(r.maxDepth)),
