@@ -34,6 +34,20 @@ struct BigMModel {
   /// pre-activation (previous activation column, weight, and that activation's bounds).
   var unstable: [UnstableNeuron] = []
 
+  /// How the neurons were formulated (for the statistics).
+  struct Counts {
+    var binaries: Int
+    var convexSide: Int
+    var stableActive: Int
+    var stableInactive: Int
+  }
+
+  var counts: Counts {
+    Counts(
+      binaries: binaries, convexSide: convexSide, stableActive: stableActive,
+      stableInactive: stableInactive)
+  }
+
   struct UnstableNeuron {
     var activation: Int
     var binary: Int
@@ -351,33 +365,48 @@ extension BigMModel {
     return cuts
   }
 
-  /// The root cutting-plane loop: solve the LP relaxation, add the violated ideal-formulation
-  /// cuts, and repeat while the bound improves by more than 1e-4 (relative), for at most
-  /// `rounds` rounds or `budget` seconds. Integrality is restored afterwards.
+  /// The root cutting-plane loop of `cuts = root` on the MILP: the binaries are made continuous
+  /// for `cutLoop` and integral again afterwards.
   func rootCuts(rounds: Int, budget: Double) throws(HighsError)
     -> (cuts: Int, rounds: Int, bounds: [Double])
   {
     let binaries = unstable.map(\.binary)
     for b in binaries { try solver.setInteger(b, false) }
     defer { for b in binaries { try? solver.setInteger(b, true) } }
-    let stop = monotonicSeconds() + budget
-    var total = 0
+    let r = try cutLoop(rounds: rounds, until: monotonicSeconds() + budget)
+    return (r.batches.reduce(0) { $0 + $1.count }, r.rounds, r.bounds)
+  }
+
+  /// The cutting-plane loop on the LP relaxation: solve it, add the violated ideal-formulation
+  /// cuts, and repeat while the bound improves by more than 1e-4 (relative), for at most `rounds`
+  /// rounds, until `stop` (monotonic seconds) or an interrupt. `onSolution` sees every LP
+  /// solution. Returns the cuts added (a batch per round), the rounds of separation, the LP
+  /// objective after each solve and the last LP status.
+  func cutLoop(rounds: Int, until stop: Double, onSolution: ([Double]) -> Void = { _ in })
+    throws(HighsError) -> (batches: [RowBatch], rounds: Int, bounds: [Double], status: HighsModelStatus?)
+  {
+    var batches: [RowBatch] = []
     var history: [Double] = []
     var done = 0
-    while done < rounds, monotonicSeconds() < stop {
+    var status: HighsModelStatus?
+    while done < rounds, monotonicSeconds() < stop, !Interrupt.requested {
       try solver.setTimeLimit(stop - monotonicSeconds())
-      guard try solver.run() == .optimal else { break }
+      status = try solver.run()
+      guard status == .optimal else { break }
       let bound = solver.objectiveValue
+      let v = solver.columnValues()
+      onSolution(v)
       if let last = history.last, abs(last - bound) <= 1e-4 * (1 + abs(bound)) {
         history.append(bound)
         break
       }
       history.append(bound)
-      let n = try separateIdealCuts(at: solver.columnValues(), tolerance: 1e-6)
+      let cuts = idealCuts(at: v, tolerance: 1e-6)
       done += 1
-      if n == 0 { break }
-      total += n
+      if cuts.count == 0 { break }
+      try solver.addRows(cuts)
+      batches.append(cuts)
     }
-    return (total, done, history)
+    return (batches, done, history, status)
   }
 }

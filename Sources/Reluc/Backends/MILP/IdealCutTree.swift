@@ -65,6 +65,8 @@ struct IdealCutTree {
   struct Outcome {
     /// Whether every node was closed (else the time limit or an interrupt stopped the search).
     var complete: Bool
+    /// The formulation's binaries and neurons without one.
+    var formulation: BigMModel.Counts
     /// The best point and its value (of the objective, not signed).
     var point: [Double]?
     var value: Double?
@@ -120,30 +122,17 @@ struct IdealCutTree {
     if let x = start { offer(x, to: &initial) }
     // The root cut loop, once; its cuts are every worker's starting rows.
     let root = try makeModel()
-    var rootBatches: [RowBatch] = []
-    var history: [Double] = []
-    while history.count <= rootRounds, !context.shouldStop {
-      try root.solver.setTimeLimit(context.remaining)
-      let status = try root.solver.run()
-      if status == .infeasible {
-        return Outcome(
-          complete: true, nodes: 1, cuts: 0, rootCuts: 0, rootBounds: [], maxDepth: 0, lps: 1,
-          strongLPs: 0, lpFailures: 0)
-      }
-      guard status == .optimal else { break }
-      let bound = -root.solver.objectiveValue
-      let v = root.solver.columnValues()
+    let loop = try root.cutLoop(rounds: rootRounds, until: context.deadline) { v in
       offer(input(v, root), to: &initial)
-      if let last = history.last, last - bound <= 1e-4 * (1 + abs(bound)) {
-        history.append(bound)
-        break
-      }
-      history.append(bound)
-      let cuts = root.idealCuts(at: v, tolerance: 1e-6)
-      if cuts.count == 0 { break }
-      try root.solver.addRows(cuts)
-      rootBatches.append(cuts)
     }
+    if loop.status == .infeasible {
+      return Outcome(
+        complete: true, formulation: root.counts, nodes: 1, cuts: 0, rootCuts: 0, rootBounds: [],
+        maxDepth: 0, lps: 1, strongLPs: 0, lpFailures: 0)
+    }
+    let rootBatches = loop.batches
+    // The model minimizes -sign * objective: its LP values negated are bounds of sign * objective.
+    let history = loop.bounds.map { -$0 }
     let rootCuts = rootBatches.reduce(0) { $0 + $1.count }
     log(
       "root LP bound \(format(history.first)) -> \(format(history.last)) after \(rootCuts) ideal cuts"
@@ -175,7 +164,8 @@ struct IdealCutTree {
     let complete = s.finished && !s.stopped
     let signedBound = max(s.closedBound, s.incumbent, complete ? -.infinity : open)
     return Outcome(
-      complete: complete, point: s.point, value: s.point == nil ? nil : sign * s.incumbent,
+      complete: complete, formulation: root.counts, point: s.point,
+      value: s.point == nil ? nil : sign * s.incumbent,
       bound: signedBound.isFinite ? sign * signedBound : nil, nodes: s.nodes, cuts: s.cuts,
       rootCuts: rootCuts, rootBounds: history.map { sign * $0 }, maxDepth: s.maxDepth, lps: s.lps,
       strongLPs: s.strongLPs, lpFailures: s.lpFailures)

@@ -28,7 +28,7 @@ public struct MILPBackend: Backend {
       bounds = intervalBounds(
         problem.network, lower: problem.polytope.lower, upper: problem.polytope.upper)
     case .lp:
-      // With root cuts, the bound LPs get up to three rounds of the same cuts.
+      // Unless cuts = none, the bound LPs get up to three rounds of the ideal cuts.
       let rounds = problem.options.cuts == .none ? 0 : 3
       bounds = try lpTightenedBounds(problem, context, budget: context.remaining * 0.25, cutRounds: rounds,
         splits: problem.options.obbtSplits,
@@ -69,7 +69,7 @@ public struct MILPBackend: Backend {
       try s.setSolution(model.completion(of: w, network: problem.network))
     }
     let status = try s.run()
-    var stats: [(String, JSON)] = Self.formulationStatistics(model, problem, boundSeconds) + [
+    var stats: [(String, JSON)] = Self.formulationStatistics(model.counts, problem, boundSeconds) + [
       ("nodes", .int(Int(s.int64Info("mip_node_count") ?? 0))),
     ] + cutStats + [
       ("highs", .string(HighsSolver.version)),
@@ -110,14 +110,14 @@ public struct MILPBackend: Backend {
   }
 
   /// The formulation's statistics: binaries, neurons without one, the bounds and their time.
-  static func formulationStatistics(_ model: BigMModel, _ problem: Problem, _ boundSeconds: Double)
-    -> [(String, JSON)]
-  {
+  static func formulationStatistics(
+    _ counts: BigMModel.Counts, _ problem: Problem, _ boundSeconds: Double
+  ) -> [(String, JSON)] {
     [
-      ("binaries", .int(model.binaries)),
-      ("convex_side", .int(model.convexSide)),
-      ("stable_active", .int(model.stableActive)),
-      ("stable_inactive", .int(model.stableInactive)),
+      ("binaries", .int(counts.binaries)),
+      ("convex_side", .int(counts.convexSide)),
+      ("stable_active", .int(counts.stableActive)),
+      ("stable_inactive", .int(counts.stableInactive)),
       ("bounds", .string(problem.options.bounds.rawValue)),
       ("obbt_splits", .int(problem.options.bounds == .lp ? problem.options.obbtSplits : 0)),
       ("bound_seconds", .number((boundSeconds * 1000).rounded() / 1000)),
@@ -131,8 +131,7 @@ public struct MILPBackend: Backend {
     let tree = IdealCutTree(problem: problem, bounds: bounds, context: context, absoluteGap: Self.absoluteGap)
     let t = monotonicSeconds()
     let r = try tree.solve(start: warmStart)
-    let counts = try BigMModel(problem: problem, bounds: bounds, relaxed: true, objective: problem.objective)
-    let stats: [(String, JSON)] = Self.formulationStatistics(counts, problem, boundSeconds) + [
+    let stats: [(String, JSON)] = Self.formulationStatistics(r.formulation, problem, boundSeconds) + [
       ("tree", .string("reluc branch and bound, ideal cuts at every node, \(tree.workers) workers")),
       ("nodes", .int(r.nodes)),
       ("max_depth", .int(r.maxDepth)),
