@@ -347,3 +347,29 @@ extension HighsSolver {
     try set("time_limit", runSeconds + max(0.01, seconds))
   }
 }
+
+/// A simplex basis: HiGHS's status of every column and row (lower, basic, upper, zero, nonbasic).
+public struct HighsBasis: Sendable {
+  public var columns: [Int32]
+  public var rows: [Int32]
+}
+
+extension HighsSolver {
+  /// The current basis, if HiGHS has a valid one.
+  public func basis() -> HighsBasis? {
+    var v: Int32 = 0
+    guard Highs_getIntInfoValue(handle, "basis_validity", &v) == kHighsStatusOk, v == 1 else { return nil }
+    var b = HighsBasis(
+      columns: [Int32](repeating: 0, count: columnCount), rows: [Int32](repeating: 0, count: rowCount))
+    guard Highs_getBasis(handle, &b.columns, &b.rows) == kHighsStatusOk else { return nil }
+    return b
+  }
+
+  /// Makes `b` the starting basis of the next run; false (and the basis unchanged) when it does
+  /// not fit the model's dimensions or HiGHS rejects it.
+  @discardableResult
+  public func setBasis(_ b: HighsBasis) -> Bool {
+    guard b.columns.count == columnCount, b.rows.count == rowCount else { return false }
+    return Highs_setBasis(handle, b.columns, b.rows) != kHighsStatusError
+  }
+}
