@@ -60,6 +60,13 @@ struct BigMModel {
     objective: Objective? = nil
   ) throws(HighsError) {
     solver = HighsSolver()
+    if relaxed {
+      // Devex pricing: the relaxations are re-solved after small changes and basis restores,
+      // after each of which HiGHS would recompute its dual steepest-edge weights (a BTRAN per
+      // row). Measured on 10-50-50-1 seed 1: the tree's nodes/s doubled (with its basis
+      // restores), the bound LPs took 3.1-3.4 s instead of 3.8 s.
+      try solver.set("simplex_dual_edge_weight_strategy", 1)
+    }
     let net = problem.network
     let poly = problem.polytope
     let inf = solver.infinity

@@ -249,9 +249,6 @@ struct IdealCutTree {
     guard joined else { return }
     let model = try makeModel()
     let s = model.solver
-    // Devex pricing: HiGHS recomputes the dual steepest-edge weights (a BTRAN per row) after
-    // every basis change below; Devex starts from unit weights (10-50-50-1 seed 1: 2x nodes/s).
-    try s.set("simplex_dual_edge_weight_strategy", 1)
     for b in rootCuts { try s.addRows(b) }
     let baseRows = s.rowCount
     var tags: [Int] = []  // the depth of each node cut (rows past baseRows)
