@@ -349,7 +349,7 @@ extension HighsSolver {
 }
 
 /// A simplex basis: HiGHS's status of every column and row (lower, basic, upper, zero, nonbasic).
-public struct HighsBasis: Sendable {
+public struct HighsBasis: Sendable, Equatable {
   public var columns: [Int32]
   public var rows: [Int32]
 }

@@ -473,3 +473,27 @@ extension HighsSolverTests {
     #expect(try below.run() == .objectiveBound)
   }
 }
+
+extension HighsSolverTests {
+  /// A saved optimal basis, restored after other solves, makes the next run start at the optimum
+  /// (no simplex iteration); a basis that does not fit the model is refused and changes nothing.
+  @Test func aRestoredBasisRestartsAtTheOptimum() throws {
+    let s = try Self.coveringLP()
+    #expect(s.basis() == nil, "no basis before a run")
+    #expect(try s.run() == .optimal)
+    let optimum = s.objectiveValue
+    let saved = try #require(s.basis())
+    #expect(saved.columns.count == s.columnCount && saved.rows.count == s.rowCount)
+    // Move away: fix a few columns, solve, free them again.
+    for j in 0..<8 { try s.setColumnBounds(j, lower: 1, upper: 1) }
+    #expect(try s.run() == .optimal)
+    for j in 0..<8 { try s.setColumnBounds(j, lower: 0, upper: 1) }
+    #expect(s.setBasis(saved))
+    #expect(try s.run() == .optimal)
+    #expect(s.intInfo("simplex_iteration_count") == 0)
+    #expect(abs(s.objectiveValue - optimum) <= 1e-9)
+    var wrong = saved
+    wrong.rows.removeLast()
+    #expect(!s.setBasis(wrong))
+  }
+}
