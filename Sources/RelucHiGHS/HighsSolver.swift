@@ -357,8 +357,7 @@ public struct HighsBasis: Sendable, Equatable {
 extension HighsSolver {
   /// The current basis, if HiGHS has a valid one.
   public func basis() -> HighsBasis? {
-    var v: Int32 = 0
-    guard Highs_getIntInfoValue(handle, "basis_validity", &v) == kHighsStatusOk, v == 1 else { return nil }
+    guard intInfo("basis_validity") == 1 else { return nil }
     var b = HighsBasis(
       columns: [Int32](repeating: 0, count: columnCount), rows: [Int32](repeating: 0, count: rowCount))
     guard Highs_getBasis(handle, &b.columns, &b.rows) == kHighsStatusOk else { return nil }

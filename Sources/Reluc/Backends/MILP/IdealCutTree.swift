@@ -255,9 +255,8 @@ struct IdealCutTree {
     let binaries = model.unstable.map(\.binary)
     var current = [Int8](repeating: -1, count: binaries.count)
     var stack: [Node] = []
-    // Whether the LP holds the basis of the children just pushed (of depth heldDepth + 1).
-    var parentBasisHeld = false
-    var heldDepth = -1
+    // The depth of the children just pushed when the LP still holds their basis (the parent's).
+    var heldDepth: Int?
     var pseudo = PseudoCosts(count: binaries.count)
     var failures = 0
     var lps = 0
@@ -296,10 +295,10 @@ struct IdealCutTree {
       // its parent, no strong branching between): a node popped after its sibling's subtree
       // would start from the basis of that subtree's last leaf (~3x the iterations). After a
       // jump the rows differ (other cuts): the basis is left to HiGHS.
-      if !jumped, !(parentBasisHeld && node.depth == heldDepth + 1), let b = node.basis {
+      if !jumped, node.depth != heldDepth, let b = node.basis {
         s.setBasis(b)
       }
-      parentBasisHeld = false
+      heldDepth = nil
       try s.setTimeLimit(context.remaining)
       try s.set("objective_bound", -(incumbent + tolerance(incumbent)))
       var status = try s.run()
@@ -352,12 +351,15 @@ struct IdealCutTree {
         return
       }
       var choice: Branching
-      let basis = s.basis()
+      var basis: HighsBasis?
       let strongBefore = strongLPs
       if status == .optimal, !values.isEmpty {
-        choice =
-          bound > incumbent + tolerance(incumbent)
-          ? try branching(model, node, values, bound, incumbent, &pseudo, &strongLPs) : .close
+        if bound > incumbent + tolerance(incumbent) {
+          basis = s.basis()  // before strong branching moves it
+          choice = try branching(model, node, values, bound, incumbent, &pseudo, &strongLPs)
+        } else {
+          choice = .close
+        }
       } else {
         // The LP failed (numerically): branch on a free binary, with the parent's bound.
         failures += 1
@@ -391,8 +393,7 @@ struct IdealCutTree {
         down.fix[k] = 0
         stack.append(upFirst ? down : up)
         stack.append(upFirst ? up : down)
-        parentBasisHeld = strongLPs == strongBefore
-        heldDepth = node.depth
+        if strongLPs == strongBefore { heldDepth = depth }
       }
       if stack.count >= 2 {
         shared.state.withLock { st in
