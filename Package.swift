@@ -32,17 +32,20 @@ let package = Package(
     .systemLibrary(
       name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev"])]),
-    // Pure Swift: diagnostics, source files, the IR, numeric kernels.
+    // Pure Swift: diagnostics, source files, hashing, random numbers.
     .target(name: "RelucBase", path: "Sources/RelucBase"),
+    // The intermediate representation: network, polytope, objective, options, problem.
+    .target(name: "RelucIR", dependencies: ["RelucBase"], path: "Sources/RelucIR"),
     // The XML network reader (the only importer of libxml2).
-    .target(name: "RelucXML", dependencies: ["RelucBase", "CLibXML2"], path: "Sources/RelucXML"),
+    .target(
+      name: "RelucXML", dependencies: ["RelucBase", "RelucIR", "CLibXML2"], path: "Sources/RelucXML"),
     // The HiGHS wrapper (the only importer of HiGHS).
     .target(name: "RelucHiGHS", dependencies: ["CHiGHS"], path: "Sources/RelucHiGHS"),
     // The matrix-matrix product of batched multistart (the only importer of OpenBLAS).
     .target(name: "RelucBLAS", dependencies: ["COpenBLAS"], path: "Sources/RelucBLAS"),
     // Everything else: language, lowering, bounds, back ends, report, driver.
     .target(
-      name: "Reluc", dependencies: ["RelucBase", "RelucXML", "RelucHiGHS", "RelucBLAS"], path: "Sources/Reluc",
+      name: "Reluc", dependencies: ["RelucBase", "RelucIR", "RelucXML", "RelucHiGHS", "RelucBLAS"], path: "Sources/Reluc",
       swiftSettings: kernelFlags),
     .executableTarget(
       name: "reluc",

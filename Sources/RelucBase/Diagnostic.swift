@@ -144,3 +144,9 @@ public func closestMatch(to name: String, among candidates: [String]) -> String?
   let limit = max(1, min(3, (a.count + 2) / 3))
   return d <= limit ? c : nil
 }
+
+/// Formats a number the shortest way that reads back to the same value (`1`, `0.5`, `1e-07`).
+public func formatNumber(_ d: Double) -> String {
+  if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
+  return "\(d)"
+}

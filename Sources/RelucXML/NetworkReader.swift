@@ -1,5 +1,6 @@
 internal import CLibXML2
 import RelucBase
+import RelucIR
 
 #if canImport(Glibc)
   import Glibc

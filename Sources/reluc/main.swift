@@ -1,6 +1,7 @@
 import ArgumentParser
 import Reluc
 import RelucBase
+import RelucIR
 
 #if canImport(Glibc)
   import Glibc

@@ -1,6 +1,7 @@
 import Foundation
 import Reluc
 import RelucBase
+import RelucIR
 import Testing
 
 /// Renders a compilation's diagnostics as the CLI does (no colour), with fixture paths made

@@ -1,5 +1,6 @@
 import Foundation
 import RelucBase
+import RelucIR
 import Testing
 
 /// The man page is kept in sync with the options.

@@ -1,6 +1,7 @@
 import Foundation
 import Reluc
 import RelucBase
+import RelucIR
 import Testing
 
 @Suite struct LexerTests {

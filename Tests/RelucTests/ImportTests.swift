@@ -1,6 +1,7 @@
 import Foundation
 import Reluc
 import RelucBase
+import RelucIR
 import RelucXML
 import Testing
 

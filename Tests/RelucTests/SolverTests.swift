@@ -1,6 +1,7 @@
 import Foundation
 @testable import Reluc
 import RelucBase
+import RelucIR
 import RelucHiGHS
 import Testing
 

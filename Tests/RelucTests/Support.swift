@@ -1,6 +1,7 @@
 import Foundation
 import Reluc
 import RelucBase
+import RelucIR
 
 /// Paths of the test fixtures.
 enum Fixtures {

@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 
 /// Bounds on the pre-activations of every layer, for a box of inputs.
 public struct PreactivationBounds: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Dispatch
 import RelucBase
+import RelucIR
 
 /// Runs the back end a problem's options name and checks the result.
 public enum Solver {

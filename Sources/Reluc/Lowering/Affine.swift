@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 
 /// A linear form `sum a_j x_j + sum c_i y_i + k` over the network's inputs x and outputs y.
 struct Affine: Equatable {

@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 import RelucXML
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 
 /// Reads the NNet format (Reluplex/Marabou): `//` comment lines; then the number of layers, input
 /// size, output size and largest layer; the layer sizes; an unused flag; input minimums and

@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 
 /// Writes a network in the reluc XML format (grammar/network.xsd). Numbers are written in the
 /// shortest form that reads back to the same double, so a write-read round trip is exact.

@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 
 /// Imports the fully connected ReLU subset of ONNX: a chain of `Gemm` (transA = 0, any transB,
 /// alpha, beta), `MatMul` with the constant on either side, `Add`/`Sub`/`Mul`/`Div` by constants,

@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 
 #if canImport(Glibc)
   import Glibc

@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 
 /// A JSON value, written with stable key order (the order given) for diff-friendly output.
 public indirect enum JSON: Sendable, Equatable {

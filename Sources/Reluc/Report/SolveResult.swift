@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 
 /// How a solve ended.
 public enum SolveStatus: String, Sendable, Equatable {

@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 
 /// A name as written, with its range.
 public struct Identifier: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 
 /// Prints a parsed model in canonical form: one statement per line, single spaces around binary
 /// operators, literals and comments as written, at most one blank line between statements.

@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 
 /// Turns a source file into tokens. Never throws: a bad character becomes an `.error` token and
 /// a diagnostic, and lexing goes on. Comments (`#` to the end of the line) are kept aside for the

@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 
 /// Recursive-descent parser for the .rmod language; follows grammar/rmod.ebnf.
 ///

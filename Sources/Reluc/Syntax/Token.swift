@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 
 /// The kinds of token of the .rmod language (grammar/rmod.ebnf).
 public enum TokenKind: Sendable, Equatable {

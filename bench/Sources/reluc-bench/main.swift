@@ -6,6 +6,7 @@
 import Reluc
 import RelucBLAS
 import RelucBase
+import RelucIR
 import RelucXML
 
 #if canImport(Glibc)

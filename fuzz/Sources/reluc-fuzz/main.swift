@@ -8,6 +8,7 @@
 //   reluc-fuzz SECONDS [SEED] [both|model|xml]   (corpus: samples/, Tests/RelucTests/Fixtures/)
 import Reluc
 import RelucBase
+import RelucIR
 import RelucXML
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 import RelucBLAS
 
 /// Forward and backward passes for `batch` points at once (matrix-matrix products by OpenBLAS's

@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 
 /// PPGA with its starts run in lockstep through `BatchKernel`: `lanes` starts at a time, one
 /// matrix-matrix forward and backward pass per iteration for all of them, so each weight is read

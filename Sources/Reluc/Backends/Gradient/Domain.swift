@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 import RelucHiGHS
 
 /// The feasible set of inputs for the gradient methods: Euclidean projection and sampling.

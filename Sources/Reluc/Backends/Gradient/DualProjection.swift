@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 
 /// Exact Euclidean projection onto `{x : l <= x <= u, A x <= b}` for a few rows, by a semismooth
 /// Newton method on the dual of the rows (the bounds stay primal):

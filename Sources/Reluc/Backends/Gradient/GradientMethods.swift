@@ -1,5 +1,6 @@
 import Dispatch
 import RelucBase
+import RelucIR
 import RelucHiGHS
 
 /// Gradient Walk, PPGA and PPGA_LR (Tong, Zhu, Serra, Burer 2025, "Going large with

@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 
 /// The numeric core of the gradient methods: forward and backward passes over contiguous
 /// row-major `Double` buffers, with no allocation per call (buffers live in the kernel).

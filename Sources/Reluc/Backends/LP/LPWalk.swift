@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 import RelucHiGHS
 
 /// LP Walk (Tong, Cai, Serra 2024, "relax-and-walk"). From a point, solve the LP of its linear

@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 import RelucHiGHS
 
 /// The linear region of a point: on the activation pattern of `x` every pre-activation is affine

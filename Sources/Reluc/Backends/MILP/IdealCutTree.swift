@@ -1,5 +1,6 @@
 import Dispatch
 import RelucBase
+import RelucIR
 import RelucHiGHS
 import Synchronization
 

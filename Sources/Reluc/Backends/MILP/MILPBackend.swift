@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 import RelucHiGHS
 
 /// The exact big-M MILP (`method = milp`), solved by HiGHS.

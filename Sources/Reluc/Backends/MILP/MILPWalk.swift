@@ -1,4 +1,5 @@
 import RelucBase
+import RelucIR
 import RelucHiGHS
 
 /// MILP Walk (Perakis and Tsiourvas 2022, "sample-and-MIP"). Sample x uniformly in X; solve the

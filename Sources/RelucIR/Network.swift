@@ -1,3 +1,5 @@
+import RelucBase
+
 /// The activation applied after a layer's affine map.
 public enum Activation: String, Sendable, Equatable, CaseIterable {
   /// max(0, z), elementwise.

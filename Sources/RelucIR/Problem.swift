@@ -1,3 +1,5 @@
+import RelucBase
+
 /// Optimization sense.
 public enum Sense: String, Sendable, Equatable {
   case maximize, minimize
@@ -75,6 +77,10 @@ public struct Objective: Sendable, Equatable {
     self.inputWeights = inputWeights
     self.constant = constant
   }
+
+  /// +1 when maximizing, -1 when minimizing: `sign * value` is always to be maximized. The one
+  /// place the sense becomes a number.
+  public var sign: Double { sense == .maximize ? 1 : -1 }
 
   /// The objective's value given inputs and outputs.
   public func value(x: [Double], y: [Double]) -> Double {

@@ -1,3 +1,5 @@
+import RelucBase
+
 /// The algorithm a solve runs.
 public enum Method: String, Sendable, Equatable, CaseIterable {
   /// Portfolio: the exact MILP on small networks, otherwise PPGA_LR.
@@ -302,10 +304,4 @@ public struct SolveOptions: Sendable, Equatable {
     default: throw .unknown(suggestion: nil)
     }
   }
-}
-
-/// Formats a number the shortest way that reads back to the same value (`1`, `0.5`, `1e-07`).
-public func formatNumber(_ d: Double) -> String {
-  if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
-  return "\(d)"
 }
