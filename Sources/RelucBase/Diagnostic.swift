@@ -57,6 +57,8 @@ public struct Diagnostic: Sendable, Equatable {
   public var notes: [DiagnosticNote]
   /// A suggestion ("did you mean 'seed'?").
   public var help: String?
+  /// The exit code an error calls for (see `RelucExit`); unused for warnings and notes.
+  public var exit: RelucExit
 
   /// Creates a diagnostic from a declared message.
   public init(
@@ -69,6 +71,7 @@ public struct Diagnostic: Sendable, Equatable {
     self.location = location
     self.notes = notes
     self.help = help ?? message.help
+    self.exit = message.exit
   }
 }
 
@@ -82,13 +85,28 @@ public struct DiagnosticMessage: Sendable, Equatable {
   public var text: String
   /// Optional fixed help text.
   public var help: String?
+  /// The exit code an error of this kind calls for: 65 (bad model or network) unless declared
+  /// otherwise (66 for a missing file, 64 for a bad command line, 69 for a solver failure, 74
+  /// for a failed write).
+  public var exit: RelucExit
 
   /// Creates a message.
-  public init(_ id: String, _ severity: Severity, _ text: String, help: String? = nil) {
+  public init(
+    _ id: String, _ severity: Severity, _ text: String, help: String? = nil,
+    exit: RelucExit = .dataError
+  ) {
     self.id = id
     self.severity = severity
     self.text = text
     self.help = help
+    self.exit = exit
+  }
+
+  /// The same message about something given on the command line: a usage error (exit 64).
+  public var onCommandLine: DiagnosticMessage {
+    var m = self
+    m.exit = .usage
+    return m
   }
 }
 
@@ -105,6 +123,16 @@ public struct DiagnosticBag: Sendable, Equatable, Error {
 
   /// The number of errors.
   public var errorCount: Int { all.filter { $0.severity == .error }.count }
+
+  /// The exit code the errors call for (0 when there is none). When errors call for several,
+  /// a usage error wins, then a missing file, then the rest in the order reported.
+  public var exitCode: RelucExit {
+    let codes = all.filter { $0.severity == .error }.map(\.exit)
+    for preferred in [RelucExit.usage, .noInput] where codes.contains(preferred) {
+      return preferred
+    }
+    return codes.first ?? .ok
+  }
 
   /// Adds a diagnostic.
   public mutating func add(_ d: Diagnostic) { all.append(d) }

@@ -1,5 +1,5 @@
 /// Process exit codes, in the sysexits tradition. Documented in man/reluc.1 (EXIT STATUS).
-public enum RelucExit: Int32, Sendable {
+public enum RelucExit: Int32, Sendable, Equatable {
   /// Success: solved (whatever the status: optimal, infeasible, time limit), valid, formatted.
   case ok = 0
   /// `fmt --check` found a file that is not canonically formatted.
@@ -14,6 +14,8 @@ public enum RelucExit: Int32, Sendable {
   case unavailable = 69
   /// An internal error: a bug in reluc.
   case software = 70
+  /// A file could not be written (disk full, permission, a closed pipe).
+  case ioError = 74
   /// The run was interrupted (SIGINT); the best point so far was printed.
   case interrupted = 130
 }

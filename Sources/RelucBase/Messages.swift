@@ -37,7 +37,7 @@ public enum Messages {
   // MARK: Files and lowering
 
   public static func modelNotFound(_ p: String) -> DiagnosticMessage {
-    .init("model-not-found", .error, "cannot read model file '\(p)'")
+    .init("model-not-found", .error, "cannot read model file '\(p)'", exit: .noInput)
   }
   public static let notUTF8 = DiagnosticMessage(
     "not-utf8", .error, "the model file is not valid UTF-8")
@@ -143,7 +143,7 @@ public enum Messages {
   // MARK: Network files
 
   public static func networkNotFound(_ p: String) -> DiagnosticMessage {
-    .init("network-not-found", .error, "cannot read network file '\(p)'")
+    .init("network-not-found", .error, "cannot read network file '\(p)'", exit: .noInput)
   }
   public static func networkTooLarge(_ p: String, _ size: Int, _ limit: Int) -> DiagnosticMessage {
     .init(
@@ -246,5 +246,38 @@ public enum Messages {
     .init(
       "xml-bounds-cross", .error,
       "input bounds cross at \(n)[\(j)]: lower \(formatNumber(lo)) > upper \(formatNumber(hi))")
+  }
+
+  // MARK: Command line, import, solver and output
+
+  public static func notRegularFile(_ p: String) -> DiagnosticMessage {
+    .init(
+      "not-a-regular-file", .error, "'\(p)' is not a regular file (a directory, FIFO or device)",
+      exit: .noInput)
+  }
+  public static func fileNotFound(_ p: String) -> DiagnosticMessage {
+    .init("file-not-found", .error, "cannot read '\(p)'", exit: .noInput)
+  }
+  public static func badCommandLine(_ m: String) -> DiagnosticMessage {
+    .init("bad-command-line", .error, m, exit: .usage)
+  }
+  public static func importFailed(_ m: String) -> DiagnosticMessage {
+    .init("import-failed", .error, m)
+  }
+  public static func unknownNetworkFormat(_ p: String) -> DiagnosticMessage {
+    .init(
+      "unknown-network-format", .error, "cannot tell the format of '\(p)'",
+      help: "give --format onnx or --format nnet", exit: .usage)
+  }
+  public static func solverFailed(_ m: String) -> DiagnosticMessage {
+    .init("solver-failed", .error, "the solver failed: \(m)", exit: .unavailable)
+  }
+  public static func cannotWrite(_ p: String, _ reason: String) -> DiagnosticMessage {
+    .init("cannot-write", .error, "cannot write '\(p)': \(reason)", exit: .ioError)
+  }
+  public static func wouldOverwriteInput(_ p: String) -> DiagnosticMessage {
+    .init(
+      "would-overwrite-input", .error, "refusing to write over the input file '\(p)'",
+      help: "choose another output path", exit: .usage)
   }
 }

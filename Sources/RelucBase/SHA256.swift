@@ -109,3 +109,11 @@ public struct SHA256: Sendable {
     return s.finalizeHex()
   }
 }
+
+/// SHA-256 of a regular file's bytes, as 64 hexadecimal digits; nil when it cannot be read.
+public func sha256(ofFile path: String, limit: Int = 1 << 40) -> String? {
+  guard case .success(let bytes) = readRegularFile(path, limit: limit) else { return nil }
+  var hasher = SHA256()
+  hasher.update(bytes)
+  return hasher.finalizeHex()
+}

@@ -2,7 +2,7 @@ import RelucBase
 
 /// The algorithm a solve runs.
 public enum Method: String, Sendable, Equatable, CaseIterable {
-  /// Portfolio: the exact MILP on small networks, otherwise PPGA_LR.
+  /// Portfolio: the exact MILP on small networks, otherwise PPGA and LP Walk in parallel.
   case auto
   /// Perturbed projected gradient ascent (Tong, Zhu, Serra, Burer 2025).
   case ppga
@@ -14,7 +14,7 @@ public enum Method: String, Sendable, Equatable, CaseIterable {
   case lp_walk
   /// MILP Walk (Perakis and Tsiourvas 2022).
   case milp_walk
-  /// The exact big-M MILP solved by HiGHS.
+  /// The exact big-M MILP.
   case milp
 }
 
@@ -44,75 +44,8 @@ public enum CutsMethod: String, Sendable, Equatable, CaseIterable {
   case all
 }
 
-/// A value written for an option, in a model file or on the command line.
-public enum OptionValue: Sendable, Equatable {
-  case number(Double)
-  case identifier(String)
-  case string(String)
-
-  /// Parses a command-line value: a number, else an identifier or string.
-  public static func parse(_ text: String) -> OptionValue {
-    if let d = Double(text) { return .number(d) }
-    return .identifier(text)
-  }
-
-  /// How the value is shown in messages.
-  public var description: String {
-    switch self {
-    case .number(let d): return formatNumber(d)
-    case .identifier(let s): return s
-    case .string(let s): return "\"\(s)\""
-    }
-  }
-}
-
-/// The type and range of an option.
-public enum OptionKind: Sendable, Equatable {
-  /// One of a list of identifiers.
-  case choice([String])
-  /// An integer in a closed range.
-  case integer(ClosedRange<Int>)
-  /// A real number in a range; `openLower` excludes the lower end.
-  case real(lower: Double, upper: Double, openLower: Bool)
-  /// `true` or `false`.
-  case boolean
-
-  /// A human description of the accepted values.
-  public var expectation: String {
-    switch self {
-    case .choice(let c): return "one of " + c.joined(separator: ", ")
-    case .integer(let r):
-      return r.upperBound == Int.max
-        ? "an integer >= \(r.lowerBound)" : "an integer in \(r.lowerBound)...\(r.upperBound)"
-    case .real(let lo, let hi, let open):
-      let l = open ? "> \(formatNumber(lo))" : ">= \(formatNumber(lo))"
-      return hi.isInfinite ? "a number \(l)" : "a number \(l) and <= \(formatNumber(hi))"
-    case .boolean: return "true or false"
-    }
-  }
-}
-
-/// One option: name, kind, default and a line of documentation (the man page lists the same).
-public struct OptionSpec: Sendable, Equatable {
-  /// The option's name as written in `option NAME = VALUE`.
-  public var name: String
-  /// Accepted values.
-  public var kind: OptionKind
-  /// The default, as text.
-  public var defaultText: String
-  /// One line of documentation.
-  public var summary: String
-}
-
-/// Why an option assignment was rejected.
-public enum OptionError: Error, Equatable, Sendable {
-  /// No option of that name; carries the closest name, if any.
-  case unknown(suggestion: String?)
-  /// The value is not acceptable; carries what is expected.
-  case badValue(expected: String)
-}
-
-/// Algorithm options after parsing, with documented defaults.
+/// Algorithm options after parsing. The defaults are the field initializers; everything else
+/// about an option (its name, accepted values, documentation) is its entry in `specs`.
 public struct SolveOptions: Sendable, Equatable {
   /// The back end.
   public var method: Method = .auto
@@ -149,9 +82,9 @@ public struct SolveOptions: Sendable, Equatable {
   public var cuts: CutsMethod = .all
   /// OBBT: binaries of the previous layer fixed both ways when bounding a neuron (2^k LPs).
   public var obbtSplits: Int = 3
-  /// Relative MIP gap at which HiGHS stops.
+  /// Relative MIP gap at which the MILP stops.
   public var mipGap: Double = 1e-6
-  /// Whether the MILP starts from a short PPGA_LR run's best point.
+  /// Whether the MILP starts from a short heuristic run's best point.
   public var warmStart: Bool = true
   /// HiGHS threads (0: HiGHS decides).
   public var threads: Int = 0
@@ -159,149 +92,287 @@ public struct SolveOptions: Sendable, Equatable {
   public var lpWalkEpsilon: Double = 0.01
   /// MILP Walk: relative gap within which a sample is refined by MILPs.
   public var milpWalkGap: Double = 2.0 / 3.0
-  /// Starting points given by the user (`--start` on the command line), tried first by the
-  /// gradient methods and the walks; projected onto the domain.
-  public var userStarts: [[Double]] = []
   /// `auto` uses the exact MILP when the network has at most this many unstable ReLUs.
   public var autoMilpNeurons: Int = 200
+  /// TEMPORARY (moves to the solve context): starting points given with `--start`.
+  public var userStarts: [[Double]] = []
 
   /// Creates the defaults.
   public init() {}
 
-  /// The table of options, in the order the man page lists them.
+  /// Every option, declared once, in the order the man page lists them. Parsing, command-line
+  /// overrides, validation messages and the documentation check all read this table.
   public static let specs: [OptionSpec] = [
-    OptionSpec(
-      name: "method", kind: .choice(Method.allCases.map(\.rawValue)), defaultText: "auto",
-      summary: "the back end"),
-    OptionSpec(
-      name: "time_limit", kind: .real(lower: 0, upper: 1e7, openLower: true), defaultText: "60",
-      summary: "wall-clock limit of the solve, in seconds"),
-    OptionSpec(
-      name: "seed", kind: .integer(0...Int(Int32.max)), defaultText: "0",
-      summary: "seed of every random choice"),
-    OptionSpec(
-      name: "starts", kind: .integer(1...1_000_000), defaultText: "16",
-      summary: "number of starting points of the gradient and walk methods"),
-    OptionSpec(
-      name: "feasibility_tolerance", kind: .real(lower: 0, upper: 1e-3, openLower: true),
-      defaultText: "1e-7", summary: "tolerance of the final feasibility check and the solvers"),
-    OptionSpec(
-      name: "step_size", kind: .real(lower: 0, upper: 1, openLower: true), defaultText: "0.05",
-      summary: "gradient step, as a fraction of the domain's diameter"),
-    OptionSpec(
-      name: "perturbation_radius", kind: .real(lower: 0, upper: 1, openLower: true),
-      defaultText: "0.1", summary: "PPGA perturbation radius, as a fraction of the diameter"),
-    OptionSpec(
-      name: "overshoot", kind: .real(lower: 0, upper: 0.1, openLower: true), defaultText: "1e-6",
-      summary: "PPGA_LR step past the region boundary, as a fraction of the diameter"),
-    OptionSpec(
-      name: "max_iterations", kind: .integer(1...Int.max), defaultText: "10000",
-      summary: "iterations of one start at most"),
-    OptionSpec(
-      name: "stall_iterations", kind: .integer(1...Int.max), defaultText: "10",
-      summary: "PPGA: perturbations in a row that do not improve before a start ends"),
-    OptionSpec(
-      name: "step_tolerance", kind: .real(lower: 0, upper: 1, openLower: true),
-      defaultText: "1e-9", summary: "a projected step shorter than this (fraction of diameter) stops"),
-    OptionSpec(
-      name: "workers", kind: .integer(1...64), defaultText: "2",
-      summary: "threads of the gradient methods (the starts split between them), of OBBT and of the MILP tree"),
-    OptionSpec(
-      name: "batch", kind: .integer(1...4096), defaultText: "32",
-      summary: "PPGA: starts run in lockstep per worker through matrix-matrix products"),
-    OptionSpec(
-      name: "sampling", kind: .choice(Sampling.allCases.map(\.rawValue)), defaultText: "uniform",
-      summary: "how starting points are drawn"),
-    OptionSpec(
-      name: "bounds", kind: .choice(BoundsMethod.allCases.map(\.rawValue)),
-      defaultText: "lp", summary: "pre-activation bounds for the MILP"),
-    OptionSpec(
-      name: "cuts", kind: .choice(CutsMethod.allCases.map(\.rawValue)), defaultText: "all",
-      summary: "ideal ReLU cuts for the MILP: none, at the root (HiGHS's tree), at every node (ours)"),
-    OptionSpec(
-      name: "obbt_splits", kind: .integer(0...8), defaultText: "3",
-      summary: "MILP bounds: previous-layer binaries fixed both ways per bound LP (2^k LPs)"),
-    OptionSpec(
-      name: "mip_gap", kind: .real(lower: 0, upper: 1, openLower: false), defaultText: "1e-6",
-      summary: "relative MIP gap at which the MILP stops"),
-    OptionSpec(
-      name: "warm_start", kind: .boolean, defaultText: "true",
-      summary: "start the MILP from a short PPGA_LR run's best point"),
-    OptionSpec(
-      name: "threads", kind: .integer(0...256), defaultText: "0",
-      summary: "HiGHS threads (0: HiGHS decides)"),
-    OptionSpec(
-      name: "lp_walk_epsilon", kind: .real(lower: 0, upper: 1, openLower: true),
-      defaultText: "0.01", summary: "LP Walk: relative step past each LP optimum"),
-    OptionSpec(
-      name: "milp_walk_gap", kind: .real(lower: 0, upper: 1, openLower: false),
-      defaultText: "0.6667", summary: "MILP Walk: relative gap within which a sample is refined"),
-    OptionSpec(
-      name: "auto_milp_neurons", kind: .integer(0...Int.max), defaultText: "200",
-      summary: "auto: run the exact MILP when the network has at most this many ReLUs"),
+    .choice("method", \.method, "the back end"),
+    .real("time_limit", \.timeLimit, 0, 1e7, "wall-clock limit of the solve, in seconds"),
+    .integer("seed", \.seed, 0...Int(Int32.max), "seed of every random choice"),
+    .integer(
+      "starts", \.starts, 1...1_000_000, "number of starting points of the gradient and walk methods"),
+    .real(
+      "feasibility_tolerance", \.feasibilityTolerance, 0, 1e-3,
+      "tolerance of the final feasibility check and the solvers"),
+    .real("step_size", \.stepSize, 0, 1, "gradient step, as a fraction of the domain's diameter"),
+    .real(
+      "perturbation_radius", \.perturbationRadius, 0, 1,
+      "PPGA perturbation radius, as a fraction of the diameter"),
+    .real(
+      "overshoot", \.overshoot, 0, 0.1,
+      "PPGA_LR step past the region boundary, as a fraction of the diameter"),
+    .integer("max_iterations", \.maxIterations, 1...Int.max, "iterations of one start at most"),
+    .integer(
+      "stall_iterations", \.stallIterations, 1...Int.max,
+      "PPGA: perturbations in a row that do not improve before a start ends"),
+    .real(
+      "step_tolerance", \.stepTolerance, 0, 1,
+      "a projected step shorter than this (fraction of diameter) stops"),
+    .integer(
+      "workers", \.workers, 1...64,
+      "threads of the gradient methods (the starts split between them), of OBBT and of the MILP tree"),
+    .integer(
+      "batch", \.batch, 1...4096,
+      "PPGA: starts run in lockstep per worker through matrix-matrix products"),
+    .choice("sampling", \.sampling, "how starting points are drawn"),
+    .choice("bounds", \.bounds, "pre-activation bounds for the MILP"),
+    .choice(
+      "cuts", \.cuts,
+      "ideal ReLU cuts for the MILP: none, at the root (HiGHS's tree), at every node (ours)"),
+    .integer(
+      "obbt_splits", \.obbtSplits, 0...8,
+      "MILP bounds: previous-layer binaries fixed both ways per bound LP (2^k LPs)"),
+    .real("mip_gap", \.mipGap, 0, 1, openLower: false, "relative MIP gap at which the MILP stops"),
+    .boolean("warm_start", \.warmStart, "start the MILP from a short heuristic run's best point"),
+    .integer("threads", \.threads, 0...256, "HiGHS threads (0: HiGHS decides)"),
+    .real("lp_walk_epsilon", \.lpWalkEpsilon, 0, 1, "LP Walk: relative step past each LP optimum"),
+    .real(
+      "milp_walk_gap", \.milpWalkGap, 0, 1, openLower: false,
+      "MILP Walk: relative gap within which a sample is refined"),
+    .integer(
+      "auto_milp_neurons", \.autoMilpNeurons, 0...Int.max,
+      "auto: run the exact MILP when the network has at most this many ReLUs"),
   ]
 
   /// The names of all options.
   public static var names: [String] { specs.map(\.name) }
 
+  /// The declaration of option `name`, if there is one.
+  public static func spec(_ name: String) -> OptionSpec? { specs.first { $0.name == name } }
+
   /// Sets option `name` to `value`, checking its kind and range.
   public mutating func set(_ name: String, _ value: OptionValue) throws(OptionError) {
-    guard let spec = Self.specs.first(where: { $0.name == name }) else {
+    guard let spec = Self.spec(name) else {
       throw .unknown(suggestion: closestMatch(to: name, among: Self.names))
     }
-    let bad = OptionError.badValue(expected: spec.kind.expectation)
-    func real() throws(OptionError) -> Double {
-      guard case .number(let d) = value, case .real(let lo, let hi, let open) = spec.kind,
-        d.isFinite, open ? d > lo : d >= lo, d <= hi
-      else { throw bad }
-      return d
+    guard spec.store(&self, value) else { throw .badValue(expected: spec.kind.expectation) }
+  }
+
+  /// The current value of option `name` (nil for an unknown name).
+  public func value(of name: String) -> OptionValue? { Self.spec(name)?.load(self) }
+
+  /// Applies assignments in order (later ones win) and returns the ones that were rejected.
+  public mutating func apply(_ assignments: [OptionAssignment]) -> [(
+    OptionAssignment, OptionError
+  )] {
+    var rejected: [(OptionAssignment, OptionError)] = []
+    for a in assignments {
+      do throws(OptionError) { try set(a.name, a.value) } catch { rejected.append((a, error)) }
     }
-    func integer() throws(OptionError) -> Int {
-      guard case .number(let d) = value, case .integer(let r) = spec.kind, d.isFinite,
-        d == d.rounded(), d >= Double(r.lowerBound), d <= Double(r.upperBound), d < 9e18
-      else { throw bad }
-      return Int(d)
+    return rejected
+  }
+}
+
+/// One option: its name, accepted values, a line of documentation and the field it sets.
+public struct OptionSpec: Sendable {
+  /// The option's name as written in `option NAME = VALUE` and `-O NAME=VALUE`.
+  public let name: String
+  /// Accepted values.
+  public let kind: OptionKind
+  /// One line of documentation.
+  public let summary: String
+  /// Stores a value into the options; false when the value is not acceptable.
+  let store: @Sendable (inout SolveOptions, OptionValue) -> Bool
+  /// Reads the option's current value.
+  let load: @Sendable (SolveOptions) -> OptionValue
+
+  /// The default value.
+  public var defaultValue: OptionValue { load(SolveOptions()) }
+
+  /// The default, as it reads in a model file.
+  public var defaultText: String { defaultValue.description }
+
+  /// A real option in `lower...upper` (`lower` excluded unless `openLower` is false).
+  static func real(
+    _ name: String, _ field: WritableKeyPath<SolveOptions, Double> & Sendable, _ lower: Double,
+    _ upper: Double, openLower: Bool = true, _ summary: String
+  ) -> OptionSpec {
+    let kind = OptionKind.real(lower: lower, upper: upper, openLower: openLower)
+    return OptionSpec(
+      name: name, kind: kind, summary: summary,
+      store: { options, value in
+        guard case .number(let d) = value, kind.admits(d) else { return false }
+        options[keyPath: field] = d
+        return true
+      },
+      load: { .number($0[keyPath: field]) })
+  }
+
+  /// An integer option in `range`.
+  static func integer(
+    _ name: String, _ field: WritableKeyPath<SolveOptions, Int> & Sendable, _ range: ClosedRange<Int>,
+    _ summary: String
+  ) -> OptionSpec {
+    let kind = OptionKind.integer(range)
+    return OptionSpec(
+      name: name, kind: kind, summary: summary,
+      store: { options, value in
+        guard case .number(let d) = value, kind.admits(d) else { return false }
+        options[keyPath: field] = Int(d)
+        return true
+      },
+      load: { .number(Double($0[keyPath: field])) })
+  }
+
+  /// An option whose values are the cases of an enumeration.
+  static func choice<E: RawRepresentable & CaseIterable & Sendable>(
+    _ name: String, _ field: WritableKeyPath<SolveOptions, E> & Sendable, _ summary: String
+  ) -> OptionSpec where E.RawValue == String {
+    OptionSpec(
+      name: name, kind: .choice(E.allCases.map(\.rawValue)), summary: summary,
+      store: { options, value in
+        let text: String
+        switch value {
+        case .identifier(let s), .string(let s): text = s
+        case .number: return false
+        }
+        guard let e = E(rawValue: text) else { return false }
+        options[keyPath: field] = e
+        return true
+      },
+      load: { .identifier($0[keyPath: field].rawValue) })
+  }
+
+  /// A `true`/`false` option.
+  static func boolean(
+    _ name: String, _ field: WritableKeyPath<SolveOptions, Bool> & Sendable, _ summary: String
+  ) -> OptionSpec {
+    OptionSpec(
+      name: name, kind: .boolean, summary: summary,
+      store: { options, value in
+        switch value {
+        case .identifier("true"): options[keyPath: field] = true
+        case .identifier("false"): options[keyPath: field] = false
+        default: return false
+        }
+        return true
+      },
+      load: { .identifier($0[keyPath: field] ? "true" : "false") })
+  }
+}
+
+/// A value written for an option, in a model file or on the command line.
+public enum OptionValue: Sendable, Equatable {
+  case number(Double)
+  case identifier(String)
+  case string(String)
+
+  /// Parses a command-line value: a number, else an identifier.
+  public static func parse(_ text: String) -> OptionValue {
+    if let d = Double(text) { return .number(d) }
+    return .identifier(text)
+  }
+
+  /// How the value is shown in messages.
+  public var description: String {
+    switch self {
+    case .number(let d): return formatNumber(d)
+    case .identifier(let s): return s
+    case .string(let s): return "\"\(s)\""
     }
-    func choice() throws(OptionError) -> String {
-      guard case .choice(let c) = spec.kind else { throw bad }
-      switch value {
-      case .identifier(let s) where c.contains(s): return s
-      case .string(let s) where c.contains(s): return s
-      default: throw bad
-      }
+  }
+}
+
+/// The type and range of an option.
+public enum OptionKind: Sendable, Equatable {
+  /// One of a list of identifiers.
+  case choice([String])
+  /// An integer in a closed range.
+  case integer(ClosedRange<Int>)
+  /// A real number in a range; `openLower` excludes the lower end.
+  case real(lower: Double, upper: Double, openLower: Bool)
+  /// `true` or `false`.
+  case boolean
+
+  /// Whether a number is acceptable (for integer and real kinds).
+  func admits(_ d: Double) -> Bool {
+    guard d.isFinite else { return false }
+    switch self {
+    case .integer(let r):
+      return d == d.rounded() && d >= Double(r.lowerBound) && d <= Double(r.upperBound) && d < 9e18
+    case .real(let lo, let hi, let open):
+      return (open ? d > lo : d >= lo) && d <= hi
+    case .choice, .boolean:
+      return false
     }
-    func boolean() throws(OptionError) -> Bool {
-      switch value {
-      case .identifier("true"): return true
-      case .identifier("false"): return false
-      default: throw bad
-      }
+  }
+
+  /// A human description of the accepted values.
+  public var expectation: String {
+    switch self {
+    case .choice(let c): return "one of " + c.joined(separator: ", ")
+    case .integer(let r):
+      return r.upperBound == Int.max
+        ? "an integer >= \(r.lowerBound)" : "an integer in \(r.lowerBound)...\(r.upperBound)"
+    case .real(let lo, let hi, let open):
+      let l = open ? "> \(formatNumber(lo))" : ">= \(formatNumber(lo))"
+      return hi.isInfinite ? "a number \(l)" : "a number \(l) and <= \(formatNumber(hi))"
+    case .boolean: return "true or false"
     }
-    switch name {
-    case "method": method = Method(rawValue: try choice())!
-    case "time_limit": timeLimit = try real()
-    case "seed": seed = try integer()
-    case "starts": starts = try integer()
-    case "feasibility_tolerance": feasibilityTolerance = try real()
-    case "step_size": stepSize = try real()
-    case "perturbation_radius": perturbationRadius = try real()
-    case "overshoot": overshoot = try real()
-    case "max_iterations": maxIterations = try integer()
-    case "stall_iterations": stallIterations = try integer()
-    case "step_tolerance": stepTolerance = try real()
-    case "workers": workers = try integer()
-    case "batch": batch = try integer()
-    case "sampling": sampling = Sampling(rawValue: try choice())!
-    case "bounds": bounds = BoundsMethod(rawValue: try choice())!
-    case "cuts": cuts = CutsMethod(rawValue: try choice())!
-    case "obbt_splits": obbtSplits = try integer()
-    case "mip_gap": mipGap = try real()
-    case "warm_start": warmStart = try boolean()
-    case "threads": threads = try integer()
-    case "lp_walk_epsilon": lpWalkEpsilon = try real()
-    case "milp_walk_gap": milpWalkGap = try real()
-    case "auto_milp_neurons": autoMilpNeurons = try integer()
-    default: throw .unknown(suggestion: nil)
-    }
+  }
+}
+
+/// Why an option assignment was rejected.
+public enum OptionError: Error, Equatable, Sendable {
+  /// No option of that name; carries the closest name, if any.
+  case unknown(suggestion: String?)
+  /// The value is not acceptable; carries what is expected.
+  case badValue(expected: String)
+}
+
+/// An option assignment and where it was written: `option NAME = VALUE` in a model file, or a
+/// command-line flag (`--time-limit 5`, `-O starts=64`). Command-line assignments are typed
+/// values from the argument parser, applied after the model's.
+public struct OptionAssignment: Sendable, Equatable {
+  /// Where an assignment was written.
+  public enum Origin: Sendable, Equatable {
+    /// An `option` statement: the ranges of its name and of its value.
+    case model(name: SourceRange, value: SourceRange, statement: SourceRange)
+    /// A command-line flag, as the user spelled it (`--time-limit`, `-O`).
+    case commandLine(flag: String)
+  }
+
+  /// The option's name.
+  public var name: String
+  /// The value.
+  public var value: OptionValue
+  /// Where it was written.
+  public var origin: Origin
+
+  /// Creates an assignment.
+  public init(_ name: String, _ value: OptionValue, origin: Origin) {
+    self.name = name
+    self.value = value
+    self.origin = origin
+  }
+
+  /// A command-line assignment given by a dedicated flag.
+  public static func flag(_ flag: String, _ name: String, _ value: OptionValue) -> OptionAssignment {
+    OptionAssignment(name, value, origin: .commandLine(flag: flag))
+  }
+
+  /// Parses `-O NAME=VALUE`; nil when there is no `=`.
+  public static func parseOverride(_ text: String) -> OptionAssignment? {
+    guard let eq = text.firstIndex(of: "=") else { return nil }
+    let name = String(text[..<eq])
+    let value = OptionValue.parse(String(text[text.index(after: eq)...]))
+    return OptionAssignment(name, value, origin: .commandLine(flag: "-O"))
   }
 }

@@ -92,8 +92,14 @@ public struct Objective: Sendable, Equatable {
 }
 
 /// The lowered problem every back end reads.
+///
+/// Invariant (established by `Lowering`, relied on by every later stage): the network has at
+/// least one layer and its normalizations are folded into its layers (`inputNormalization` and
+/// `outputNormalization` are nil); the polytope's dimension is the network's input size and
+/// every input has finite bounds with `lower <= upper`; the objective has one weight per output
+/// and per input; every option is within its declared range. Back ends do not re-check these.
 public struct Problem: Sendable, Equatable {
-  /// The network, normalization folded.
+  /// The network, normalizations folded.
   public var network: Network
   /// The feasible set of inputs.
   public var polytope: Polytope

@@ -19,7 +19,7 @@ import Testing
     var flags: [String] = []
     for (k, line) in lines.enumerated() where (line.contains("@Option(") || line.contains("@Flag(")) {
       // The property name follows on the same or a later line: `var name`.
-      for l in lines[k..<min(lines.count, k + 3)] {
+      for l in lines[k..<min(lines.count, k + 6)] {
         if let r = l.range(of: #"var (\w+)"#, options: .regularExpression) {
           let name = String(l[r].dropFirst(4))
           let kebab = name.reduce(into: "") { s, c in

@@ -102,11 +102,13 @@ import Testing
 
   @Test func commandLineOverridesWin() throws {
     let dir = Fixtures.repository + "/samples/peaks.rmod"
-    let c = Compiler.compile(path: dir, overrides: [("method", .identifier("ppga")), ("seed", .number(9))])
+    let c = Compiler.compile(
+      path: dir,
+      overrides: [.flag("--method", "method", .identifier("ppga")), .flag("--seed", "seed", .number(9))])
     let p = try #require(c.problem)
     #expect(p.options.method == .ppga)
     #expect(p.options.seed == 9)
-    let bad = Compiler.compile(path: dir, overrides: [("sead", .number(9))])
+    let bad = Compiler.compile(path: dir, overrides: [.flag("-O", "sead", .number(9))])
     #expect(bad.diagnostics.all.first?.help == "did you mean 'seed'?")
   }
 

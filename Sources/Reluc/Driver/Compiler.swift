@@ -17,6 +17,8 @@ public struct Compilation: Sendable {
   public var sources: SourceManager
   /// The syntax tree, when the file could be read.
   public var syntax: ModelSyntax?
+  /// The files read: the model, then the network (once it was found).
+  public var inputFiles: [String] = []
 
   /// Creates a compilation record.
   public init(
@@ -29,35 +31,25 @@ public struct Compilation: Sendable {
   }
 
   /// The exit code the diagnostics call for (0 when there is no error).
-  public var exitCode: RelucExit {
-    guard diagnostics.hasErrors else { return .ok }
-    let missing = ["model-not-found", "network-not-found"]
-    if diagnostics.all.contains(where: { $0.severity == .error && missing.contains($0.id) }) {
-      return .noInput
-    }
-    return .dataError
-  }
-}
-
-/// Reads a whole file; nil when it cannot be read or is not a regular file.
-public func readFile(_ path: String, limit: Int = 64 << 20) -> [UInt8]? {
-  var st = stat()
-  guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, Int(st.st_size) <= limit,
-    let f = fopen(path, "rb")
-  else { return nil }
-  defer { fclose(f) }
-  var out = [UInt8](repeating: 0, count: Int(st.st_size))
-  let n = out.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
-  return n == out.count ? out : nil
+  public var exitCode: RelucExit { diagnostics.exitCode }
 }
 
 /// The front end's stages: read, lex and parse, then lower (stopping after a stage with errors).
 public enum Compiler {
+  /// The largest model file read: 64 MiB.
+  public static let maxModelBytes = 64 << 20
+
   /// Parses a model file (no lowering). Reports `model-not-found` when it cannot be read.
   public static func parse(path: String) -> (ModelSyntax?, DiagnosticBag, SourceManager) {
     var bag = DiagnosticBag()
     var sources = SourceManager()
-    guard let bytes = readFile(path) else {
+    let bytes: [UInt8]
+    switch readRegularFile(path, limit: maxModelBytes) {
+    case .success(let b): bytes = b
+    case .failure(.notRegular):
+      bag.report(Messages.notRegularFile(path), at: .file(path))
+      return (nil, bag, sources)
+    case .failure:
       bag.report(Messages.modelNotFound(path), at: .file(path))
       return (nil, bag, sources)
     }
@@ -74,24 +66,20 @@ public enum Compiler {
 
   /// Compiles a model file to a `Problem`.
   public static func compile(
-    path: String, overrides: [(String, OptionValue)] = [], maxNetworkBytes: Int = 1 << 30
+    path: String, overrides: [OptionAssignment] = [],
+    maxNetworkBytes: Int = NetworkReader.defaultMaxBytes
   ) -> Compilation {
     let (syntax, bag, sources) = parse(path: path)
     var c = Compilation(problem: nil, diagnostics: bag, sources: sources, syntax: syntax)
     guard let syntax, !bag.hasErrors else { return c }
-    var lowering = Lowering(model: syntax, reader: NetworkReader(maxBytes: maxNetworkBytes))
+    var lowering = Lowering(model: syntax, maxNetworkBytes: maxNetworkBytes)
     let (problem, d) = lowering.lower(overrides: overrides)
     c.diagnostics.add(contentsOf: d)
-    c.problem = problem?.folded()
+    if let net = lowering.networkFile, d.all.contains(where: { $0.location?.path == net.path }) {
+      c.sources.attach(path: net.path, bytes: net.bytes)
+    }
+    c.problem = problem
+    c.inputFiles = [path] + (lowering.networkFile.map { [$0.path] } ?? [])
     return c
-  }
-}
-
-extension Problem {
-  /// The problem with the network's normalizations folded into its layers.
-  func folded() -> Problem {
-    var p = self
-    p.network = network.foldingNormalization()
-    return p
   }
 }

@@ -8,6 +8,7 @@ import RelucIR
 /// Holds the source files of a run, so diagnostics can show the lines they point at.
 public struct SourceManager: Sendable {
   private var files: [String: SourceFile] = [:]
+  private var raw: [String: [UInt8]] = [:]
 
   /// Creates an empty manager.
   public init() {}
@@ -15,10 +16,14 @@ public struct SourceManager: Sendable {
   /// Registers a loaded file.
   public mutating func add(_ f: SourceFile) { files[f.path] = f }
 
+  /// Registers the bytes of a file whose diagnostics carry a line and column (a network file),
+  /// so its lines are shown without reading it again.
+  public mutating func attach(path: String, bytes: [UInt8]) { raw[path] = bytes }
+
   /// The loaded file at a path.
   public func file(_ path: String) -> SourceFile? { files[path] }
 
-  /// Line, column and source text of a location (reads a small unloaded file from disk).
+  /// Line, column and source text of a location.
   func resolve(_ l: DiagnosticLocation) -> (LineColumn, String, Int)? {
     if let r = l.range, let f = files[l.path] {
       let start = f.position(of: r.start)
@@ -27,30 +32,23 @@ public struct SourceManager: Sendable {
       return (start, f.lineText(start.line), width)
     }
     if let lc = l.lineColumn {
-      return (lc, Self.readLine(l.path, lc.line) ?? "", 1)
+      return (lc, raw[l.path].flatMap { Self.line(lc.line, of: $0) } ?? "", 1)
     }
     return nil
   }
 
-  /// One line of a file on disk (at most 64 MiB are scanned; lines are cut at 400 bytes).
-  static func readLine(_ path: String, _ line: Int) -> String? {
-    guard let f = fopen(path, "rb") else { return nil }
-    defer { fclose(f) }
+  /// One line of a file's bytes (cut at 400 bytes).
+  static func line(_ line: Int, of bytes: [UInt8]) -> String? {
     var current = 1
-    var bytes: [UInt8] = []
-    var scanned = 0
-    while scanned < 64 << 20 {
-      let c = getc(f)
-      scanned += 1
-      if c == EOF { break }
-      if c == 10 {
-        if current == line { break }
-        current += 1
-        continue
-      }
-      if current == line, bytes.count < 400, c != 13 { bytes.append(UInt8(c)) }
+    var start = 0
+    while current < line {
+      guard let nl = bytes[start...].firstIndex(of: 10) else { return nil }
+      start = nl + 1
+      current += 1
     }
-    return current == line ? String(decoding: bytes, as: UTF8.self) : nil
+    var end = bytes[start...].firstIndex(of: 10) ?? bytes.count
+    if end > start, bytes[end - 1] == 13 { end -= 1 }
+    return String(decoding: bytes[start..<min(end, start + 400)], as: UTF8.self)
   }
 }
 

@@ -53,6 +53,42 @@ public struct SolveResult: Sendable {
   }
 }
 
+/// A point checked against a problem: a reference forward pass, the objective, and the largest
+/// violation of a constraint or bound. Feasible when the violation is at most
+/// `feasibility_tolerance` times the largest input bound magnitude (at least 1). The one rule
+/// `eval` and every solution report use.
+public struct PointCheck: Sendable {
+  /// The network's outputs at the point.
+  public var outputs: [Double]
+  /// The objective at the point.
+  public var objective: Double
+  /// Largest violation of a constraint or bound (0 when feasible; infinity for NaN).
+  public var maxViolation: Double
+  /// Whether the violation is within the scaled tolerance.
+  public var feasible: Bool
+
+  /// Checks `point` (of the network's input size) against `problem`.
+  public init(problem: Problem, point x: [Double]) {
+    (outputs, objective) = problem.evaluate(x)
+    maxViolation = problem.polytope.maxViolation(x)
+    let scale = max(1, problem.polytope.upper.map(abs).max() ?? 1)
+    feasible = maxViolation <= problem.options.feasibilityTolerance * scale
+  }
+}
+
+extension SolveStatus {
+  /// The exit code a solve that ended so calls for: 70 when a point failed its final check,
+  /// 69 when the solver failed, 130 when interrupted, 0 otherwise (a result, even `infeasible`).
+  public var exitCode: RelucExit {
+    switch self {
+    case .checkFailed: return .software
+    case .error: return .unavailable
+    case .interrupted: return .interrupted
+    default: return .ok
+    }
+  }
+}
+
 /// A solution as reported: the back end's result re-checked by a reference forward pass and
 /// against the constraints. Every solution leaves reluc through this type.
 public struct SolutionReport: Sendable {
@@ -93,13 +129,12 @@ public struct SolutionReport: Sendable {
     statistics = result.statistics
     message = result.message
     guard let x = result.point else { return }
-    let (y, f) = problem.evaluate(x)
+    let check = PointCheck(problem: problem, point: x)
+    let (y, f, violation) = (check.outputs, check.objective, check.maxViolation)
     outputs = y
     objective = f
-    let violation = problem.polytope.maxViolation(x)
     maxViolation = violation
-    let scale = max(1, problem.polytope.upper.map(abs).max() ?? 1)
-    var ok = violation <= problem.options.feasibilityTolerance * scale && f.isFinite
+    var ok = check.feasible && f.isFinite
     if let c = result.claimedObjective {
       let diff = abs(c - f)
       objectiveDiscrepancy = diff

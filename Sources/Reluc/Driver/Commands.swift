@@ -1,0 +1,221 @@
+import RelucBase
+import RelucIR
+import RelucXML
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// What `reluc solve` is asked to do: the model, the command line's option assignments, and the
+/// run's inputs that are not options (starting points, output path, output form).
+public struct SolveRequest: Sendable {
+  /// The model file.
+  public var model: String
+  /// Option assignments from the command line, applied after the model's options.
+  public var overrides: [OptionAssignment] = []
+  /// Starting points as given (`--start x0,x1,...`), checked against the network's input size.
+  public var starts: [String] = []
+  /// Only check the model.
+  public var validateOnly = false
+  /// The result (or, with `validateOnly`, the diagnostics) as JSON.
+  public var json = false
+  /// Where the result goes (standard output for nil).
+  public var output: String?
+  /// No progress line.
+  public var quiet = false
+  /// The solvers' logs on standard error.
+  public var verbose = false
+  /// Largest network file read.
+  public var maxNetworkBytes = NetworkReader.defaultMaxBytes
+
+  /// A request to solve `model` with the defaults.
+  public init(model: String) { self.model = model }
+}
+
+/// The commands of the `reluc` executable. Each returns the exit code; every error is reported
+/// through the `Console` with the exit code its message declares.
+public enum Commands {
+  /// `reluc solve` (and `reluc --validate`).
+  public static func solve(_ r: SolveRequest, console: Console) -> RelucExit {
+    var console = console
+    if r.validateOnly && r.json { console.format = .json }
+    let c = Compiler.compile(
+      path: r.model, overrides: r.overrides, maxNetworkBytes: r.maxNetworkBytes)
+    let code = console.report(c, alwaysJSON: r.validateOnly && r.json)
+    guard var problem = c.problem else { return code }
+    if r.validateOnly { return .ok }
+    for text in r.starts {
+      guard let x = parsePoint(text, size: problem.network.inputSize) else {
+        return console.report(
+          Messages.badCommandLine(
+            "--start needs \(problem.network.inputSize) comma-separated finite numbers, got '\(text)'"))
+      }
+      problem.options.userStarts.append(x)
+    }
+    RunSignals.installInterruptHandler()
+    RunSignals.installCrashGuard()
+    var context = SolveContext(timeLimit: problem.options.timeLimit, verbose: r.verbose)
+    let showProgress = !r.quiet && !r.verbose && isatty(2) == 1
+    if showProgress {
+      context.progress = RunSignals.progressLine(
+        method: problem.options.method.rawValue, start: context.start, console: console)
+    }
+    let result = Solver.solve(problem, context)
+    if showProgress { RunSignals.clearProgressLine(console) }
+    let text = r.json ? result.json(problem: problem).rendered() : result.text(problem: problem)
+    let written = console.emit(text, to: r.output, inputs: c.inputFiles)
+    return written != .ok ? written : result.status.exitCode
+  }
+
+  /// `reluc validate`: every model checked; the worst exit code (a missing file first).
+  public static func validate(
+    _ models: [String], json: Bool, maxNetworkBytes: Int, console: Console
+  ) -> RelucExit {
+    var console = console
+    if json { console.format = .json }
+    var worst = RelucExit.ok
+    for m in models {
+      let c = Compiler.compile(path: m, maxNetworkBytes: maxNetworkBytes)
+      worst = worse(worst, console.report(c, alwaysJSON: json))
+    }
+    return worst
+  }
+
+  /// `reluc eval`: a forward pass at a point, with the objective and the check of every
+  /// constraint by the same rule as a solution report.
+  public static func eval(
+    model: String, input: String, json: Bool, maxNetworkBytes: Int, console: Console
+  ) -> RelucExit {
+    let c = Compiler.compile(path: model, maxNetworkBytes: maxNetworkBytes)
+    let code = console.report(c)
+    guard let problem = c.problem else { return code }
+    let net = problem.network
+    guard let x = parsePoint(input, size: nil) else {
+      return console.report(
+        Messages.badCommandLine("--input must be comma-separated finite numbers"))
+    }
+    guard x.count == net.inputSize else {
+      return console.report(
+        Messages.badCommandLine(
+          "--input has \(x.count) numbers; the network '\(net.inputName)' has \(net.inputSize) inputs"))
+    }
+    let check = PointCheck(problem: problem, point: x)
+    let text: String
+    if json {
+      text = JSON.object([
+        (net.inputName, .array(x.map { .number($0) })),
+        (net.outputName, .array(check.outputs.map { .number($0) })),
+        ("objective", .number(check.objective)),
+        ("max_violation", .number(check.maxViolation)),
+        ("feasible", .bool(check.feasible)),
+      ]).rendered()
+    } else {
+      text =
+        check.outputs.enumerated().map { "\(net.outputName)[\($0)] = \(formatNumber($1))\n" }
+        .joined() + "objective: \(formatNumber(check.objective))\n"
+        + "max violation: \(formatNumber(check.maxViolation))\(check.feasible ? "" : " (infeasible)")"
+    }
+    return console.emit(text, to: nil)
+  }
+
+  /// `reluc fmt`: rewrites (or with `check`, only checks; with `toStdout`, prints) models in
+  /// canonical form.
+  public static func fmt(_ models: [String], check: Bool, toStdout: Bool, console: Console)
+    -> RelucExit
+  {
+    var worst = RelucExit.ok
+    for m in models {
+      let (syntax, bag, sources) = Compiler.parse(path: m)
+      guard let syntax, !bag.hasErrors else {
+        worst = worse(worst, console.report(bag, sources: sources))
+        continue
+      }
+      let text = Formatter.format(syntax)
+      let original = String(decoding: syntax.file.bytes, as: UTF8.self)
+      if toStdout {
+        worst = worse(worst, console.emit(text, to: nil))
+      } else if text != original {
+        if check {
+          console.stderr("\(m): not formatted (run reluc fmt \(m))\n")
+          worst = worse(worst, .notFormatted)
+        } else if let reason = writeChecked(Array(text.utf8), to: m) {
+          worst = worse(worst, console.report(Messages.cannotWrite(m, reason)))
+        }
+      }
+    }
+    return worst
+  }
+
+  /// `reluc export`: the big-M MILP as MPS and/or LP files.
+  public static func export(
+    model: String, mps: String?, lp: String?, maxNetworkBytes: Int, console: Console
+  ) -> RelucExit {
+    guard mps != nil || lp != nil else {
+      return console.report(Messages.badCommandLine("give --mps FILE or --lp FILE"))
+    }
+    for (path, ext) in [(mps, ".mps"), (lp, ".lp")] {
+      if let path, !path.hasSuffix(ext) {
+        return console.report(
+          Messages.badCommandLine("'\(path)' must end in \(ext): HiGHS picks the format by it"))
+      }
+    }
+    let c = Compiler.compile(path: model, maxNetworkBytes: maxNetworkBytes)
+    let code = console.report(c)
+    guard let problem = c.problem else { return code }
+    for path in [mps, lp].compactMap({ $0 }) {
+      if let input = c.inputFiles.first(where: { sameFile($0, path) }) {
+        return console.report(Messages.wouldOverwriteInput(input))
+      }
+      do { try MILPBackend.export(problem, to: path) } catch {
+        return console.report(Messages.solverFailed("\(error)"))
+      }
+    }
+    return .ok
+  }
+
+  /// `reluc import`: an ONNX or NNet network converted to the reluc XML format.
+  public static func importNetwork(
+    _ path: String, output: String?, format: String?, console: Console
+  ) -> RelucExit {
+    let kind = format ?? (path.hasSuffix(".nnet") ? "nnet" : path.hasSuffix(".onnx") ? "onnx" : "")
+    guard kind == "onnx" || kind == "nnet" else {
+      return console.report(Messages.unknownNetworkFormat(path))
+    }
+    let bytes: [UInt8]
+    switch readRegularFile(path, limit: 1 << 31) {
+    case .success(let b): bytes = b
+    case .failure(.notRegular): return console.report(Messages.notRegularFile(path))
+    case .failure: return console.report(Messages.fileNotFound(path))
+    }
+    let base =
+      String(path.split(separator: "/").last ?? "net").split(separator: ".").first.map(String.init)
+      ?? "net"
+    let net: Network
+    do {
+      net =
+        kind == "nnet"
+        ? try NNetImporter.parse(String(decoding: bytes, as: UTF8.self), name: base)
+        : try ONNXImporter.parse(bytes, name: base)
+    } catch {
+      let at: DiagnosticLocation = error.line.map { .at(path, line: $0, column: 1) } ?? .file(path)
+      return console.report(Messages.importFailed(error.message), at: at)
+    }
+    return console.emit(NetworkWriter.xml(net), to: output, inputs: [path])
+  }
+
+  /// The worse of two exit codes: a missing file wins, then the first failure.
+  static func worse(_ a: RelucExit, _ b: RelucExit) -> RelucExit {
+    if b == .noInput || a == .ok { return b }
+    return a
+  }
+
+  /// Comma-separated finite numbers (`size` of them when given); nil otherwise.
+  static func parsePoint(_ text: String, size: Int?) -> [Double]? {
+    let values = text.split(separator: ",", omittingEmptySubsequences: false).map {
+      Double($0.trimmingCharacters(" "))
+    }
+    guard values.allSatisfy({ $0?.isFinite == true }) else { return nil }
+    if let size, values.count != size { return nil }
+    return values.map { $0! }
+  }
+}

@@ -1,0 +1,65 @@
+import RelucBase
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The process-wide plumbing of a solve run from the command line: SIGINT requests a stop (the
+/// best point so far is printed), a fatal signal ends the process with one line, and a progress
+/// line on standard error.
+public enum RunSignals {
+  /// SIGINT sets `Interrupt.flag` (a second one kills at once). A parent may have started us
+  /// with SIGINT blocked (Foundation's Process does): it is unblocked.
+  public static func installInterruptHandler() {
+    var mask = sigset_t()
+    sigemptyset(&mask)
+    sigaddset(&mask, SIGINT)
+    sigprocmask(SIG_UNBLOCK, &mask, nil)
+    signal(SIGINT) { _ in
+      Interrupt.flag.store(true, ordering: .relaxed)
+      signal(SIGINT, SIG_DFL)
+    }
+  }
+
+  /// A fatal signal while solving (a fault in reluc or in HiGHS) ends the process at once with
+  /// a one-line message and exit code 70. Without this, Swift's runtime prints a backtrace from
+  /// the signal handler, and when the fault comes from inside HiGHS that handler can itself
+  /// fault and deadlock, so the process hangs. `RELUC_BACKTRACE=1` keeps the runtime's handler.
+  public static func installCrashGuard() {
+    if getenv("RELUC_BACKTRACE") != nil { return }
+    for sig in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT] {
+      signal(sig) { _ in
+        let message: StaticString =
+          "reluc: internal error: fatal signal while solving (in reluc or HiGHS); please report it with the model\n"
+        _ = write(2, message.utf8Start, message.utf8CodeUnitCount)
+        _exit(70)
+      }
+    }
+  }
+
+  /// A progress callback that redraws one line on standard error at most ten times a second:
+  /// method, elapsed seconds (one decimal), best value and bound.
+  public static func progressLine(method: String, start: Double, console: Console) -> (
+    @Sendable (Double, Double?) -> Void
+  ) {
+    let last = LastDraw()
+    return { best, bound in
+      let now = monotonicSeconds()
+      let tenths = UInt64(max(0, (now - start) * 10))
+      guard tenths > last.tenths.load(ordering: .relaxed) else { return }
+      last.tenths.store(tenths, ordering: .relaxed)
+      var line = "\r\(method) \(tenths / 10).\(tenths % 10)s best \(best)"
+      if let bound { line += " bound \(bound)" }
+      console.stderr(line + "\u{1B}[K")
+    }
+  }
+
+  /// Clears the progress line.
+  public static func clearProgressLine(_ console: Console) { console.stderr("\r\u{1B}[K") }
+}
+
+/// When the progress line was last drawn, in tenths of a second since the start.
+private final class LastDraw: Sendable {
+  let tenths = Atomic<UInt64>(0)
+}

@@ -1,0 +1,139 @@
+import RelucBase
+import RelucIR
+
+/// Constraint statements: single-input constraints become bounds, the rest rows of `A x <= b`.
+extension Lowering {
+
+  mutating func lowerConstraints(_ net: Network) -> Polytope? {
+    let n = net.inputSize
+    var lower = net.inputLower ?? [Double](repeating: -.infinity, count: n)
+    var upper = net.inputUpper ?? [Double](repeating: .infinity, count: n)
+    var lowerFrom = [SourceRange?](repeating: nil, count: n)
+    var upperFrom = [SourceRange?](repeating: nil, count: n)
+    var matrix: [Double] = []
+    var rhs: [Double] = []
+    var names: [String] = []
+    var seenNames: [String: SourceRange] = [:]
+    let errorsBefore = diagnostics.errorCount
+
+    for s in model.statements {
+      guard case .constraint(let name, let binders, let rel, let range) = s else { continue }
+      if let name {
+        if let prev = seenNames[name.name] {
+          diagnostics.report(
+            Messages.duplicateConstraint(name.name), at: loc(name.range),
+            notes: [DiagnosticNote("first defined here", at: loc(prev))])
+          continue
+        }
+        seenNames[name.name] = name.range
+      }
+      let baseName = name?.name ?? "c\(file.position(of: range.start).line)"
+      var reportedOutput = false
+      var reportedHuge = false
+      _ = forEachAssignment(binders, Scope(), net) { me, scope in
+        var values: [Value] = []
+        for operand in rel.operands {
+          guard let v = me.evaluate(operand, scope, net) else { return false }
+          values.append(v)
+        }
+        let length = values.map { $0.components.count }.max() ?? 1
+        for v in values where v.components.count != 1 && v.components.count != length {
+          me.diagnostics.report(
+            Messages.lengthMismatch(v.components.count, length), at: me.loc(range))
+          return false
+        }
+        let suffix = binders.isEmpty ? "" : "[" + binders.map { String(scope.indices[$0.name.name]!) }.joined(separator: ",") + "]"
+        for k in 0..<length {
+          func comp(_ v: Value) -> Affine { v.components.count == 1 ? v.components[0] : v.components[k] }
+          for (o, op) in rel.operators.enumerated() {
+            // lhs op rhs  ->  (lhs - rhs) op 0
+            let diff = comp(values[o]) - comp(values[o + 1])
+            let rowName = baseName + suffix + (length > 1 ? "{\(k)}" : "")
+            if !diff.y.isEmpty {
+              if !reportedOutput {
+                me.diagnostics.report(Messages.outputConstraint, at: me.loc(range))
+                reportedOutput = true
+              }
+              return false
+            }
+            if !reportedHuge, diff.x.values.contains(where: { abs($0) > 1e9 }) {
+              me.diagnostics.report(Messages.hugeCoefficient, at: me.loc(range))
+              reportedHuge = true
+            }
+            let senses: [Double] = op == .equal ? [1, -1] : (op == .lessEqual ? [1] : [-1])
+            for sign in senses {
+              let row = diff.scaled(sign)  // row.x . x + row.constant <= 0
+              if row.x.isEmpty {
+                if row.constant > 1e-12 * max(1, abs(row.constant)) {
+                  me.diagnostics.report(
+                    Messages.constantConstraintFalse(me.file.text(range)), at: me.loc(range))
+                  return false
+                }
+                if sign == senses[0] {
+                  me.diagnostics.report(Messages.constantConstraintTrue, at: me.loc(range))
+                }
+                continue
+              }
+              if row.x.count == 1, let (j, a) = row.x.first {
+                let bound = -row.constant / a
+                if a > 0 {
+                  if bound < upper[j] {
+                    upper[j] = bound
+                    upperFrom[j] = range
+                  }
+                } else if bound > lower[j] {
+                  lower[j] = bound
+                  lowerFrom[j] = range
+                }
+                continue
+              }
+              if rhs.count >= 10_000_000 {
+                me.diagnostics.report(Messages.tooManyRows, at: me.loc(range))
+                return false
+              }
+              var dense = [Double](repeating: 0, count: n)
+              for (j, a) in row.x { dense[j] = a }
+              matrix.append(contentsOf: dense)
+              rhs.append(-row.constant)
+              names.append(rowName)
+            }
+          }
+        }
+        return true
+      }
+    }
+    guard diagnostics.errorCount == errorsBefore else { return nil }
+
+    // Crossed and missing bounds.
+    let inputName = net.inputName
+    for j in 0..<n where lower[j] > upper[j] {
+      var notes: [DiagnosticNote] = []
+      if let r = lowerFrom[j] { notes.append(DiagnosticNote("lower bound set here", at: loc(r))) }
+      if let r = upperFrom[j] { notes.append(DiagnosticNote("upper bound set here", at: loc(r))) }
+      if lowerFrom[j] == nil || upperFrom[j] == nil {
+        notes.append(contentsOf: networkNote("the network file gives bounds too"))
+      }
+      let at = upperFrom[j] ?? lowerFrom[j] ?? networkStatement ?? SourceRange(0, 0)
+      diagnostics.report(
+        Messages.boundsCross("\(inputName)[\(j)]", lower[j], upper[j]), at: loc(at), notes: notes)
+    }
+    for (side, values) in [("lower", lower), ("upper", upper)] {
+      let missing = (0..<n).filter { values[$0].isInfinite }
+      guard !missing.isEmpty else { continue }
+      let list: String
+      if missing.count == n, n > 1 {
+        list = "\(inputName)[0..\(n - 1)]"
+      } else {
+        list =
+          missing.prefix(4).map { "\(inputName)[\($0)]" }.joined(separator: ", ")
+          + (missing.count > 4 ? " and \(missing.count - 4) more" : "")
+      }
+      diagnostics.report(
+        Messages.unbounded(list, side, plural: missing.count > 1),
+        at: loc(networkStatement ?? SourceRange(0, 0)))
+    }
+    guard diagnostics.errorCount == errorsBefore else { return nil }
+    return Polytope(
+      dimension: n, matrix: matrix, rhs: rhs, rowNames: names, lower: lower, upper: upper)
+  }
+}
