@@ -293,7 +293,7 @@ public enum ONNXImporter {
       guard fromData.count == 1 else {
         let names = fromData.map { "'\($0)'" }.joined(separator: " and ")
         throw unsupported(
-          node, index, "it combines \(names), which all depend on the graph input; only a chain of operations is supported")
+          node, index, "it combines tensors \(names) computed from the graph input; only a chain of operations is supported")
       }
       guard data == current else {
         throw unsupported(
