@@ -173,6 +173,17 @@ import Testing
     #expect(throws: ImportError("the graph has a cycle through node 0 '\(g.nodes[0].name)' (MatMul)")) {
       try ONNXImporter.interpret(g, name: "n")
     }
+    // A Reshape to an absurd shape (the composition ignores shapes): refused by the graph's
+    // evaluation, without trapping on the size.
+    g = graph
+    g.initializers["bigshape"] = .init(dims: [2], values: [1e18, 1e18])
+    g.nodes.insert(.init(opType: "Reshape", name: "huge", inputs: ["dense_12_input", "bigshape"], outputs: ["r"]), at: 0)
+    g.nodes[1].inputs[0] = "r"
+    #expect(throws: ImportError("the ONNX graph cannot be evaluated at node 0 'huge' (Reshape): 1e+18 is not a dimension or an axis")) {
+      try ONNXImporter.interpret(g, name: "n")
+    }
+    g.initializers["bigshape"] = .init(dims: [2], values: [-1, 2])
+    #expect(try ONNXImporter.interpret(g, name: "n") == original)
     // The hidden tensor also feeds a second branch that joins the output.
     g = graph
     g.nodes.append(.init(opType: "Add", name: "join", inputs: [g.outputs[0], "dense_12_1/Identity:0"], outputs: ["joined"]))

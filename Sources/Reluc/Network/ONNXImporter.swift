@@ -160,7 +160,15 @@ public enum ONNXImporter {
         throw ImportError("tensor '\(name)' has data type \(type); only float, double and int64 are supported")
       }
     }
-    let count = dims.reduce(1, *)
+    var count: Int? = 1
+    for d in dims {
+      guard let c = count, d >= 0 else {
+        count = nil
+        break
+      }
+      let (p, overflow) = c.multipliedReportingOverflow(by: d)
+      count = overflow ? nil : p
+    }
     if values.count != count, !(dims.isEmpty && values.count == 1) {
       throw ImportError("tensor '\(name)' has \(values.count) values for dims \(dims)")
     }

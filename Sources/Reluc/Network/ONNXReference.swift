@@ -11,6 +11,10 @@ struct ONNXReference {
     var values: [Double]
   }
 
+  /// The most values a computed tensor may have (the data path of a network is one vector; a
+  /// hostile file must not make the check allocate without bound).
+  static let largest = 1 << 22
+
   let graph: ONNXImporter.Graph
   let plan: ONNXImporter.Plan
   /// The largest magnitude of a value or of a product summed in a matrix product, over the
@@ -25,7 +29,7 @@ struct ONNXReference {
   /// The graph's output (flattened) at the input `x` (flattened).
   mutating func evaluate(_ x: [Double]) throws(ImportError) -> [Double] {
     var dims = plan.inputDims.map { $0 > 0 ? $0 : 1 }
-    if dims.reduce(1, *) != x.count { dims = [x.count] }
+    if product(dims) != x.count { dims = [x.count] }
     var values: [String: Value] = [plan.input: Value(dims: dims, values: x)]
     for index in plan.order {
       let node = graph.nodes[index]
@@ -44,8 +48,16 @@ struct ONNXReference {
       }
       /// Axes from the input `k` (opset 13 and later) or the attribute `axes` (before).
       func axes(_ k: Int) throws(ImportError) -> [Int]? {
-        if let v = try operand(k) { return v.values.map { Int($0) } }
+        if let v = try operand(k) { return try integers(v.values) }
         return node.intLists["axes"]
+      }
+      func integers(_ values: [Double]) throws(ImportError) -> [Int] {
+        var r: [Int] = []
+        for v in values {
+          guard abs(v) <= Double(Self.largest), let i = Int(exactly: v) else { throw fail("\(v) is not a dimension or an axis") }
+          r.append(i)
+        }
+        return r
       }
       let result: Value
       switch node.opType {
@@ -60,23 +72,26 @@ struct ONNXReference {
         var axis = node.ints["axis"] ?? 1
         if axis < 0 { axis += v.dims.count }
         guard axis >= 0, axis <= v.dims.count else { throw fail("axis \(axis) for rank \(v.dims.count)") }
-        result = Value(
-          dims: [v.dims[..<axis].reduce(1, *), v.dims[axis...].reduce(1, *)], values: v.values)
+        guard let outer = product(Array(v.dims[..<axis])), let inner = product(Array(v.dims[axis...])) else {
+          throw fail("dimensions \(v.dims)")
+        }
+        result = Value(dims: [outer, inner], values: v.values)
       case "Reshape":
         let v = try required(0)
-        let shape = try required(1).values.map { Int($0) }
+        let shape = try integers(try required(1).values)
         let allowZero = (node.ints["allowzero"] ?? 0) != 0
         var dims = shape.enumerated().map { k, d in d == 0 && !allowZero ? (k < v.dims.count ? v.dims[k] : -2) : d }
-        let known = dims.filter { $0 >= 0 }.reduce(1, *)
         let unknown = dims.indices.filter { dims[$0] == -1 }
-        guard !dims.contains(-2), dims.allSatisfy({ $0 >= -1 }), unknown.count <= 1 else {
+        guard !dims.contains(-2), dims.allSatisfy({ $0 >= -1 }), unknown.count <= 1,
+          let known = product(dims.filter { $0 >= 0 })
+        else {
           throw fail("shape \(shape) for dimensions \(v.dims)")
         }
         if let u = unknown.first {
           guard known > 0, v.values.count % known == 0 else { throw fail("shape \(shape) for dimensions \(v.dims)") }
           dims[u] = v.values.count / known
         }
-        guard dims.reduce(1, *) == v.values.count else { throw fail("shape \(shape) for dimensions \(v.dims)") }
+        guard product(dims) == v.values.count else { throw fail("shape \(shape) for dimensions \(v.dims)") }
         result = Value(dims: dims, values: v.values)
       case "Squeeze":
         let v = try required(0)
@@ -141,6 +156,18 @@ struct ONNXReference {
     return y.values
   }
 
+  /// The product of dimensions, nil above `largest`.
+  func product(_ dims: [Int]) -> Int? {
+    var p = 1
+    for d in dims {
+      guard d >= 0 else { return nil }
+      let (q, overflow) = p.multipliedReportingOverflow(by: d)
+      guard !overflow, q <= Self.largest else { return nil }
+      p = q
+    }
+    return p
+  }
+
   func transpose(_ v: Value) -> Value {
     let (r, c) = (v.dims[0], v.dims[1])
     var t = [Double](repeating: 0, count: r * c)
@@ -177,7 +204,7 @@ struct ONNXReference {
     }
     let sa = strides(ad)
     let sb = strides(bd)
-    let total = dims.reduce(1, *)
+    guard let total = product(dims) else { throw fail("dimensions \(a) and \(b) broadcast to \(dims): too many values") }
     var pairs: [(Int, Int)] = []
     pairs.reserveCapacity(total)
     var index = [Int](repeating: 0, count: rank)
@@ -219,7 +246,10 @@ struct ONNXReference {
     let (k2, n) = (bd[bd.count - 2], bd[bd.count - 1])
     guard k == k2 else { throw fail("operands of dimensions \(a.dims) and \(b.dims)") }
     let (batch, pairs) = try broadcastIndices(Array(ad.dropLast(2)), Array(bd.dropLast(2)), fail)
-    var out = [Double](repeating: 0, count: pairs.count * m * n)
+    guard let count = product([pairs.count, m, n]) else {
+      throw fail("operands of dimensions \(a.dims) and \(b.dims): too many values")
+    }
+    var out = [Double](repeating: 0, count: count)
     var largest = magnitude
     for (t, (p, q)) in pairs.enumerated() {
       let ao = p * m * k
@@ -271,7 +301,7 @@ extension ONNXImporter {
           "the imported network does not reproduce the ONNX graph at \(at): it has \(got.count) outputs, the graph's output '\(plan.output)' has \(expected.count) values")
       }
       let tolerance = 1e-9 * (1 + reference.magnitude)
-      for (i, (a, b)) in zip(got, expected).enumerated() where !(abs(a - b) <= tolerance) {
+      for (i, (a, b)) in zip(got, expected).enumerated() where a != b && !(abs(a - b) <= tolerance) {
         throw ImportError(
           "the imported network does not reproduce the ONNX graph at \(at): output \(i) is \(a), the graph gives \(b)")
       }
