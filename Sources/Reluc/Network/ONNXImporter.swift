@@ -262,7 +262,14 @@ public enum ONNXImporter {
   static func compose(_ g: Graph, _ plan: Plan, name: String) throws(ImportError) -> Network {
     let inputDims = plan.inputDims
     // Size: the product of the known dimensions (a batch dimension, symbolic or 1, is ignored).
-    var size = inputDims.filter { $0 > 0 }.reduce(1, *)
+    var size = 1
+    for d in inputDims where d > 0 {
+      let (p, overflow) = size.multipliedReportingOverflow(by: d)
+      guard !overflow, p <= ONNXReference.largest else {
+        throw ImportError("the graph input '\(plan.input)' has dimensions \(inputDims): too many values")
+      }
+      size = p
+    }
     if inputDims.isEmpty || inputDims.allSatisfy({ $0 <= 0 }) { size = -1 }
     var current = plan.input
     // The tensors computed from the data input.
