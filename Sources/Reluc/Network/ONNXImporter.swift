@@ -1,11 +1,15 @@
 import RelucBase
 import RelucIR
 
-/// Imports the fully connected ReLU subset of ONNX: a chain of `Gemm` (transA = 0, any transB,
-/// alpha, beta), `MatMul` with the constant on either side, `Add`/`Sub`/`Mul`/`Div` by constants,
-/// `Relu`, and the shape-only `Flatten`, `Reshape`, `Squeeze`, `Unsqueeze`, `Identity`. Linear
-/// operations between two ReLUs are composed into one affine layer. Anything else is an error that
-/// names the operator, the node and its index.
+/// Imports the fully connected ReLU subset of ONNX. The importer works on the graph: every
+/// tensor is defined exactly once, every tensor read is defined, there is no cycle and one
+/// declared output (`ONNXGraph.swift`); the nodes that output depends on, in topological order,
+/// must form a chain of `Gemm` (transA = 0, any transB, alpha, beta), `MatMul` with the constant
+/// on either side, `Add`/`Sub`/`Mul`/`Div` by constants, `Relu`, and the shape-only `Flatten`,
+/// `Reshape`, `Squeeze`, `Unsqueeze`, `Identity`; other nodes are ignored. Linear operations
+/// between two ReLUs are composed into one affine layer. Anything else is an error that names the
+/// operator, the node and its index. The network is checked against a direct evaluation of the
+/// graph (`ONNXReference.swift`) before it is returned.
 public enum ONNXImporter {
   struct Tensor {
     var dims: [Int]
@@ -19,6 +23,7 @@ public enum ONNXImporter {
     var outputs: [String]
     var ints: [String: Int] = [:]
     var floats: [String: Double] = [:]
+    var intLists: [String: [Int]] = [:]
   }
 
   struct Graph {
@@ -58,6 +63,7 @@ public enum ONNXImporter {
       case 1: g.nodes.append(try readNode(field))
       case 5:
         let (name, t) = try readTensor(field)
+        if g.initializers[name] != nil { throw ImportError("initializer '\(name)' is defined twice") }
         g.initializers[name] = t
       case 11: g.inputs.append(try readValueInfo(field))
       case 12: g.outputs.append(try readValueInfo(field).0)
@@ -80,17 +86,25 @@ public enum ONNXImporter {
         var attrName = ""
         var i: Int? = nil
         var f: Double? = nil
+        var list: [Int]? = nil
         while !a.atEnd {
           let (an, aw) = try a.field()
           switch (an, aw) {
           case (1, 2): attrName = a.string(try a.lengthDelimited())
           case (2, 5): f = Double(Float(bitPattern: try a.fixed32()))
           case (3, 0): i = Int(truncatingIfNeeded: Int64(bitPattern: try a.varint()))
+          case (8, 0): list = (list ?? []) + [Int(truncatingIfNeeded: Int64(bitPattern: try a.varint()))]
+          case (8, 2):
+            var p = a.sub(try a.lengthDelimited())
+            var l = list ?? []
+            while !p.atEnd { l.append(Int(truncatingIfNeeded: Int64(bitPattern: try p.varint()))) }
+            list = l
           default: try a.skip(aw)
           }
         }
         if let i { n.ints[attrName] = i }
         if let f { n.floats[attrName] = f }
+        if let list { n.intLists[attrName] = list }
       default: break
       }
     }
@@ -146,7 +160,15 @@ public enum ONNXImporter {
         throw ImportError("tensor '\(name)' has data type \(type); only float, double and int64 are supported")
       }
     }
-    let count = dims.reduce(1, *)
+    var count: Int? = 1
+    for d in dims {
+      guard let c = count, d >= 0 else {
+        count = nil
+        break
+      }
+      let (p, overflow) = c.multipliedReportingOverflow(by: d)
+      count = overflow ? nil : p
+    }
     if values.count != count, !(dims.isEmpty && values.count == 1) {
       throw ImportError("tensor '\(name)' has \(values.count) values for dims \(dims)")
     }
@@ -226,22 +248,38 @@ public enum ONNXImporter {
     var isIdentity: Bool { matrix == nil && shift.allSatisfy { $0 == 0 } }
   }
 
+  /// The network that computes the graph's declared output from its data input, checked against
+  /// a direct evaluation of the graph (`ONNXReference`) before it is returned.
   static func interpret(_ g: Graph, name: String) throws(ImportError) -> Network {
-    let dataInputs = g.inputs.filter { g.initializers[$0.0] == nil }
-    guard dataInputs.count == 1, let (inputName, inputDims) = dataInputs.first else {
-      throw ImportError("the graph has \(dataInputs.count) data inputs; exactly one is supported")
-    }
+    let plan = try plan(g)
+    let net = try compose(g, plan, name: name)
+    try verify(net, g, plan)
+    return net
+  }
+
+  /// Composes the nodes of `plan` (a chain of unary operations on the data, with constants as
+  /// the other operands) into dense layers.
+  static func compose(_ g: Graph, _ plan: Plan, name: String) throws(ImportError) -> Network {
+    let inputDims = plan.inputDims
     // Size: the product of the known dimensions (a batch dimension, symbolic or 1, is ignored).
-    var size = inputDims.filter { $0 > 0 }.reduce(1, *)
+    var size = 1
+    for d in inputDims where d > 0 {
+      let (p, overflow) = size.multipliedReportingOverflow(by: d)
+      guard !overflow, p <= ONNXReference.largest else {
+        throw ImportError("the graph input '\(plan.input)' has dimensions \(inputDims): too many values")
+      }
+      size = p
+    }
     if inputDims.isEmpty || inputDims.allSatisfy({ $0 <= 0 }) { size = -1 }
-    var current = inputName
+    var current = plan.input
+    // The tensors computed from the data input.
+    var variable: Set<String> = [plan.input]
     var pending: Affine? = size > 0 ? Affine(rows: size, cols: size, matrix: nil, shift: [Double](repeating: 0, count: size)) : nil
     var layers: [DenseLayer] = []
-    var used = Set<Int>()
 
     func constant(_ node: Node, _ index: Int) throws(ImportError) -> (Tensor, Int)? {
       // The operand that is not `current`: (tensor, its position), or nil.
-      for (k, i) in node.inputs.enumerated() where i != current {
+      for (k, i) in node.inputs.enumerated() where i != current && !i.isEmpty {
         guard let t = g.initializers[i] else {
           throw ImportError("node \(index) '\(node.name)' (\(node.opType)): input '\(i)' is neither the data path nor a constant")
         }
@@ -260,14 +298,24 @@ public enum ONNXImporter {
       return t.values
     }
 
-    while true {
-      let consumers = g.nodes.enumerated().filter { $0.element.inputs.contains(current) }
-      if consumers.isEmpty { break }
-      guard consumers.count == 1, let (index, node) = consumers.first else {
-        throw ImportError("tensor '\(current)' feeds \(consumers.count) nodes; only a chain of nodes is supported")
+    for index in plan.order {
+      let node = g.nodes[index]
+      // The chain: each node reads exactly one tensor computed from the data, the last one.
+      let fromData = node.inputs.filter { variable.contains($0) }
+      guard let data = fromData.first else {
+        throw unsupported(node, index, "none of its inputs depends on the graph input '\(plan.input)'")
       }
-      guard used.insert(index).inserted else { throw ImportError("the graph has a cycle") }
-      guard let out = node.outputs.first else { throw unsupported(node, index, "no output") }
+      guard fromData.count == 1 else {
+        let names = fromData.map { "'\($0)'" }.joined(separator: " and ")
+        throw unsupported(
+          node, index, "it combines tensors \(names) computed from the graph input; only a chain of operations is supported")
+      }
+      guard data == current else {
+        throw unsupported(
+          node, index, "it reads '\(data)' while the chain has reached '\(current)'; only a chain of operations is supported")
+      }
+      guard let out = node.outputs.first, !out.isEmpty else { throw unsupported(node, index, "no output") }
+      for o in node.outputs where !o.isEmpty { variable.insert(o) }
       switch node.opType {
       case "Identity", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Dropout":
         break
@@ -335,6 +383,9 @@ public enum ONNXImporter {
         throw unsupported(node, index)
       }
       current = out
+    }
+    guard current == plan.output else {
+      throw ImportError("the graph output '\(plan.output)' does not depend on the graph input '\(plan.input)'")
     }
     guard var last = pending else { throw ImportError("the graph has no operation on its input") }
     if !last.isIdentity || layers.isEmpty {
