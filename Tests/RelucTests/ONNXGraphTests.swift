@@ -223,7 +223,8 @@ import Testing
     let (code, out, err) = try run(["import", path, "-o", dir + "/out.xml"])
     #expect(code == 65)
     #expect(out.isEmpty)
-    #expect(err == "\(path): error: \(message)\n")
+    // Rendered like every diagnostic: the error line, then the compiler-style summary.
+    #expect(err == "\(path): error: \(message)\n1 error generated\n")
     #expect(!FileManager.default.fileExists(atPath: dir + "/out.xml"))
   }
 
