@@ -44,6 +44,10 @@ public enum Commands {
     let code = console.report(c, alwaysJSON: r.validateOnly && r.json)
     guard var problem = c.problem else { return code }
     if r.validateOnly { return .ok }
+    // Refused before the solve rather than after it.
+    if let output = r.output, let input = c.inputFiles.first(where: { sameFile($0, output) }) {
+      return console.report(Messages.wouldOverwriteInput(input))
+    }
     for text in r.starts {
       guard let x = parsePoint(text, size: problem.network.inputSize) else {
         return console.report(
@@ -67,17 +71,27 @@ public enum Commands {
     return written != .ok ? written : result.status.exitCode
   }
 
-  /// `reluc validate`: every model checked; the worst exit code (a missing file first).
+  /// `reluc validate`: every model checked; the worst exit code (a missing file first). With
+  /// `json`, one JSON array holds the diagnostics of all the models.
   public static func validate(
     _ models: [String], json: Bool, maxNetworkBytes: Int, console: Console
   ) -> RelucExit {
     var console = console
     if json { console.format = .json }
     var worst = RelucExit.ok
+    var all = DiagnosticBag()
+    var sources = SourceManager()
     for m in models {
       let c = Compiler.compile(path: m, maxNetworkBytes: maxNetworkBytes)
-      worst = worse(worst, console.report(c, alwaysJSON: json))
+      worst = worse(worst, c.diagnostics.exitCode)
+      if json {
+        all.add(contentsOf: c.diagnostics)
+        sources.add(contentsOf: c.sources)
+      } else {
+        console.report(c)
+      }
     }
+    if json { console.report(all, sources: sources, alwaysJSON: true) }
     return worst
   }
 
