@@ -154,6 +154,10 @@ import Testing
       #expect(code == 74, "\(args) \(redirect): \(err)")
       #expect(err.contains("error: \(message): No space left on device"), "\(args): \(err)")
     }
+    // export: HiGHS writes a temporary file, copied with checked writes.
+    let (exportCode, _, exportErr) = try run(["export", peaks, "--mps", "/nonexistent-folder/m.mps"])
+    #expect(exportCode == 74, "\(exportErr)")
+    #expect(exportErr.contains("cannot write '/nonexistent-folder/m.mps'"))
     let (code, _, err) = try run([peaks, "-q", "-o", "/dev/full", "--diagnostics-format", "json"])
     #expect(code == 74)
     #expect(err.contains("\"id\": \"cannot-write\""))
