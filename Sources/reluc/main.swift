@@ -12,7 +12,7 @@ struct InputOptions: ParsableArguments {
   @Option(name: .long, help: "Diagnostics format: text or json.")
   var diagnosticsFormat: DiagnosticFormat = .text
 
-  @Option(name: .long, help: "Largest network file accepted, in bytes.")
+  @Option(name: .long, parsing: .unconditional, help: "Largest network file accepted, in bytes.")
   var maxNetworkBytes: Int = NetworkReader.defaultMaxBytes
 
   @Option(name: .long, help: "Colour diagnostics: auto, always or never.")

@@ -44,6 +44,10 @@ public enum Commands {
     let code = console.report(c, alwaysJSON: r.validateOnly && r.json)
     guard var problem = c.problem else { return code }
     if r.validateOnly { return .ok }
+    // Refused before the solve rather than after it.
+    if let output = r.output, let input = c.inputFiles.first(where: { sameFile($0, output) }) {
+      return console.report(Messages.wouldOverwriteInput(input))
+    }
     for text in r.starts {
       guard let x = parsePoint(text, size: problem.network.inputSize) else {
         return console.report(
@@ -67,17 +71,27 @@ public enum Commands {
     return written != .ok ? written : result.status.exitCode
   }
 
-  /// `reluc validate`: every model checked; the worst exit code (a missing file first).
+  /// `reluc validate`: every model checked; the worst exit code (a missing file first). With
+  /// `json`, one JSON array holds the diagnostics of all the models.
   public static func validate(
     _ models: [String], json: Bool, maxNetworkBytes: Int, console: Console
   ) -> RelucExit {
     var console = console
     if json { console.format = .json }
     var worst = RelucExit.ok
+    var all = DiagnosticBag()
+    var sources = SourceManager()
     for m in models {
       let c = Compiler.compile(path: m, maxNetworkBytes: maxNetworkBytes)
-      worst = worse(worst, console.report(c, alwaysJSON: json))
+      worst = worse(worst, c.diagnostics.exitCode)
+      if json {
+        all.add(contentsOf: c.diagnostics)
+        sources.add(contentsOf: c.sources)
+      } else {
+        console.report(c)
+      }
     }
+    if json { console.report(all, sources: sources, alwaysJSON: true) }
     return worst
   }
 
@@ -136,7 +150,8 @@ public enum Commands {
         worst = worse(worst, console.emit(text, to: nil))
       } else if text != original {
         if check {
-          console.stderr("\(m): not formatted (run reluc fmt \(m))\n")
+          let shown = DisplayText.sanitize(m)
+          console.stderr("\(shown): not formatted (run reluc fmt \(shown))\n")
           worst = worse(worst, .notFormatted)
         } else if let reason = writeChecked(Array(text.utf8), to: m) {
           worst = worse(worst, console.report(Messages.cannotWrite(m, reason)))
@@ -162,15 +177,42 @@ public enum Commands {
     let c = Compiler.compile(path: model, maxNetworkBytes: maxNetworkBytes)
     let code = console.report(c)
     guard let problem = c.problem else { return code }
-    for path in [mps, lp].compactMap({ $0 }) {
+    for (path, ext) in [(mps, ".mps"), (lp, ".lp")] {
+      guard let path else { continue }
       if let input = c.inputFiles.first(where: { sameFile($0, path) }) {
         return console.report(Messages.wouldOverwriteInput(input))
       }
-      do { try MILPBackend.export(problem, to: path) } catch {
+      // HiGHS writes to a private temporary folder (it does not report a short write); the
+      // bytes are then written to the destination with every write checked.
+      guard let folder = makeTemporaryFolder() else {
+        return console.report(Messages.cannotWrite("a temporary folder", String(cString: strerror(errno))))
+      }
+      let temporary = folder + "/model" + ext
+      defer {
+        unlink(temporary)
+        rmdir(folder)
+      }
+      do { try MILPBackend.export(problem, to: temporary) } catch {
         return console.report(Messages.solverFailed("\(error)"))
+      }
+      guard case .success(let bytes) = readRegularFile(temporary, limit: Int.max) else {
+        return console.report(Messages.solverFailed("HiGHS did not write the model"))
+      }
+      if let reason = writeChecked(bytes, to: path) {
+        return console.report(Messages.cannotWrite(path, reason))
       }
     }
     return .ok
+  }
+
+  /// A new private folder under `TMPDIR` (or /tmp); nil when it cannot be made.
+  static func makeTemporaryFolder() -> String? {
+    var base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+    if base.isEmpty { base = "/tmp" }
+    var template = Array((base + "/reluc-export-XXXXXX").utf8CString)
+    return template.withUnsafeMutableBufferPointer { buffer in
+      mkdtemp(buffer.baseAddress!).map { String(cString: $0) }
+    }
   }
 
   /// `reluc import`: an ONNX or NNet network converted to the reluc XML format.

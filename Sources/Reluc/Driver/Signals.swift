@@ -39,7 +39,9 @@ public enum RunSignals {
   }
 
   /// A progress callback that redraws one line on standard error at most ten times a second:
-  /// method, elapsed seconds (one decimal), best value and bound.
+  /// method, elapsed seconds (one decimal), best value and bound (8 significant digits), clipped
+  /// to the terminal's width. The line is redrawn when a back end calls the callback (on a new
+  /// incumbent), not periodically.
   public static func progressLine(method: String, start: Double, console: Console) -> (
     @Sendable (Double, Double?) -> Void
   ) {
@@ -49,10 +51,35 @@ public enum RunSignals {
       let tenths = UInt64(max(0, (now - start) * 10))
       guard tenths > last.tenths.load(ordering: .relaxed) else { return }
       last.tenths.store(tenths, ordering: .relaxed)
-      var line = "\r\(method) \(tenths / 10).\(tenths % 10)s best \(best)"
-      if let bound { line += " bound \(bound)" }
-      console.stderr(line + "\u{1B}[K")
+      let line = progressText(
+        method: method, tenths: tenths, best: best, bound: bound, width: terminalWidth())
+      console.stderr("\r" + line + "\u{1B}[K")
     }
+  }
+
+  /// The text of the progress line, at most `width - 1` characters (the last column is left
+  /// free so the terminal does not wrap).
+  public static func progressText(
+    method: String, tenths: UInt64, best: Double, bound: Double?, width: Int
+  ) -> String {
+    var line = "\(method) \(tenths / 10).\(tenths % 10)s best \(significant(best))"
+    if let bound { line += " bound \(significant(bound))" }
+    let room = max(1, width - 1)
+    return line.count > room ? String(line.prefix(room)) : line
+  }
+
+  /// A number with 8 significant digits (`%.8g`).
+  public static func significant(_ x: Double) -> String {
+    var buffer = [CChar](repeating: 0, count: 64)
+    _ = withVaList([x]) { vsnprintf(&buffer, buffer.count, "%.8g", $0) }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+
+  /// The width of the terminal on standard error (80 when it is not a terminal or does not say).
+  public static func terminalWidth() -> Int {
+    var size = winsize()
+    guard ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+    return Int(size.ws_col)
   }
 
   /// Clears the progress line.

@@ -68,11 +68,56 @@ extension Lowering {
       }
       return net
     case .failure(let bag):
-      for var d in bag.all {
+      let hint = Self.importHint(path: resolved, bytes: bytes)
+      for (k, var d) in bag.all.enumerated() {
         d.notes.append(DiagnosticNote("network declared here", at: loc(path.range)))
+        if k == 0, d.help == nil, let hint { d.help = hint }
         diagnostics.add(d)
       }
       return nil
     }
+  }
+
+  /// When a network file that does not read as XML is an ONNX or NNet network (by its name or
+  /// its first bytes), the command that converts it.
+  static func importHint(path: String, bytes: [UInt8]) -> String? {
+    let kind: String
+    var byName = true
+    if path.hasSuffix(".onnx") {
+      kind = "ONNX"
+    } else if path.hasSuffix(".nnet") {
+      kind = "NNet"
+    } else {
+      byName = false
+      if looksLikeONNX(bytes) {
+        kind = "ONNX"
+      } else if looksLikeNNet(bytes) {
+        kind = "NNet"
+      } else {
+        return nil
+      }
+    }
+    var stem = path
+    if let dot = path.lastIndex(of: "."), !path[dot...].contains("/") { stem = String(path[..<dot]) }
+    let output = stem + ".xml" == path ? stem + ".converted.xml" : stem + ".xml"
+    let format = byName ? "" : "--format \(kind.lowercased()) "
+    return "this is an \(kind) network: convert it first: reluc import \(format)\(path) -o \(output)"
+  }
+
+  /// An ONNX model is a protobuf message that starts with its IR version: field 1, a varint
+  /// (byte 0x08), of a small value. No XML document starts so.
+  static func looksLikeONNX(_ bytes: [UInt8]) -> Bool {
+    bytes.count >= 2 && bytes[0] == 0x08 && (1...0x3F).contains(bytes[1])
+  }
+
+  /// An NNet file is text: `//` comment lines, then lines of comma-separated numbers.
+  static func looksLikeNNet(_ bytes: [UInt8]) -> Bool {
+    let text = String(decoding: bytes.prefix(4096), as: UTF8.self)
+    for line in text.split(separator: "\n") {
+      let t = line.trimmingCharacters(" \t\r")
+      if t.isEmpty || t.hasPrefix("//") { continue }
+      return t.contains(",") && t.allSatisfy { "0123456789.,-+eE \t".contains($0) }
+    }
+    return false
   }
 }

@@ -7,7 +7,10 @@ import RelucIR
 /// weight rows (one per neuron) and its biases (one per line). Hidden layers are ReLU, the last is
 /// linear. Inputs are normalized as (x - mean) / range (the min/max clamp is the identity inside
 /// the bounds, which become the network's input bounds) and outputs as y * range + mean: both go
-/// into the network's normalizations, so models speak in the original units.
+/// into the network's normalizations, so models speak in the original units. The minimums and
+/// maximums are kept exactly as given, however large: the format has no "no bound" convention
+/// (files that mean "unbounded" write a large number such as 100000, which is then the bound the
+/// network was specified on; dropping it would leave the input unbounded and the model rejected).
 public enum NNetImporter {
   /// Parses NNet text.
   public static func parse(_ text: String, name: String = "nnet") throws(ImportError) -> Network {

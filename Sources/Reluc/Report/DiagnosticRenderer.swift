@@ -20,6 +20,12 @@ public struct SourceManager: Sendable {
   /// so its lines are shown without reading it again.
   public mutating func attach(path: String, bytes: [UInt8]) { raw[path] = bytes }
 
+  /// Adds the files of another manager (for one report over several models).
+  public mutating func add(contentsOf other: SourceManager) {
+    files.merge(other.files) { a, _ in a }
+    raw.merge(other.raw) { a, _ in a }
+  }
+
   /// The loaded file at a path.
   public func file(_ path: String) -> SourceFile? { files[path] }
 
@@ -95,25 +101,27 @@ public struct DiagnosticRenderer: Sendable {
     guard let (lc, text, width) = r, !text.isEmpty else { return "" }
     let number = String(lc.line)
     let gutter = String(repeating: " ", count: number.count)
-    // Tabs before the caret are kept so the caret lines up under the same text.
-    var prefix = ""
-    for (k, ch) in text.unicodeScalars.enumerated() where k < lc.column - 1 {
-      prefix.unicodeScalars.append(ch == "\t" ? "\t" : " ")
-    }
-    let marker = "^" + String(repeating: "~", count: max(0, width - 1))
-    return " \(number) | \(text)\n \(gutter) | \(prefix)\(paint(marker, "1;32"))\n"
+    // Control and invisible characters escaped, a long line clipped around the caret.
+    let (shown, marker) = DisplayText.excerpt(text, column: lc.column, width: width)
+    let caret = "^" + String(repeating: "~", count: max(0, marker.length - 1))
+    return " \(number) | \(shown)\n \(gutter) | \(marker.prefix)\(paint(caret, "1;32"))\n"
   }
 
-  /// One diagnostic as text (several lines, ending with a newline).
+  /// One diagnostic as text (several lines, ending with a newline). The texts and source lines
+  /// shown have their control and invisible characters escaped (`DisplayText`).
   public func render(_ d: Diagnostic) -> String {
     let (h, r) = header(d.location)
-    var out = paint(h, "1") + label(d.severity) + ": " + paint(d.message, "1") + "\n"
+    var out =
+      paint(DisplayText.sanitize(h), "1") + label(d.severity) + ": "
+      + paint(DisplayText.sanitize(d.message), "1") + "\n"
     out += excerpt(r)
     for n in d.notes {
       let (nh, nr) = header(n.location)
-      out += paint(nh, "1") + label(.note) + ": " + n.message + "\n" + excerpt(nr)
+      out +=
+        paint(DisplayText.sanitize(nh), "1") + label(.note) + ": " + DisplayText.sanitize(n.message)
+        + "\n" + excerpt(nr)
     }
-    if let help = d.help { out += "  = help: \(help)\n" }
+    if let help = d.help { out += "  = help: \(DisplayText.sanitize(help))\n" }
     return out
   }
 
@@ -144,19 +152,26 @@ public struct DiagnosticRenderer: Sendable {
     return .object(fields)
   }
 
-  /// One diagnostic as a JSON object (schema in man/reluc.1, DIAGNOSTICS).
+  /// One diagnostic as a JSON object (schema in man/reluc.1, DIAGNOSTICS). Its texts are the
+  /// same as in the text rendering (control and invisible characters escaped); file paths are
+  /// given as they are (JSON escaping makes them safe).
   public func json(_ d: Diagnostic) -> JSON {
     .object([
       ("id", .string(d.id)),
       ("severity", .string(d.severity.rawValue)),
-      ("message", .string(d.message)),
+      ("message", .string(DisplayText.sanitize(d.message))),
       ("location", locationJSON(d.location)),
       (
         "notes",
         .array(
-          d.notes.map { .object([("message", .string($0.message)), ("location", locationJSON($0.location))]) })
+          d.notes.map {
+            .object([
+              ("message", .string(DisplayText.sanitize($0.message))),
+              ("location", locationJSON($0.location)),
+            ])
+          })
       ),
-      ("help", d.help.map { .string($0) } ?? .null),
+      ("help", d.help.map { .string(DisplayText.sanitize($0)) } ?? .null),
     ])
   }
 }
