@@ -159,9 +159,6 @@ public struct SolveOptions: Sendable, Equatable {
   public var lpWalkEpsilon: Double = 0.01
   /// MILP Walk: relative gap within which a sample is refined by MILPs.
   public var milpWalkGap: Double = 2.0 / 3.0
-  /// Starting points given by the user (`--start` on the command line), tried first by the
-  /// gradient methods and the walks; projected onto the domain.
-  public var userStarts: [[Double]] = []
   /// `auto` uses the exact MILP when the network has at most this many unstable ReLUs.
   public var autoMilpNeurons: Int = 200
 

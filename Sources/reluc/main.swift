@@ -132,15 +132,16 @@ struct Solve: ParsableCommand {
     if c.diagnostics.all.contains(where: { $0.severity == .error && $0.location == nil }) {
       try quit(.usage)
     }
-    guard var problem = c.problem else { try quit(code) }
+    guard let problem = c.problem else { try quit(code) }
     if validate { try quit(.ok) }
+    var userStarts: [[Double]] = []
     for text in start {
       let values = text.split(separator: ",").map { Double($0.trimmingCharacters(" ")) }
       guard values.count == problem.network.inputSize, values.allSatisfy({ $0?.isFinite == true }) else {
         writeErr("reluc: error: --start needs \(problem.network.inputSize) comma-separated finite numbers, got '\(text)'\n")
         try quit(.usage)
       }
-      problem.options.userStarts.append(values.map { $0! })
+      userStarts.append(values.map { $0! })
     }
     // A parent may have started us with SIGINT blocked (Foundation's Process does): unblock it.
     var mask = sigset_t()
@@ -153,6 +154,7 @@ struct Solve: ParsableCommand {
     }
     installCrashGuard()
     var context = SolveContext(timeLimit: problem.options.timeLimit, verbose: verbose)
+    context.userStarts = userStarts
     let showProgress = !quiet && !verbose && isatty(2) == 1
     if showProgress {
       let start = context.start

@@ -26,7 +26,7 @@ func lpTightenedBounds(
   objective: Objective? = nil, workers: Int = 1
 ) throws(HighsError) -> PreactivationBounds {
   let net = problem.network
-  var bounds = intervalBounds(net, lower: problem.polytope.lower, upper: problem.polytope.upper)
+  var bounds = context.intervalBounds(problem)
   let stop = monotonicSeconds() + budget
   let convexOnly = BigMModel.convexSideNeurons(net, objective: objective)
   for l in 1..<max(1, net.layers.count) {
@@ -112,7 +112,7 @@ extension BigMModel {
         let rounds = split.isEmpty ? cutRounds : min(cutRounds, 1)
         while status == .optimal, round < rounds, monotonicSeconds() < stop {
           round += 1
-          let added = try separateIdealCuts(at: solver.columnValues(), tolerance: 1e-6)
+          let added = try separateIdealCuts(at: solver.columnValues(), tolerance: BigMModel.cutTolerance)
           if added == 0 { break }
           status = try solver.run()
         }

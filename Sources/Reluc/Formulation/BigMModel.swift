@@ -148,7 +148,7 @@ struct BigMModel {
       net.layers[n - 2].activation == .relu
     else { return n >= 2 ? Array(repeating: false, count: net.layers[n - 2].outputSize) : [] }
     let out = net.layers[n - 1]
-    let sign: Double = objective.sense == .maximize ? 1 : -1
+    let sign = objective.sign
     return (0..<out.inputSize).map { j in
       var g = 0.0
       for k in 0..<out.outputSize { g += objective.outputWeights[k] * out.weights[k * out.inputSize + j] }

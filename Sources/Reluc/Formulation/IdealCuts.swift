@@ -3,6 +3,11 @@ import RelucIR
 import RelucHiGHS
 
 extension BigMModel {
+  /// The relative violation above which an ideal cut is added.
+  static let cutTolerance = 1e-6
+  /// The cut loop stops when the LP bound moves by at most this, relative (`cutLoop`).
+  static let cutLoopStall = 1e-4
+
   /// Separates the most violated inequality of the ideal formulation of each unstable ReLU
   /// (Anderson, Huchette, Ma, Tjandraatmadja, Vielma 2020, Proposition 12 / eq. (10)) at the
   /// point `v` (all columns), and adds the violated ones as rows. For a neuron
@@ -64,8 +69,8 @@ extension BigMModel {
   }
 
   /// The cutting-plane loop on the LP relaxation: solve it, add the violated ideal-formulation
-  /// cuts, and repeat while the bound improves by more than 1e-4 (relative), for at most `rounds`
-  /// rounds, until `stop` (monotonic seconds) or an interrupt. `onSolution` sees every LP
+  /// cuts, and repeat while the bound improves by more than `cutLoopStall` (relative), for at most
+  /// `rounds` rounds, until `stop` (monotonic seconds) or an interrupt. `onSolution` sees every LP
   /// solution. Returns the cuts added (a batch per round), the rounds of separation, the LP
   /// objective after each solve and the last LP status.
   func cutLoop(rounds: Int, until stop: Double, onSolution: ([Double]) -> Void = { _ in })
@@ -82,12 +87,12 @@ extension BigMModel {
       let bound = solver.objectiveValue
       let v = solver.columnValues()
       onSolution(v)
-      if let last = history.last, abs(last - bound) <= 1e-4 * (1 + abs(bound)) {
+      if let last = history.last, abs(last - bound) <= Self.cutLoopStall * (1 + abs(bound)) {
         history.append(bound)
         break
       }
       history.append(bound)
-      let cuts = idealCuts(at: v, tolerance: 1e-6)
+      let cuts = idealCuts(at: v, tolerance: Self.cutTolerance)
       done += 1
       if cuts.count == 0 { break }
       try solver.addRows(cuts)

@@ -22,14 +22,14 @@ public struct LPWalkBackend: Backend {
     let lp = try RegionLPSolver(problem: problem)
     let domain = try Domain(problem.polytope)
     var rng = Xoshiro256(seed: UInt64(problem.options.seed))
-    let sign: Double = problem.objective.sense == .maximize ? 1 : -1
+    let sign = problem.objective.sign
     var best: [Double]? = nil
     var bestValue = -Double.infinity  // signed
     var seen = Set<Int>()
     var walks = 0
 
     // The relaxation and its fixes.
-    let bounds = intervalBounds(problem.network, lower: problem.polytope.lower, upper: problem.polytope.upper)
+    let bounds = context.intervalBounds(problem)
     let relaxation = try BigMModel(problem: problem, bounds: bounds, relaxed: true)
     try relaxation.setObjective(problem)
     // (index among all ReLU neurons, as in LinearRegion, and the binary's column).
@@ -51,9 +51,9 @@ public struct LPWalkBackend: Backend {
     }
 
     var startIndex = 0
-    while !context.shouldStop, startIndex < problem.options.starts + problem.options.userStarts.count {
+    while !context.shouldStop, startIndex < problem.options.starts + context.userStarts.count {
       var start: [Double]?
-      let user = problem.options.userStarts.filter { $0.count == problem.network.inputSize }
+      let user = context.userStarts.filter { $0.count == problem.network.inputSize }
       if startIndex < user.count {
         var p = user[startIndex]
         p.withUnsafeMutableBufferPointer { _ = domain.project($0.baseAddress!) }

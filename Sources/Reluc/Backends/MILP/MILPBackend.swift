@@ -12,6 +12,10 @@ public struct MILPBackend: Backend {
 
   /// HiGHS's absolute MIP gap (its default, pinned here because the reported bound depends on it).
   static let absoluteGap = 1e-6
+  /// Rounds of ideal cuts in each bound LP of `bounds = lp` (unless `cuts = none`).
+  static let boundCutRounds = 3
+  /// Rounds of the root cut loop of `cuts = root`.
+  static let rootCutRounds = 20
 
   public func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult {
     do {
@@ -26,12 +30,10 @@ public struct MILPBackend: Backend {
     let bounds: PreactivationBounds
     switch problem.options.bounds {
     case .interval:
-      bounds = intervalBounds(
-        problem.network, lower: problem.polytope.lower, upper: problem.polytope.upper)
+      bounds = context.intervalBounds(problem)
     case .lp:
-      // Unless cuts = none, the bound LPs get up to three rounds of the ideal cuts.
-      let rounds = problem.options.cuts == .none ? 0 : 3
-      bounds = try lpTightenedBounds(problem, context, budget: context.remaining * 0.25, cutRounds: rounds,
+      let rounds = problem.options.cuts == .none ? 0 : Self.boundCutRounds
+      bounds = try lpTightenedBounds(problem, context, budget: context.remaining * Budget.boundTightening, cutRounds: rounds,
         splits: problem.options.obbtSplits,
         objective: problem.objective, workers: problem.options.workers)
     }
@@ -46,7 +48,7 @@ public struct MILPBackend: Backend {
     var cutStats: [(String, JSON)] = []
     if problem.options.cuts == .root, !model.unstable.isEmpty {
       let t = monotonicSeconds()
-      let r = try model.rootCuts(rounds: 20, budget: 0.2 * context.remaining)
+      let r = try model.rootCuts(rounds: Self.rootCutRounds, budget: Budget.rootCuts * context.remaining)
       cutStats = [
         ("cuts", .int(r.cuts)), ("cut_rounds", .int(r.rounds)),
         ("root_bound_before_cuts", r.bounds.first.map { .number($0) } ?? .null),
@@ -81,11 +83,9 @@ public struct MILPBackend: Backend {
     let claimed: Double? = point == nil ? nil : s.objectiveValue
     // HiGHS prunes nodes within its gap tolerances and may then report the incumbent's value as
     // its dual bound; widened by those tolerances it is a bound on the optimum.
-    let maximize = problem.objective.sense == .maximize
     let bound = s.doubleInfo("mip_dual_bound").flatMap { d -> Double? in
       guard d.isFinite else { return nil }
-      let slack = max(Self.absoluteGap, problem.options.mipGap * abs(d))
-      return maximize ? d + slack : d - slack
+      return d + problem.objective.sign * max(Self.absoluteGap, problem.options.mipGap * abs(d))
     }
     switch status {
     case .optimal:
@@ -157,9 +157,7 @@ public struct MILPBackend: Backend {
 
   /// Writes the MILP (interval bounds) to an MPS or LP file.
   public static func export(_ problem: Problem, to path: String) throws(HighsError) {
-    let bounds = intervalBounds(
-      problem.network, lower: problem.polytope.lower, upper: problem.polytope.upper)
-    let model = try BigMModel(problem: problem, bounds: bounds, objective: problem.objective)
+    let model = try BigMModel(problem: problem, bounds: intervalBounds(of: problem), objective: problem.objective)
     try model.setObjective(problem)
     try model.solver.writeModel(path)
   }

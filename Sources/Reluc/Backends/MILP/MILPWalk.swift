@@ -21,8 +21,8 @@ public struct MILPWalkBackend: Backend {
     let lp = try RegionLPSolver(problem: problem)
     let domain = try Domain(problem.polytope)
     var rng = Xoshiro256(seed: UInt64(problem.options.seed))
-    let sign: Double = problem.objective.sense == .maximize ? 1 : -1
-    let bounds = intervalBounds(problem.network, lower: problem.polytope.lower, upper: problem.polytope.upper)
+    let sign = problem.objective.sign
+    let bounds = context.intervalBounds(problem)
     let milp = try BigMModel(problem: problem, bounds: bounds, objective: problem.objective)
     try milp.setObjective(problem)
     var best: [Double]? = nil
