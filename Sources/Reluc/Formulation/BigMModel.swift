@@ -177,18 +177,12 @@ struct BigMModel {
   func completion(of x: [Double], network: Network) -> [Double] {
     var v = [Double](repeating: 0, count: solver.columnCount)
     for (j, c) in inputColumns.enumerated() { v[c] = x[j] }
-    var h = x
-    for (l, layer) in network.layers.enumerated() where l < activationColumns.count {
-      var next = [Double](repeating: 0, count: layer.outputSize)
-      for i in 0..<layer.outputSize {
-        var z = layer.bias[i]
-        for j in 0..<layer.inputSize { z += layer.weights[i * layer.inputSize + j] * h[j] }
-        let a = layer.activation == .relu ? max(0, z) : z
-        next[i] = a
-        if let c = activationColumns[l][i] { v[c] = a }
-        if let d = binaryColumns[l][i] { v[d] = z > 0 ? 1 : 0 }
+    let pass = network.forward(x)
+    for l in activationColumns.indices {
+      for i in activationColumns[l].indices {
+        if let c = activationColumns[l][i] { v[c] = pass.activations[l][i] }
+        if let d = binaryColumns[l][i] { v[d] = pass.preactivations[l][i] > 0 ? 1 : 0 }
       }
-      h = next
     }
     return v
   }
