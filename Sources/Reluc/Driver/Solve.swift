@@ -54,8 +54,8 @@ public enum Solver {
   }
 
   /// PPGA and LP Walk on the two cores (one thread each) under the same deadline; the better
-  /// point wins. PPGA rather than PPGA_LR: with its starts batched it had the smaller mean gap on
-  /// the papers' grid of networks (bench/methods.py).
+  /// point wins. PPGA (batched) rather than PPGA_LR: the batched starts make it the stronger
+  /// heuristic of the two on wide networks.
   static func race(_ problem: Problem, _ context: SolveContext, unstable: Int) -> SolveResult {
     let results = ResultBox()
     DispatchQueue.concurrentPerform(iterations: 2) { k in

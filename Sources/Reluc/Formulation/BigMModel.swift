@@ -15,7 +15,7 @@ import RelucHiGHS
 /// works against it (`g_j <= 0` when maximizing, `>= 0` when minimizing) keeps only its convex
 /// side, `a >= 0` and `a >= z`, with no binary: `a_j` appears in no other row, so any solution
 /// can lower `a_j` to `max(0, z_j)` without losing objective; the optimum and the dual bound are
-/// those of the full MILP. On random networks about half of the last layer's binaries go.
+/// those of the full MILP.
 struct BigMModel {
   let solver: HighsSolver
   /// Column of each input.
@@ -62,17 +62,13 @@ struct BigMModel {
     if relaxed {
       // Devex pricing: the relaxations are re-solved after small changes and basis restores,
       // after each of which HiGHS would recompute its dual steepest-edge weights (a BTRAN per
-      // row). Measured on 10-50-50-1 seed 1: the tree's nodes/s doubled (with its basis
-      // restores), the bound LPs took 3.1-3.4 s instead of 3.8 s.
+      // row); Devex keeps its weights.
       try solver.set("simplex_dual_edge_weight_strategy", 1)
     }
     let net = problem.network
     let poly = problem.polytope
-    let inf = solver.infinity
     inputColumns = try solver.addPolytope(poly)
-    var previous: [Int?] = inputColumns.map { $0 }
-    var previousLower = poly.lower
-    var previousUpper = poly.upper
+    var previous = Layer(columns: inputColumns.map { $0 }, lower: poly.lower, upper: poly.upper)
     let layerCount = layers ?? net.layers.count
     let convexOnly = Self.convexSideNeurons(net, objective: layerCount == net.layers.count ? objective : nil)
     for l in 0..<layerCount {
@@ -80,64 +76,80 @@ struct BigMModel {
       var cols: [Int?] = []
       var bins: [Int?] = []
       for i in 0..<layer.outputSize {
-        let L = bounds.lower[l][i]
-        let U = bounds.upper[l][i]
-        // z - b = sum w_j a_j over the non-constant previous neurons.
-        var idx: [Int32] = []
-        var val: [Double] = []
-        var terms: [(column: Int, weight: Double, lower: Double, upper: Double)] = []
-        for j in 0..<layer.inputSize {
-          let w = layer.weights[i * layer.inputSize + j]
-          if w != 0, let c = previous[j] {
-            idx.append(Int32(c))
-            val.append(w)
-            terms.append((c, w, previousLower[j], previousUpper[j]))
-          }
-        }
-        let b = layer.bias[i]
-        if layer.activation == .linear || L >= 0 {
-          if layer.activation == .relu { stableActive += 1 }
-          // The output layer's columns are free: bounding the objective's column by its LP bound
-          // makes the relaxation degenerate at that bound (measured: 2x more time on 10-100-1).
-          let last = l == net.layers.count - 1
-          let a = try solver.addColumn(lower: last ? -inf : L, upper: last ? inf : U)
-          // a - w.h = b
-          try solver.addRow(lower: b, upper: b, indices: idx + [Int32(a)], values: val.map { -$0 } + [1])
-          cols.append(a)
-          bins.append(nil)
-        } else if U <= 0 {
-          stableInactive += 1
-          cols.append(nil)
-          bins.append(nil)
-        } else {
-          let a = try solver.addColumn(lower: 0, upper: U)
-          let negW = val.map { -$0 }
-          // a - w.h >= b
-          try solver.addRow(lower: b, upper: inf, indices: idx + [Int32(a)], values: negW + [1])
-          cols.append(a)
-          if l == net.layers.count - 2, convexOnly[i] {
-            convexSide += 1
-            bins.append(nil)
-            continue
-          }
-          let delta = try solver.addColumn(lower: 0, upper: 1, integer: !relaxed)
-          binaries += 1
-          // a - w.h - L delta <= b - L
-          try solver.addRow(
-            lower: -inf, upper: b - L, indices: idx + [Int32(a), Int32(delta)], values: negW + [1, -L])
-          // a - U delta <= 0
-          try solver.addRow(lower: -inf, upper: 0, indices: [Int32(a), Int32(delta)], values: [1, -U])
-          bins.append(delta)
-          unstable.append(UnstableNeuron(activation: a, binary: delta, bias: b, terms: terms))
-        }
+        let (a, delta) = try addNeuron(
+          layer, i, after: previous, lower: bounds.lower[l][i], upper: bounds.upper[l][i],
+          free: l == net.layers.count - 1, convexOnly: l == net.layers.count - 2 && convexOnly[i],
+          relaxed: relaxed)
+        cols.append(a)
+        bins.append(delta)
       }
       activationColumns.append(cols)
       binaryColumns.append(bins)
-      previous = cols
       let relu = layer.activation == .relu
-      previousLower = bounds.lower[l].map { relu ? max(0, $0) : $0 }
-      previousUpper = bounds.upper[l].map { relu ? max(0, $0) : $0 }
+      previous = Layer(
+        columns: cols, lower: bounds.lower[l].map { relu ? max(0, $0) : $0 },
+        upper: bounds.upper[l].map { relu ? max(0, $0) : $0 })
     }
+  }
+
+  /// A layer's activation columns (nil: constant 0) and their bounds, as the next layer sees them.
+  struct Layer {
+    var columns: [Int?]
+    var lower: [Double]
+    var upper: [Double]
+  }
+
+  /// Adds neuron `i` of `layer` (pre-activation in `[L, U]`) on top of the `previous` layer's
+  /// columns; returns its activation column (nil when it is constant 0) and binary (if any).
+  /// `free`: the output layer, whose columns are left unbounded (bounding the objective's column
+  /// by its LP bound makes the relaxation degenerate at that bound). `convexOnly`: the neuron
+  /// keeps its convex side only (see the type's comment).
+  mutating func addNeuron(
+    _ layer: DenseLayer, _ i: Int, after previous: Layer, lower L: Double, upper U: Double,
+    free: Bool, convexOnly: Bool, relaxed: Bool
+  ) throws(HighsError) -> (activation: Int?, binary: Int?) {
+    let inf = solver.infinity
+    // z - b = sum w_j a_j over the non-constant previous neurons.
+    var idx: [Int32] = []
+    var val: [Double] = []
+    var terms: [(column: Int, weight: Double, lower: Double, upper: Double)] = []
+    for j in 0..<layer.inputSize {
+      let w = layer.weights[i * layer.inputSize + j]
+      if w != 0, let c = previous.columns[j] {
+        idx.append(Int32(c))
+        val.append(w)
+        terms.append((c, w, previous.lower[j], previous.upper[j]))
+      }
+    }
+    let b = layer.bias[i]
+    if layer.activation == .linear || L >= 0 {
+      if layer.activation == .relu { stableActive += 1 }
+      let a = try solver.addColumn(lower: free ? -inf : L, upper: free ? inf : U)
+      // a - w.h = b
+      try solver.addRow(lower: b, upper: b, indices: idx + [Int32(a)], values: val.map { -$0 } + [1])
+      return (a, nil)
+    }
+    if U <= 0 {
+      stableInactive += 1
+      return (nil, nil)
+    }
+    let a = try solver.addColumn(lower: 0, upper: U)
+    let negW = val.map { -$0 }
+    // a - w.h >= b
+    try solver.addRow(lower: b, upper: inf, indices: idx + [Int32(a)], values: negW + [1])
+    if convexOnly {
+      convexSide += 1
+      return (a, nil)
+    }
+    let delta = try solver.addColumn(lower: 0, upper: 1, integer: !relaxed)
+    binaries += 1
+    // a - w.h - L delta <= b - L
+    try solver.addRow(
+      lower: -inf, upper: b - L, indices: idx + [Int32(a), Int32(delta)], values: negW + [1, -L])
+    // a - U delta <= 0
+    try solver.addRow(lower: -inf, upper: 0, indices: [Int32(a), Int32(delta)], values: [1, -U])
+    unstable.append(UnstableNeuron(activation: a, binary: delta, bias: b, terms: terms))
+    return (a, delta)
   }
 
   /// Per neuron of the last hidden layer: whether its objective coefficient lets it keep only its

@@ -25,18 +25,39 @@ public struct MILPBackend: Backend {
     }
   }
 
-  func solveThrowing(_ problem: Problem, _ context: SolveContext) throws(HighsError) -> SolveResult {
-    let t0 = monotonicSeconds()
-    let bounds: PreactivationBounds
+  /// The bounds the formulation uses: interval bounds, or LP-tightened ones (`bounds = lp`, with
+  /// `Budget.boundTightening` of the time left).
+  func preactivationBounds(_ problem: Problem, _ context: SolveContext) throws(HighsError)
+    -> PreactivationBounds
+  {
     switch problem.options.bounds {
     case .interval:
-      bounds = context.intervalBounds(problem)
+      return context.intervalBounds(problem)
     case .lp:
       let rounds = problem.options.cuts == .none ? 0 : Self.boundCutRounds
-      bounds = try lpTightenedBounds(problem, context, budget: context.remaining * Budget.boundTightening, cutRounds: rounds,
-        splits: problem.options.obbtSplits,
-        objective: problem.objective, workers: problem.options.workers)
+      return try lpTightenedBounds(
+        problem, context, budget: context.remaining * Budget.boundTightening, cutRounds: rounds,
+        splits: problem.options.obbtSplits, objective: problem.objective,
+        workers: problem.options.workers)
     }
+  }
+
+  /// The root cut loop of `cuts = root` on the model (`Budget.rootCuts` of the time left), and
+  /// its statistics.
+  func rootCuts(_ model: BigMModel, _ context: SolveContext) throws(HighsError) -> [(String, JSON)] {
+    let t = monotonicSeconds()
+    let r = try model.rootCuts(rounds: Self.rootCutRounds, budget: Budget.rootCuts * context.remaining)
+    return [
+      ("cuts", .int(r.cuts)), ("cut_rounds", .int(r.rounds)),
+      ("root_bound_before_cuts", r.bounds.first.map { .number($0) } ?? .null),
+      ("root_bound_after_cuts", r.bounds.last.map { .number($0) } ?? .null),
+      ("cut_seconds", .number(((monotonicSeconds() - t) * 1000).rounded() / 1000)),
+    ]
+  }
+
+  func solveThrowing(_ problem: Problem, _ context: SolveContext) throws(HighsError) -> SolveResult {
+    let t0 = monotonicSeconds()
+    let bounds = try preactivationBounds(problem, context)
     let boundSeconds = monotonicSeconds() - t0
     if problem.options.cuts == .all {
       return try solveByTree(problem, context, bounds: bounds, boundSeconds: boundSeconds)
@@ -47,14 +68,7 @@ public struct MILPBackend: Backend {
     try s.setLogging(context.verbose)
     var cutStats: [(String, JSON)] = []
     if problem.options.cuts == .root, !model.unstable.isEmpty {
-      let t = monotonicSeconds()
-      let r = try model.rootCuts(rounds: Self.rootCutRounds, budget: Budget.rootCuts * context.remaining)
-      cutStats = [
-        ("cuts", .int(r.cuts)), ("cut_rounds", .int(r.rounds)),
-        ("root_bound_before_cuts", r.bounds.first.map { .number($0) } ?? .null),
-        ("root_bound_after_cuts", r.bounds.last.map { .number($0) } ?? .null),
-        ("cut_seconds", .number(((monotonicSeconds() - t) * 1000).rounded() / 1000)),
-      ]
+      cutStats = try rootCuts(model, context)
     }
     try s.setTimeLimit(context.remaining)
     try s.set("mip_rel_gap", problem.options.mipGap)
