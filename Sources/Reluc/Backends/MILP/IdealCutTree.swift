@@ -32,6 +32,9 @@ import Synchronization
 /// - Every node's fixings are a full vector (one byte per binary) and a basis (four bytes per
 ///   column and row, shared by siblings): memory is that times the open nodes, which depth first
 ///   keeps to about the depth per worker.
+///
+/// This file sets the search up and holds its shared state; `TreeWorker` processes the nodes,
+/// `branching` (TreeBranching.swift) chooses the binary, `TreeTunables` holds the constants.
 struct IdealCutTree {
   let problem: Problem
   let bounds: PreactivationBounds
