@@ -21,8 +21,8 @@ public enum Interrupt {
   public static var requested: Bool { flag.load(ordering: .relaxed) }
 }
 
-/// What every back end is given besides the problem: the deadline, the interrupt, the progress
-/// line and the log switch.
+/// What every back end is given besides the problem: the deadline, the progress line, the log
+/// switch, the user's starting points and the interval bounds computed by the driver.
 public struct SolveContext: @unchecked Sendable {
   /// When the solve started.
   public var start: Double
