@@ -145,12 +145,18 @@ public struct Network: Sendable, Equatable {
 
   /// A forward pass (reference implementation, straightforward loops): the outputs at `x`.
   /// Normalizations still present are applied.
-  public func evaluate(_ x: [Double]) -> [Double] {
+  public func evaluate(_ x: [Double]) -> [Double] { forward(x).outputs }
+
+  /// The forward pass at `x` with its intermediate values: the one implementation of `W h + b`
+  /// and the activations outside the gradient kernels. Normalizations still present are applied
+  /// (the input's before the first layer, the output's to `outputs` only).
+  public func forward(_ x: [Double]) -> ForwardPass {
     precondition(x.count == inputSize)
     var h = x
     if let n = inputNormalization {
       for j in 0..<h.count { h[j] = (h[j] - n.mean[j]) / n.scale[j] }
     }
+    var pass = ForwardPass(input: h, preactivations: [], activations: [], outputs: [])
     for layer in layers {
       var z = layer.bias
       for i in 0..<layer.outputSize {
@@ -158,13 +164,33 @@ public struct Network: Sendable, Equatable {
         let row = i * layer.inputSize
         for j in 0..<layer.inputSize { s += layer.weights[row + j] * h[j] }
         z[i] += s
-        if layer.activation == .relu, z[i] < 0 { z[i] = 0 }
       }
+      pass.preactivations.append(z)
+      if layer.activation == .relu {
+        for i in 0..<z.count where z[i] < 0 { z[i] = 0 }
+      }
+      pass.activations.append(z)
       h = z
     }
     if let n = outputNormalization {
       for i in 0..<h.count { h[i] = h[i] * n.scale[i] + n.mean[i] }
     }
-    return h
+    pass.outputs = h
+    return pass
   }
+}
+
+/// The values of one forward pass (`Network.forward`).
+public struct ForwardPass: Sendable, Equatable {
+  /// The first layer's input: `x`, input normalization applied.
+  public var input: [Double]
+  /// Per layer, the pre-activations `z = W h + b`.
+  public var preactivations: [[Double]]
+  /// Per layer, the activations: `max(0, z)` for a ReLU layer, `z` for a linear one.
+  public var activations: [[Double]]
+  /// The network's outputs: the last layer's activations, output normalization applied.
+  public var outputs: [Double]
+
+  /// The input of layer `l` (the activations of the layer before it).
+  public func layerInput(_ l: Int) -> [Double] { l == 0 ? input : activations[l - 1] }
 }

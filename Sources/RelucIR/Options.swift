@@ -94,8 +94,6 @@ public struct SolveOptions: Sendable, Equatable {
   public var milpWalkGap: Double = 2.0 / 3.0
   /// `auto` uses the exact MILP when the network has at most this many unstable ReLUs.
   public var autoMilpNeurons: Int = 200
-  /// TEMPORARY (moves to the solve context): starting points given with `--start`.
-  public var userStarts: [[Double]] = []
 
   /// Creates the defaults.
   public init() {}

@@ -359,9 +359,10 @@ enum OptFixtures {
     let name = "max_3_10_1.rmod"
     let expected = try #require(OptFixtures.expectedOptimum(name))
     let (_, exact) = try #require(OptFixtures.solve(name, [("method", .identifier("milp"))]))
-    var p = try #require(Fixtures.problem(Fixtures.path("opt/" + name), overrides: [("method", .identifier(method.rawValue)), ("starts", .number(1))]))
-    p.options.userStarts = [try #require(exact.point)]
-    let r = Solver.solve(p, SolveContext(timeLimit: 30))
+    let p = try #require(Fixtures.problem(Fixtures.path("opt/" + name), overrides: [("method", .identifier(method.rawValue)), ("starts", .number(1))]))
+    var context = SolveContext(timeLimit: 30)
+    context.userStarts = [try #require(exact.point)]
+    let r = Solver.solve(p, context)
     #expect(close(try #require(r.objective), expected, abs: 1e-6, rel: 0))
     if method == .gradient_walk {
       // One user start and one sampled start.

@@ -21,8 +21,8 @@ public enum Interrupt {
   public static var requested: Bool { flag.load(ordering: .relaxed) }
 }
 
-/// What every back end is given besides the problem: the deadline, the interrupt, the progress
-/// line and the log switch.
+/// What every back end is given besides the problem: the deadline, the progress line, the log
+/// switch, the user's starting points and the interval bounds computed by the driver.
 public struct SolveContext: @unchecked Sendable {
   /// When the solve started.
   public var start: Double
@@ -32,12 +32,25 @@ public struct SolveContext: @unchecked Sendable {
   public var verbose: Bool
   /// Called with the best value so far (for the progress line).
   public var progress: ((_ best: Double, _ bound: Double?) -> Void)?
+  /// Starting points given by the user (`--start`), tried first by the gradient methods and LP
+  /// Walk, projected onto the domain; points of the wrong dimension are ignored. A run input
+  /// beside the problem, not an option.
+  public var userStarts: [[Double]] = []
+  /// The interval bounds of the pre-activations of the problem being solved, computed once by
+  /// `Solver.solve`; back ends read them through `intervalBounds(_:)`.
+  public var bounds: PreactivationBounds?
 
   /// A context whose deadline is `timeLimit` seconds from now.
   public init(timeLimit: Double, verbose: Bool = false) {
     start = monotonicSeconds()
     deadline = start + timeLimit
     self.verbose = verbose
+  }
+
+  /// The interval bounds of `problem` (the problem being solved): the ones `Solver.solve` put in
+  /// the context, or, for a back end called without the driver, computed now.
+  public func intervalBounds(_ problem: Problem) -> PreactivationBounds {
+    bounds ?? Reluc.intervalBounds(of: problem)
   }
 
   /// Seconds left before the deadline.
@@ -48,6 +61,19 @@ public struct SolveContext: @unchecked Sendable {
 
   /// The status for a solve that stopped early.
   public var stopStatus: SolveStatus { Interrupt.requested ? .interrupted : .timeLimit }
+}
+
+/// How the time limit is shared among the phases of a solve, in one place.
+public enum Budget {
+  /// LP bound tightening (`bounds = lp`) gets this share of the time left when it starts.
+  public static let boundTightening = 0.25
+  /// The root cut loop of `cuts = root` gets this share of the time left when it starts.
+  public static let rootCuts = 0.2
+  /// The PPGA warm start before the MILP (`warm_start`, and `auto` on small networks) gets this
+  /// share of the whole time limit; the MILP gets the rest.
+  public static let warmStart = 0.05
+  /// The warm start runs at least this many starts (batched PPGA), whatever `starts` says.
+  public static let warmStartStarts = 64
 }
 
 /// A back end: solves a problem within a context.

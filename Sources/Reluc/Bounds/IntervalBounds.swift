@@ -69,3 +69,8 @@ public func intervalBounds(_ network: Network, lower: [Double], upper: [Double])
   }
   return result
 }
+
+/// The interval bounds of a problem's network over its inputs' variable bounds.
+public func intervalBounds(of problem: Problem) -> PreactivationBounds {
+  intervalBounds(problem.network, lower: problem.polytope.lower, upper: problem.polytope.upper)
+}

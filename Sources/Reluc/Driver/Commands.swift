@@ -42,23 +42,25 @@ public enum Commands {
     let c = Compiler.compile(
       path: r.model, overrides: r.overrides, maxNetworkBytes: r.maxNetworkBytes)
     let code = console.report(c, alwaysJSON: r.validateOnly && r.json)
-    guard var problem = c.problem else { return code }
+    guard let problem = c.problem else { return code }
     if r.validateOnly { return .ok }
     // Refused before the solve rather than after it.
     if let output = r.output, let input = c.inputFiles.first(where: { sameFile($0, output) }) {
       return console.report(Messages.wouldOverwriteInput(input))
     }
+    var starts: [[Double]] = []
     for text in r.starts {
       guard let x = parsePoint(text, size: problem.network.inputSize) else {
         return console.report(
           Messages.badCommandLine(
             "--start needs \(problem.network.inputSize) comma-separated finite numbers, got '\(text)'"))
       }
-      problem.options.userStarts.append(x)
+      starts.append(x)
     }
     RunSignals.installInterruptHandler()
     RunSignals.installCrashGuard()
     var context = SolveContext(timeLimit: problem.options.timeLimit, verbose: r.verbose)
+    context.userStarts = starts
     let showProgress = !r.quiet && !r.verbose && isatty(2) == 1
     if showProgress {
       context.progress = RunSignals.progressLine(

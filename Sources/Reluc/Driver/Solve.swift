@@ -4,15 +4,19 @@ import RelucIR
 
 /// Runs the back end a problem's options name and checks the result.
 public enum Solver {
-  /// Solves and returns the checked report. `auto`: when the network has at most
-  /// `auto_milp_neurons` unstable ReLUs (interval bounds), the exact MILP warm-started by PPGA;
-  /// otherwise PPGA (batched) and LP Walk in parallel on two threads, keeping the better point.
+  /// Solves and returns the checked report. The interval bounds are computed here, once, and
+  /// handed to the back ends in the context (`SolveContext.bounds`). `auto`: when the network has
+  /// at most `auto_milp_neurons` unstable ReLUs (interval bounds), the exact MILP warm-started by
+  /// PPGA; otherwise PPGA (batched) and LP Walk in parallel on two threads, keeping the better
+  /// point.
   public static func solve(_ problem: Problem, _ context: SolveContext) -> SolutionReport {
-    let result: SolveResult
     if let empty = emptyPolytope(problem) {
       return SolutionReport(
         problem: problem, result: empty, seconds: monotonicSeconds() - context.start)
     }
+    var context = context
+    context.bounds = intervalBounds(of: problem)
+    let result: SolveResult
     switch problem.options.method {
     case .milp:
       result = problem.options.warmStart
@@ -34,67 +38,58 @@ public enum Solver {
   /// An `infeasible` result when the polytope of inputs is empty (one LP; a box never is, since
   /// lowering checked its bounds); nil otherwise.
   static func emptyPolytope(_ problem: Problem) -> SolveResult? {
-    guard !problem.polytope.isBox else { return nil }
-    do {
-      let lp = try RegionLPSolver(problem: problem)
-      try lp.solver.setCosts([Double](repeating: 0, count: problem.network.inputSize))
-      if try lp.solver.run() == .infeasible {
-        return SolveResult(
-          status: .infeasible, method: problem.options.method,
-          message: "the constraints on the inputs have no common point")
-      }
-    } catch {}
-    return nil
+    guard !problem.polytope.isBox, (try? problem.polytope.isEmpty()) == true else { return nil }
+    return SolveResult(
+      status: .infeasible, method: problem.options.method,
+      message: "the constraints on the inputs have no common point")
   }
 
   static func auto(_ problem: Problem, _ context: SolveContext) -> SolveResult {
-    let bounds = intervalBounds(
-      problem.network, lower: problem.polytope.lower, upper: problem.polytope.upper)
-    let unstable = bounds.stableCounts(problem.network).unstable
+    let unstable = context.intervalBounds(problem).stableCounts(problem.network).unstable
     guard unstable <= problem.options.autoMilpNeurons else {
-      // PPGA and LP Walk on the two cores under the same deadline; keep the better point. PPGA
-      // rather than PPGA_LR: with its starts batched it had the smallest mean gap on the papers'
-      // grid (bench/methods.py --quick: 9.0e-5 against 1.2e-2).
-      let results = ResultBox()
-      var single = problem
-      single.options.workers = 1  // one thread each for PPGA and LP Walk
-      DispatchQueue.concurrentPerform(iterations: 2) { [single] k in
-        let r =
-          k == 0
-          ? GradientBackend(.ppga).solve(single, context)
-          : LPWalkBackend().solve(problem, context)
-        results.set(k, r)
-      }
-      let a = results.get(0)
-      let b = results.get(1)
-      let sign: Double = problem.objective.sense == .maximize ? 1 : -1
-      let va = a.claimedObjective.map { sign * $0 } ?? -.infinity
-      let vb = b.claimedObjective.map { sign * $0 } ?? -.infinity
-      var r = vb > va ? b : a
-      let loser = vb > va ? a : b
-      r.statistics.insert(
-        ("auto", .string("ppga and lp_walk in parallel (\(unstable) unstable ReLUs); winner \(r.method.rawValue)")),
-        at: 0)
-      r.statistics.append(("other_method", .string(loser.method.rawValue)))
-      r.statistics.append(("other_objective", loser.claimedObjective.map { .number($0) } ?? .null))
-      return r
+      return race(problem, context, unstable: unstable)
     }
     return warmStartedMILP(
       problem, context, note: "ppga warm start, then milp (\(unstable) unstable ReLUs)")
   }
 
-  /// PPGA for 5% of the time (at least 64 starts), then the MILP started from its best point.
-  /// When HiGHS ends without a point of its own, PPGA's point is reported (never as optimal).
+  /// PPGA and LP Walk on the two cores (one thread each) under the same deadline; the better
+  /// point wins. PPGA (batched) rather than PPGA_LR: the batched starts make it the stronger
+  /// heuristic of the two on wide networks.
+  static func race(_ problem: Problem, _ context: SolveContext, unstable: Int) -> SolveResult {
+    let results = ResultBox()
+    DispatchQueue.concurrentPerform(iterations: 2) { k in
+      let r =
+        k == 0
+        ? GradientBackend(.ppga, workers: 1).solve(problem, context)
+        : LPWalkBackend().solve(problem, context)
+      results.set(k, r)
+    }
+    let a = results.get(0)
+    let b = results.get(1)
+    let sign = problem.objective.sign
+    let va = a.claimedObjective.map { sign * $0 } ?? -.infinity
+    let vb = b.claimedObjective.map { sign * $0 } ?? -.infinity
+    var r = vb > va ? b : a
+    let loser = vb > va ? a : b
+    r.statistics.insert(
+      ("auto", .string("ppga and lp_walk in parallel (\(unstable) unstable ReLUs); winner \(r.method.rawValue)")),
+      at: 0)
+    r.statistics.append(("other_method", .string(loser.method.rawValue)))
+    r.statistics.append(("other_objective", loser.claimedObjective.map { .number($0) } ?? .null))
+    return r
+  }
+
+  /// Batched PPGA for `Budget.warmStart` of the time limit (at least `Budget.warmStartStarts`
+  /// starts), then the MILP started from its best point. When HiGHS ends without a point of its
+  /// own, PPGA's point is reported (never as optimal).
   static func warmStartedMILP(_ problem: Problem, _ context: SolveContext, note: String?)
     -> SolveResult
   {
     var heuristicContext = context
-    heuristicContext.deadline = context.start + 0.05 * (context.deadline - context.start)
-    // Batched PPGA with 64 starts: measured on the issue-8 networks it finds the optimum or close
-    // to it in well under a second (PPGA_LR with 8 starts stopped 3% short on 10-50-50-1).
-    var h = problem
-    h.options.starts = max(h.options.starts, 64)
-    var first = GradientBackend(.ppga).solve(h, heuristicContext)
+    heuristicContext.deadline = context.start + Budget.warmStart * (context.deadline - context.start)
+    let heuristic = GradientBackend(.ppga, minimumStarts: Budget.warmStartStarts)
+    var first = heuristic.solve(problem, heuristicContext)
     guard !Interrupt.requested else { return first }
     var exact = MILPBackend(warmStart: first.point).solve(problem, context)
     if let note { exact.statistics.insert(("auto", .string(note)), at: 0) }
@@ -116,4 +111,3 @@ public enum Solver {
     return exact
   }
 }
-

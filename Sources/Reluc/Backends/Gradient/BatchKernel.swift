@@ -21,7 +21,7 @@ public final class BatchKernel {
   public init(problem: Problem, batch: Int) {
     layers = problem.network.layers
     self.batch = batch
-    let s: Double = problem.objective.sense == .maximize ? 1 : -1
+    let s = problem.objective.sign
     c = problem.objective.outputWeights.map { $0 * s }
     d = problem.objective.inputWeights.map { $0 * s }
     constant = problem.objective.constant * s

@@ -23,28 +23,40 @@ import RelucHiGHS
 public struct GradientBackend: Backend, Sendable {
   /// Which of the three methods.
   public let variant: Method
+  /// Threads the starts are split among; nil: the option `workers`.
+  public var workers: Int?
+  /// The fewest starts to run: the option `starts` when it is larger.
+  public var minimumStarts: Int
 
-  /// Creates the back end for `.gradient_walk`, `.ppga` or `.ppga_lr`.
-  public init(_ variant: Method) { self.variant = variant }
+  /// Creates the back end for `.gradient_walk`, `.ppga` or `.ppga_lr`; `workers` and
+  /// `minimumStarts` adjust the problem's options for this run (the options are not rewritten).
+  public init(_ variant: Method, workers: Int? = nil, minimumStarts: Int = 0) {
+    self.variant = variant
+    self.workers = workers
+    self.minimumStarts = minimumStarts
+  }
 
   public func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult {
-    let workers = max(1, min(problem.options.workers, problem.options.starts))
-    guard workers > 1 else { return solveOne(problem, context) }
+    let starts = max(problem.options.starts, minimumStarts)
+    let workers = max(1, min(self.workers ?? problem.options.workers, starts))
+    guard workers > 1 else {
+      return solveOne(
+        problem, context, StartShare(starts: starts, seed: problem.options.seed, user: context.userStarts))
+    }
     // The starts are split between `workers` threads, each with its own kernel, domain and
     // random stream (seed + k * 1000003), so the result is deterministic for a given seed and
     // worker count; the best point wins and the statistics add up.
     let results = ResultBox()
     DispatchQueue.concurrentPerform(iterations: workers) { k in
-      var p = problem
-      p.options.starts = problem.options.starts / workers + (k < problem.options.starts % workers ? 1 : 0)
-      p.options.seed = problem.options.seed + k * 1_000_003
-      p.options.userStarts = k == 0 ? problem.options.userStarts : []
+      let share = StartShare(
+        starts: starts / workers + (k < starts % workers ? 1 : 0),
+        seed: problem.options.seed + k * 1_000_003, user: k == 0 ? context.userStarts : [])
       var c = context
       if k > 0 { c.progress = nil }  // the progress line is not thread-safe
-      results.set(k, solveOne(p, c))
+      results.set(k, solveOne(problem, c, share))
     }
     let all = (0..<workers).map { results.get($0) }
-    let sign: Double = problem.objective.sense == .maximize ? 1 : -1
+    let sign = problem.objective.sign
     var best = all[0]
     for r in all.dropFirst() {
       let v = r.claimedObjective.map { sign * $0 } ?? -.infinity
@@ -71,14 +83,22 @@ public struct GradientBackend: Backend, Sendable {
     return best
   }
 
-  func solveOne(_ problem: Problem, _ context: SolveContext) -> SolveResult {
+  func solveOne(_ problem: Problem, _ context: SolveContext, _ share: StartShare) -> SolveResult {
     let domain: Domain
     do { domain = try Domain(problem.polytope) } catch {
       return SolveResult(status: .error, method: variant, message: "\(error)")
     }
-    var run = GradientRun(problem: problem, domain: domain, variant: variant, context: context)
+    var run = GradientRun(problem: problem, domain: domain, variant: variant, context: context, share: share)
     return run.solve()
   }
+}
+
+/// One thread's part of the starts: how many sampled starts, its random seed and the user's
+/// starting points it runs first.
+struct StartShare {
+  var starts: Int
+  var seed: Int
+  var user: [[Double]]
 }
 
 /// The starting points of a solve: start k is the user's k-th start (projected), then Latin
@@ -111,6 +131,7 @@ struct GradientRun {
   let kernel: NetworkKernel
   let n: Int
   let options: SolveOptions
+  let share: StartShare
   var rng: Xoshiro256
   var x: [Double]
   var trial: [Double]
@@ -126,7 +147,7 @@ struct GradientRun {
   /// The unit gradient of the previous PPGA_LR step, kept when that step was short (a ridge).
   var ridgeGradient: [Double]? = nil
 
-  init(problem: Problem, domain: Domain, variant: Method, context: SolveContext) {
+  init(problem: Problem, domain: Domain, variant: Method, context: SolveContext, share: StartShare) {
     self.problem = problem
     self.domain = domain
     self.variant = variant
@@ -134,7 +155,8 @@ struct GradientRun {
     kernel = NetworkKernel(problem: problem)
     n = problem.network.inputSize
     options = problem.options
-    rng = Xoshiro256(seed: UInt64(problem.options.seed))
+    self.share = share
+    rng = Xoshiro256(seed: UInt64(share.seed))
     x = [Double](repeating: 0, count: n)
     trial = x
     grad = x
@@ -151,7 +173,7 @@ struct GradientRun {
     if f > bestValue {
       bestValue = f
       best = v
-      let s: Double = problem.objective.sense == .maximize ? 1 : -1
+      let s = problem.objective.sign
       context.progress?(s * f, nil)
     }
   }
@@ -159,11 +181,11 @@ struct GradientRun {
   mutating func solve() -> SolveResult {
     // Latin hypercube points are drawn together (at most 4096; uniform points after that);
     // uniform points one at a time, so a huge `starts` costs nothing up front.
-    let lhs = options.sampling == .lhs ? domain.latinHypercube(min(options.starts, 4096), &rng) : []
+    let lhs = options.sampling == .lhs ? domain.latinHypercube(min(share.starts, 4096), &rng) : []
     let t0 = monotonicSeconds()
     var stopped = false
-    let user = options.userStarts.filter { $0.count == n }
-    let total = options.starts + user.count
+    let user = share.user.filter { $0.count == n }
+    let total = share.starts + user.count
     let starts = Starts(user: user, lhs: lhs, domain: domain)
     let lanes = min(options.batch, total)
     let batched = variant == .ppga && lanes > 1
@@ -181,7 +203,7 @@ struct GradientRun {
     }
     if context.shouldStop && startsDone < total { stopped = true }
     let seconds = max(1e-9, monotonicSeconds() - t0)
-    let sign: Double = problem.objective.sense == .maximize ? 1 : -1
+    let sign = problem.objective.sign
     let stats: [(String, JSON)] = [
       ("starts", .int(startsDone)),
       ("iterations", .int(iterations)),

@@ -30,7 +30,7 @@ public final class NetworkKernel {
   /// Creates a kernel for a problem; the objective is always maximized (sign folded in).
   public init(problem: Problem) {
     layers = problem.network.layers
-    let s: Double = problem.objective.sense == .maximize ? 1 : -1
+    let s = problem.objective.sign
     c = problem.objective.outputWeights.map { $0 * s }
     d = problem.objective.inputWeights.map { $0 * s }
     constant = problem.objective.constant * s

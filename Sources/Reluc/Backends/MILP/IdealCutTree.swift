@@ -12,8 +12,8 @@ import Synchronization
 /// separates the ideal-formulation cuts (Anderson et al. 2020) at every node. HiGHS 1.15's MIP
 /// callbacks cannot add cuts, so here HiGHS solves the node LPs and the tree is ours.
 ///
-/// - Root: the cut loop of `cuts = root` (until the bound improves by less than 1e-4, relative).
-/// - Node: the LP with the node's binaries fixed, then up to `nodeRounds` rounds of violated cuts.
+/// - Root: the cut loop of `cuts = root` (until the bound stalls; see `BigMModel.cutLoop`).
+/// - Node: the LP with the node's binaries fixed, then up to `tunables.nodeRounds` rounds of cuts.
 ///   Every LP solution's inputs are evaluated by a forward pass (a feasible point: the incumbent
 ///   may improve at any node). A node whose bound is within the gap of the incumbent is closed;
 ///   so is one whose binaries are all integral (its LP is then exact).
@@ -32,6 +32,9 @@ import Synchronization
 /// - Every node's fixings are a full vector (one byte per binary) and a basis (four bytes per
 ///   column and row, shared by siblings): memory is that times the open nodes, which depth first
 ///   keeps to about the depth per worker.
+///
+/// This file sets the search up and holds its shared state; `TreeWorker` processes the nodes,
+/// `branching` (TreeBranching.swift) chooses the binary, `TreeTunables` holds the constants.
 struct IdealCutTree {
   let problem: Problem
   let bounds: PreactivationBounds
@@ -39,12 +42,7 @@ struct IdealCutTree {
   /// +1 when maximizing, -1 when minimizing: the search maximizes `sign * objective`.
   let sign: Double
   var workers: Int
-  var rootRounds = 20
-  var nodeRounds = 1
-  /// Reliability branching: observations before a binary's pseudo-costs are trusted, and the
-  /// most candidates strong-branched at one node.
-  var reliable = 2
-  var strongCandidates = 8
+  var tunables = TreeTunables()
   var absoluteGap: Double
   var relativeGap: Double
 
@@ -52,7 +50,7 @@ struct IdealCutTree {
     self.problem = problem
     self.bounds = bounds
     self.context = context
-    sign = problem.objective.sense == .maximize ? 1 : -1
+    sign = problem.objective.sign
     workers = max(1, problem.options.workers)
     self.absoluteGap = absoluteGap
     relativeGap = problem.options.mipGap
@@ -128,7 +126,7 @@ struct IdealCutTree {
     if let x = start { offer(x, to: &initial) }
     // The root cut loop, once; its cuts are every worker's starting rows.
     let root = try makeModel()
-    let loop = try root.cutLoop(rounds: rootRounds, until: context.deadline) { v in
+    let loop = try root.cutLoop(rounds: tunables.rootRounds, until: context.deadline) { v in
       offer(input(v, root), to: &initial)
     }
     if loop.status == .infeasible {
@@ -236,268 +234,8 @@ struct IdealCutTree {
       }
       if let got { return got.map { ($0, true) } }
       waiting = true
-      usleep(500)
+      usleep(tunables.idleWait)
     }
   }
 
-  /// One worker: its own LP (the root's cuts added), a depth-first stack.
-  func work(_ shared: Shared, rootCuts: [RowBatch]) throws(HighsError) {
-    let joined = shared.state.withLock { s in
-      if s.finished || s.stopped { return false }
-      s.active += 1
-      return true
-    }
-    guard joined else { return }
-    let model = try makeModel()
-    let s = model.solver
-    for b in rootCuts { try s.addRows(b) }
-    let baseRows = s.rowCount
-    var tags: [Int] = []  // the depth of each node cut (rows past baseRows)
-    let binaries = model.unstable.map(\.binary)
-    var current = [Int8](repeating: -1, count: binaries.count)
-    var stack: [Node] = []
-    // The depth of the children just pushed when the LP still holds their basis (the parent's).
-    var heldDepth: Int?
-    var pseudo = PseudoCosts(count: binaries.count)
-    var failures = 0
-    var lps = 0
-    var strongLPs = 0
-    defer {
-      shared.state.withLock {
-        $0.lpFailures += failures
-        $0.lps += lps
-        $0.strongLPs += strongLPs
-      }
-    }
-    while let (node, jumped) = next(&stack, shared) {
-      if context.shouldStop || shared.state.withLock({ $0.stopped }) {
-        let open = stack.reduce(node.bound) { max($0, $1.bound) }
-        shared.state.withLock {
-          $0.stopped = true
-          $0.openBound = max($0.openBound, open)
-        }
-        return
-      }
-      var incumbent = shared.state.withLock { $0.incumbent }
-      if node.bound <= incumbent + tolerance(incumbent) {
-        shared.state.withLock { $0.closedBound = max($0.closedBound, node.bound) }
-        continue
-      }
-      for k in binaries.indices where current[k] != node.fix[k] {
-        let f = node.fix[k]
-        try s.setColumnBounds(binaries[k], lower: f == 1 ? 1 : 0, upper: f == 0 ? 0 : 1)
-        current[k] = f
-      }
-      if let first = tags.firstIndex(where: { $0 >= node.depth }) {
-        try s.deleteRows(from: baseRows + first, to: baseRows + tags.count - 1)
-        tags.removeSubrange(first...)
-      }
-      // Start from the parent's optimal basis unless the LP holds it (a first child right after
-      // its parent, no strong branching between): a node popped after its sibling's subtree
-      // would start from the basis of that subtree's last leaf (~3x the iterations). After a
-      // jump the rows differ (other cuts): the basis is left to HiGHS.
-      if !jumped, node.depth != heldDepth, let b = node.basis {
-        s.setBasis(b)
-      }
-      heldDepth = nil
-      try s.setTimeLimit(context.remaining)
-      try s.set("objective_bound", -(incumbent + tolerance(incumbent)))
-      var status = try s.run()
-      lps += 1
-      var bound = node.bound
-      var values: [Double] = []
-      var added = 0
-      var round = 0
-      while status == .optimal {
-        values = s.columnValues()
-        bound = min(bound, -s.objectiveValue)
-        incumbent = shared.state.withLock { st in
-          offer(input(values, model), to: &st)
-          return st.incumbent
-        }
-        try s.set("objective_bound", -(incumbent + tolerance(incumbent)))
-        if bound <= incumbent + tolerance(incumbent) || round == nodeRounds { break }
-        let cuts = model.idealCuts(at: values, tolerance: 1e-6)
-        if cuts.count == 0 { break }
-        try s.addRows(cuts)
-        tags += Array(repeating: node.depth, count: cuts.count)
-        added += cuts.count
-        round += 1
-        status = try s.run()
-        lps += 1
-        if status != .optimal && status != .infeasible && status != .objectiveBound {
-          // Numerical trouble after the cuts: branch on the previous solution.
-          status = .optimal
-          break
-        }
-      }
-      if status == .infeasible || status == .objectiveBound {
-        // No point, or the dual simplex proved the LP bound below the cutoff (which is then a
-        // bound of the subtree).
-        let cutoff = incumbent + tolerance(incumbent)
-        shared.state.withLock {
-          $0.nodes += 1
-          $0.cuts += added
-          if status == .objectiveBound { $0.closedBound = max($0.closedBound, min(bound, cutoff)) }
-        }
-        continue
-      }
-      if status == .timeLimit || status == .interrupted || context.shouldStop {
-        // The node stays open.
-        let open = stack.reduce(node.bound) { max($0, $1.bound) }
-        shared.state.withLock {
-          $0.stopped = true
-          $0.openBound = max($0.openBound, open)
-        }
-        return
-      }
-      var choice: Branching
-      var basis: HighsBasis?
-      let strongBefore = strongLPs
-      if status == .optimal, !values.isEmpty {
-        if bound > incumbent + tolerance(incumbent) {
-          basis = s.basis()  // before strong branching moves it
-          choice = try branching(model, node, values, bound, incumbent, &pseudo, &strongLPs)
-        } else {
-          choice = .close
-        }
-      } else {
-        // The LP failed (numerically): branch on a free binary, with the parent's bound.
-        failures += 1
-        guard let k = node.fix.firstIndex(of: -1) else {
-          throw HighsError(call: "run (node LP with every binary fixed)", status: -1)
-        }
-        choice = .split(k, upFirst: true, down: bound, up: bound)
-      }
-      let depth = node.depth + 1
-      let stackSize = stack.count
-      shared.state.withLock { st in
-        st.nodes += 1
-        st.cuts += added
-        st.maxDepth = max(st.maxDepth, node.depth)
-        if context.verbose, monotonicSeconds() - st.lastLog >= 1 {
-          st.lastLog = monotonicSeconds()
-          log(
-            "\(st.nodes) nodes, depth \(node.depth), node bound \(format(bound)), incumbent \(format(st.incumbent)), "
-              + "\(stackSize + st.queue.count) open here and shared")
-        }
-        if case .close = choice { st.closedBound = max(st.closedBound, bound) }
-      }
-      switch choice {
-      case .close:
-        continue
-      case .split(let k, let upFirst, let downBound, let upBound):
-        let fix = node.fix
-        var up = Node(fix: fix, depth: depth, bound: upBound, basis: basis)
-        up.fix[k] = 1
-        var down = Node(fix: fix, depth: depth, bound: downBound, basis: basis)
-        down.fix[k] = 0
-        stack.append(upFirst ? down : up)
-        stack.append(upFirst ? up : down)
-        if strongLPs == strongBefore { heldDepth = depth }
-      }
-      if stack.count >= 2 {
-        shared.state.withLock { st in
-          if st.idle > 0, st.queue.isEmpty { st.queue.append(stack.removeFirst()) }
-        }
-      }
-    }
-  }
-
-  enum Branching {
-    /// No branching needed: the node is closed with its LP bound.
-    case close
-    /// Branch on binary `k`; the children's bounds (strong branching tightens them).
-    case split(Int, upFirst: Bool, down: Double, up: Double)
-  }
-
-  /// Per binary and direction: the mean bound decrease per unit of change of the binary.
-  struct PseudoCosts {
-    var sum: [[Double]]
-    var count: [[Int]]
-    init(count n: Int) {
-      sum = Array(repeating: [0, 0], count: n)
-      count = Array(repeating: [0, 0], count: n)
-    }
-    mutating func record(_ k: Int, up: Bool, decrease: Double, change: Double) {
-      let d = up ? 1 : 0
-      sum[k][d] += max(0, decrease) / max(change, 1e-6)
-      count[k][d] += 1
-    }
-    func estimate(_ k: Int, up: Bool) -> Double? {
-      let d = up ? 1 : 0
-      return count[k][d] == 0 ? nil : sum[k][d] / Double(count[k][d])
-    }
-  }
-
-  /// Reliability branching among the free binaries whose ReLU the LP violates: a candidate whose
-  /// pseudo-costs have fewer than `reliable` observations is strong-branched (both children's
-  /// LPs solved, at most `strongCandidates` per node, most violated first); the score is the
-  /// product of the two bound decreases. A child found infeasible or below the incumbent by
-  /// strong branching makes its binary the choice at once (one child survives).
-  func branching(
-    _ model: BigMModel, _ node: Node, _ values: [Double], _ bound: Double, _ incumbent: Double,
-    _ pseudo: inout PseudoCosts, _ lps: inout Int
-  ) throws(HighsError) -> Branching {
-    var candidates: [(k: Int, violation: Double)] = []
-    for (k, n) in model.unstable.enumerated() where node.fix[k] < 0 {
-      let d = values[n.binary]
-      guard d > 1e-9, d < 1 - 1e-9 else { continue }
-      var z = n.bias
-      for t in n.terms { z += t.weight * values[t.column] }
-      let violation = values[n.activation] - max(0, z)
-      if violation > 1e-9 { candidates.append((k, violation)) }
-    }
-    guard !candidates.isEmpty else { return .close }
-    candidates.sort { $0.violation > $1.violation }
-    let s = model.solver
-    let cutoff = incumbent + tolerance(incumbent)
-    var best = candidates[0].k
-    var bestScore = -1.0
-    var bestBounds = (bound, bound)  // valid bounds only when strong-branched
-    var strong = 0
-    for (k, _) in candidates {
-      let binary = model.unstable[k].binary
-      let d = values[binary]
-      let reliable = min(pseudo.count[k][0], pseudo.count[k][1]) >= reliable
-      var children = (bound, bound)
-      var solved = false
-      if !reliable && strong < strongCandidates {
-        solved = true
-        strong += 1
-        for up in [false, true] {
-          try s.setColumnBounds(binary, lower: up ? 1 : 0, upper: up ? 1 : 0)
-          let status = try s.run()
-          lps += 1
-          let b: Double =
-            switch status {
-            case .infeasible: -.infinity
-            case .optimal: min(bound, -s.objectiveValue)
-            case .objectiveBound: min(bound, cutoff)  // the LP's optimum is below the cutoff
-            default: bound
-            }
-          if status == .optimal || status == .infeasible {
-            pseudo.record(k, up: up, decrease: b.isFinite ? bound - b : bound - cutoff, change: up ? 1 - d : d)
-          }
-          if up { children.1 = b } else { children.0 = b }
-        }
-        try s.setColumnBounds(binary, lower: 0, upper: 1)
-        if children.0 <= cutoff || children.1 <= cutoff {
-          return .split(k, upFirst: children.1 > children.0, down: children.0, up: children.1)
-        }
-      } else {
-        let down = pseudo.estimate(k, up: false).map { bound - $0 * d } ?? bound
-        let up = pseudo.estimate(k, up: true).map { bound - $0 * (1 - d) } ?? bound
-        children = (down, up)
-      }
-      let score = max(bound - children.0, 1e-6) * max(bound - children.1, 1e-6)
-      if score > bestScore {
-        bestScore = score
-        best = k
-        bestBounds = solved ? children : (bound, bound)
-      }
-    }
-    let upFirst = values[model.unstable[best].binary] >= 0.5
-    return .split(best, upFirst: upFirst, down: bestBounds.0, up: bestBounds.1)
-  }
 }

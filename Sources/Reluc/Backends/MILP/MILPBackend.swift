@@ -12,6 +12,10 @@ public struct MILPBackend: Backend {
 
   /// HiGHS's absolute MIP gap (its default, pinned here because the reported bound depends on it).
   static let absoluteGap = 1e-6
+  /// Rounds of ideal cuts in each bound LP of `bounds = lp` (unless `cuts = none`).
+  static let boundCutRounds = 3
+  /// Rounds of the root cut loop of `cuts = root`.
+  static let rootCutRounds = 20
 
   public func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult {
     do {
@@ -21,20 +25,39 @@ public struct MILPBackend: Backend {
     }
   }
 
-  func solveThrowing(_ problem: Problem, _ context: SolveContext) throws(HighsError) -> SolveResult {
-    let t0 = monotonicSeconds()
-    let bounds: PreactivationBounds
+  /// The bounds the formulation uses: interval bounds, or LP-tightened ones (`bounds = lp`, with
+  /// `Budget.boundTightening` of the time left).
+  func preactivationBounds(_ problem: Problem, _ context: SolveContext) throws(HighsError)
+    -> PreactivationBounds
+  {
     switch problem.options.bounds {
     case .interval:
-      bounds = intervalBounds(
-        problem.network, lower: problem.polytope.lower, upper: problem.polytope.upper)
+      return context.intervalBounds(problem)
     case .lp:
-      // Unless cuts = none, the bound LPs get up to three rounds of the ideal cuts.
-      let rounds = problem.options.cuts == .none ? 0 : 3
-      bounds = try lpTightenedBounds(problem, context, budget: context.remaining * 0.25, cutRounds: rounds,
-        splits: problem.options.obbtSplits,
-        objective: problem.objective, workers: problem.options.workers)
+      let rounds = problem.options.cuts == .none ? 0 : Self.boundCutRounds
+      return try lpTightenedBounds(
+        problem, context, budget: context.remaining * Budget.boundTightening, cutRounds: rounds,
+        splits: problem.options.obbtSplits, objective: problem.objective,
+        workers: problem.options.workers)
     }
+  }
+
+  /// The root cut loop of `cuts = root` on the model (`Budget.rootCuts` of the time left), and
+  /// its statistics.
+  func rootCuts(_ model: BigMModel, _ context: SolveContext) throws(HighsError) -> [(String, JSON)] {
+    let t = monotonicSeconds()
+    let r = try model.rootCuts(rounds: Self.rootCutRounds, budget: Budget.rootCuts * context.remaining)
+    return [
+      ("cuts", .int(r.cuts)), ("cut_rounds", .int(r.rounds)),
+      ("root_bound_before_cuts", r.bounds.first.map { .number($0) } ?? .null),
+      ("root_bound_after_cuts", r.bounds.last.map { .number($0) } ?? .null),
+      ("cut_seconds", .number(((monotonicSeconds() - t) * 1000).rounded() / 1000)),
+    ]
+  }
+
+  func solveThrowing(_ problem: Problem, _ context: SolveContext) throws(HighsError) -> SolveResult {
+    let t0 = monotonicSeconds()
+    let bounds = try preactivationBounds(problem, context)
     let boundSeconds = monotonicSeconds() - t0
     if problem.options.cuts == .all {
       return try solveByTree(problem, context, bounds: bounds, boundSeconds: boundSeconds)
@@ -45,14 +68,7 @@ public struct MILPBackend: Backend {
     try s.setLogging(context.verbose)
     var cutStats: [(String, JSON)] = []
     if problem.options.cuts == .root, !model.unstable.isEmpty {
-      let t = monotonicSeconds()
-      let r = try model.rootCuts(rounds: 20, budget: 0.2 * context.remaining)
-      cutStats = [
-        ("cuts", .int(r.cuts)), ("cut_rounds", .int(r.rounds)),
-        ("root_bound_before_cuts", r.bounds.first.map { .number($0) } ?? .null),
-        ("root_bound_after_cuts", r.bounds.last.map { .number($0) } ?? .null),
-        ("cut_seconds", .number(((monotonicSeconds() - t) * 1000).rounded() / 1000)),
-      ]
+      cutStats = try rootCuts(model, context)
     }
     try s.setTimeLimit(context.remaining)
     try s.set("mip_rel_gap", problem.options.mipGap)
@@ -81,11 +97,9 @@ public struct MILPBackend: Backend {
     let claimed: Double? = point == nil ? nil : s.objectiveValue
     // HiGHS prunes nodes within its gap tolerances and may then report the incumbent's value as
     // its dual bound; widened by those tolerances it is a bound on the optimum.
-    let maximize = problem.objective.sense == .maximize
     let bound = s.doubleInfo("mip_dual_bound").flatMap { d -> Double? in
       guard d.isFinite else { return nil }
-      let slack = max(Self.absoluteGap, problem.options.mipGap * abs(d))
-      return maximize ? d + slack : d - slack
+      return d + problem.objective.sign * max(Self.absoluteGap, problem.options.mipGap * abs(d))
     }
     switch status {
     case .optimal:
@@ -157,9 +171,7 @@ public struct MILPBackend: Backend {
 
   /// Writes the MILP (interval bounds) to an MPS or LP file.
   public static func export(_ problem: Problem, to path: String) throws(HighsError) {
-    let bounds = intervalBounds(
-      problem.network, lower: problem.polytope.lower, upper: problem.polytope.upper)
-    let model = try BigMModel(problem: problem, bounds: bounds, objective: problem.objective)
+    let model = try BigMModel(problem: problem, bounds: intervalBounds(of: problem), objective: problem.objective)
     try model.setObjective(problem)
     try model.solver.writeModel(path)
   }

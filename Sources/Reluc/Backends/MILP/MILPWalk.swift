@@ -21,8 +21,8 @@ public struct MILPWalkBackend: Backend {
     let lp = try RegionLPSolver(problem: problem)
     let domain = try Domain(problem.polytope)
     var rng = Xoshiro256(seed: UInt64(problem.options.seed))
-    let sign: Double = problem.objective.sense == .maximize ? 1 : -1
-    let bounds = intervalBounds(problem.network, lower: problem.polytope.lower, upper: problem.polytope.upper)
+    let sign = problem.objective.sign
+    let bounds = context.intervalBounds(problem)
     let milp = try BigMModel(problem: problem, bounds: bounds, objective: problem.objective)
     try milp.setObjective(problem)
     var best: [Double]? = nil
@@ -47,29 +47,7 @@ public struct MILPWalkBackend: Backend {
       let gapOK = bestValue - current <= problem.options.milpWalkGap * max(1e-12, abs(bestValue))
       guard gapOK else { continue }
       while !context.shouldStop {
-        // Fix every binary to the state at x except the tight neurons.
-        var h = x
-        for (l, layer) in problem.network.layers.enumerated() {
-          var next = [Double](repeating: 0, count: layer.outputSize)
-          for i in 0..<layer.outputSize {
-            var z = layer.bias[i]
-            var scale = abs(layer.bias[i])
-            for j in 0..<layer.inputSize {
-              z += layer.weights[i * layer.inputSize + j] * h[j]
-              scale += abs(layer.weights[i * layer.inputSize + j] * h[j])
-            }
-            next[i] = layer.activation == .relu ? max(0, z) : z
-            if let col = milp.binaryColumns[l][i] {
-              if abs(z) <= 1e-7 * (1 + scale) {
-                try milp.solver.setColumnBounds(col, lower: 0, upper: 1)
-              } else {
-                let s: Double = z > 0 ? 1 : 0
-                try milp.solver.setColumnBounds(col, lower: s, upper: s)
-              }
-            }
-          }
-          h = next
-        }
+        try fixBinaries(milp, problem.network, at: x)
         try milp.solver.setTimeLimit(context.remaining)
         milps += 1
         let status = try milp.solver.run()
@@ -92,5 +70,26 @@ public struct MILPWalkBackend: Backend {
     return SolveResult(
       status: context.shouldStop ? context.stopStatus : .feasible, method: .milp_walk, point: best,
       claimedObjective: sign * bestValue, statistics: stats)
+  }
+
+  /// Fixes every binary of `milp` to its neuron's state at `x`, except the tight neurons (a
+  /// pre-activation within `1e-7 (1 + |b| + sum |w_j h_j|)` of zero), which are freed.
+  func fixBinaries(_ milp: BigMModel, _ network: Network, at x: [Double]) throws(HighsError) {
+    let pass = network.forward(x)
+    for (l, layer) in network.layers.enumerated() {
+      let h = pass.layerInput(l)
+      for i in 0..<layer.outputSize {
+        guard let col = milp.binaryColumns[l][i] else { continue }
+        let z = pass.preactivations[l][i]
+        var scale = abs(layer.bias[i])
+        for j in 0..<layer.inputSize { scale += abs(layer.weights[i * layer.inputSize + j] * h[j]) }
+        if abs(z) <= 1e-7 * (1 + scale) {
+          try milp.solver.setColumnBounds(col, lower: 0, upper: 1)
+        } else {
+          let s: Double = z > 0 ? 1 : 0
+          try milp.solver.setColumnBounds(col, lower: s, upper: s)
+        }
+      }
+    }
   }
 }

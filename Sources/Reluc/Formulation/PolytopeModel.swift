@@ -22,3 +22,13 @@ extension HighsSolver {
     return columns
   }
 }
+
+extension Polytope {
+  /// Whether no input satisfies the rows and the variable bounds: one LP with zero costs.
+  func isEmpty() throws(HighsError) -> Bool {
+    let s = HighsSolver()
+    try s.addPolytope(self)
+    try s.setCosts([Double](repeating: 0, count: dimension))
+    return try s.run() == .infeasible
+  }
+}

@@ -2,7 +2,8 @@ import RelucBase
 import RelucIR
 import RelucHiGHS
 
-/// The feasible set of inputs for the gradient methods: Euclidean projection and sampling.
+/// The feasible set of inputs: Euclidean projection (the gradient methods) and sampling (their
+/// starts and the walks).
 ///
 /// Projection onto a box is exact clamping. Onto a general polytope with at most 64 rows it is
 /// `DualProjection` (a Newton method on the rows' dual, certified by the KKT conditions); when that

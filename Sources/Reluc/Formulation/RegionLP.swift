@@ -20,18 +20,16 @@ struct LinearRegion {
     // H: the current layer's activations as affine maps of x (rows of length n), hc constants.
     var H: [[Double]] = (0..<n).map { j in (0..<n).map { $0 == j ? 1.0 : 0.0 } }
     var hc = [Double](repeating: 0, count: n)
-    var point = x
-    for layer in net.layers {
+    let pass = net.forward(x)
+    for (l, layer) in net.layers.enumerated() {
       var Z = [[Double]](repeating: [Double](repeating: 0, count: n), count: layer.outputSize)
       var zc = layer.bias
-      var values = layer.bias
       for i in 0..<layer.outputSize {
         Z[i].withUnsafeMutableBufferPointer { zi in
           for j in 0..<layer.inputSize {
             let w = layer.weights[i * layer.inputSize + j]
             if w == 0 { continue }
             zc[i] += w * hc[j]
-            values[i] += w * point[j]
             H[j].withUnsafeBufferPointer { hj in
               for k in 0..<n { zi[k] += w * hj[k] }
             }
@@ -40,20 +38,18 @@ struct LinearRegion {
       }
       if layer.activation == .relu {
         for i in 0..<layer.outputSize {
-          let on = values[i] >= 0
+          let on = pass.preactivations[l][i] >= 0
           rows.append(Z[i])
           constants.append(zc[i])
           active.append(on)
           if !on {
             Z[i] = [Double](repeating: 0, count: n)
             zc[i] = 0
-            values[i] = 0
           }
         }
       }
       H = Z
       hc = zc
-      point = values
     }
     objective = problem.objective.inputWeights
     objectiveConstant = problem.objective.constant

@@ -1,0 +1,133 @@
+import Dispatch
+import RelucBase
+import RelucIR
+import RelucHiGHS
+import Synchronization
+
+/// LP-based bound tightening (OBBT): for each layer in turn, minimize and maximize every unstable
+/// neuron's pre-activation over the LP relaxation of the layers before it, with the bounds found
+/// so far. An LP optimum is exact only up to HiGHS's feasibility tolerance (1e-7 here), so each
+/// bound is widened by `1e-6 (1 + |bound|)` before use; it is never looser than the interval bound.
+///
+/// - `cutRounds > 0`: each bound LP is re-solved after separating the ideal-formulation cuts
+///   violated at its solution (up to `cutRounds` times); the cuts stay in the relaxation for the
+///   neurons after it, so it tightens as the layer is processed.
+/// - `splits = k > 0`: each bound is the best over the 2^k LPs in which the k binaries of the
+///   previous layer that weigh most on the neuron (|weight| times the triangle relaxation's
+///   largest gap, `-L U / (U - L)`) are fixed to 0 or 1 -- a relaxation of each part of the
+///   domain, tighter than the relaxation of the whole (an infeasible part contributes nothing).
+///   Each part's LP gets at most one round of cuts (the parts already tighten the bound; more
+///   rounds per part multiply the LPs).
+/// - With `objective`, the last hidden layer's convex-side neurons (see `BigMModel`) are skipped:
+///   their formulation does not use their bounds.
+/// - The neurons of a layer are shared among `workers` threads, each with its own relaxation.
+func lpTightenedBounds(
+  _ problem: Problem, _ context: SolveContext, budget: Double, cutRounds: Int = 0, splits: Int = 0,
+  objective: Objective? = nil, workers: Int = 1
+) throws(HighsError) -> PreactivationBounds {
+  let net = problem.network
+  var bounds = context.intervalBounds(problem)
+  let stop = monotonicSeconds() + budget
+  let convexOnly = BigMModel.convexSideNeurons(net, objective: objective)
+  for l in 1..<max(1, net.layers.count) {
+    if monotonicSeconds() > stop || context.shouldStop { break }
+    let todo = (0..<net.layers[l].outputSize).filter { i in
+      bounds.lower[l][i] < 0 && bounds.upper[l][i] > 0
+        && !(l == net.layers.count - 2 && convexOnly[i])
+    }
+    let threads = max(1, min(workers, todo.count))
+    let found = Mutex<[(Int, Double?, Double?)]>([])
+    let failure = Mutex<HighsError?>(nil)
+    let layerBounds = bounds
+    DispatchQueue.concurrentPerform(iterations: threads) { t in
+      do throws(HighsError) {
+        // Relaxation of layers 0..<l, with an objective on one neuron of layer l at a time.
+        let model = try BigMModel(problem: problem, bounds: layerBounds, relaxed: true, layers: l)
+        for i in stride(from: t, to: todo.count, by: threads).map({ todo[$0] }) {
+          if monotonicSeconds() > stop || context.shouldStop { break }
+          let r = try model.boundPreactivation(
+            l, i, network: net, bounds: layerBounds, cutRounds: cutRounds, splits: splits, stop: stop)
+          found.withLock { $0.append((i, r.lower, r.upper)) }
+        }
+      } catch {
+        failure.withLock { $0 = error }
+      }
+    }
+    if let e = failure.withLock({ $0 }) { throw e }
+    for (i, lower, upper) in found.withLock({ $0 }) {
+      if let v = lower { bounds.lower[l][i] = max(bounds.lower[l][i], v - 1e-6 * (1 + abs(v))) }
+      if let v = upper { bounds.upper[l][i] = min(bounds.upper[l][i], v + 1e-6 * (1 + abs(v))) }
+    }
+    // Propagate the tightened layer forward by intervals.
+    for k in (l + 1)..<net.layers.count {
+      let src = net.layers[k - 1]
+      let hl = bounds.lower[k - 1].map { src.activation == .relu ? max(0, $0) : $0 }
+      let hu = bounds.upper[k - 1].map { src.activation == .relu ? max(0, $0) : $0 }
+      let sub = Network(layers: [net.layers[k]])
+      let b = intervalBounds(sub, lower: hl, upper: hu)
+      for i in 0..<net.layers[k].outputSize {
+        bounds.lower[k][i] = max(bounds.lower[k][i], b.lower[0][i])
+        bounds.upper[k][i] = min(bounds.upper[k][i], b.upper[0][i])
+      }
+    }
+  }
+  return bounds
+}
+
+extension BigMModel {
+  /// The smallest and largest pre-activation of neuron `i` of layer `l` over this relaxation of
+  /// the layers before it (nil where an LP did not solve); see `lpTightenedBounds`.
+  func boundPreactivation(
+    _ l: Int, _ i: Int, network net: Network, bounds: PreactivationBounds, cutRounds: Int,
+    splits: Int, stop: Double
+  ) throws(HighsError) -> (lower: Double?, upper: Double?) {
+    let layer = net.layers[l]
+    let prev = activationColumns[l - 1]
+    var costs = [Double](repeating: 0, count: solver.columnCount)
+    for j in 0..<layer.inputSize {
+      if let c = prev[j] { costs[c] = layer.weights[i * layer.inputSize + j] }
+    }
+    try solver.setCosts(costs)
+    let split: [Int] =
+      splits == 0
+      ? []
+      : (0..<layer.inputSize).compactMap { j -> (Int, Double)? in
+        guard let b = binaryColumns[l - 1][j] else { return nil }
+        let L = bounds.lower[l - 1][j]
+        let U = bounds.upper[l - 1][j]
+        return (b, abs(layer.weights[i * layer.inputSize + j]) * (-L * U / (U - L)))
+      }.sorted { $0.1 > $1.1 }.prefix(splits).map(\.0)
+    var result: (lower: Double?, upper: Double?) = (nil, nil)
+    for maximize in [false, true] {
+      try solver.setMaximize(maximize)
+      var best: Double? = nil
+      var solved = true
+      for part in 0..<(1 << split.count) {
+        for (k, b) in split.enumerated() {
+          let v = Double((part >> k) & 1)
+          try solver.setColumnBounds(b, lower: v, upper: v)
+        }
+        var status = try solver.run()
+        var round = 0
+        let rounds = split.isEmpty ? cutRounds : min(cutRounds, 1)
+        while status == .optimal, round < rounds, monotonicSeconds() < stop {
+          round += 1
+          let added = try separateIdealCuts(at: solver.columnValues(), tolerance: BigMModel.cutTolerance)
+          if added == 0 { break }
+          status = try solver.run()
+        }
+        if status == .infeasible, !split.isEmpty { continue }
+        guard status == .optimal else {
+          solved = false
+          break
+        }
+        let v = solver.objectiveValue
+        best = best.map { maximize ? max($0, v) : min($0, v) } ?? v
+      }
+      for b in split { try solver.setColumnBounds(b, lower: 0, upper: 1) }
+      guard solved, let best else { continue }
+      if maximize { result.upper = best + layer.bias[i] } else { result.lower = best + layer.bias[i] }
+    }
+    return result
+  }
+}
