@@ -82,6 +82,8 @@ public struct SolveOptions: Sendable, Equatable {
   public var cuts: CutsMethod = .all
   /// OBBT: binaries of the previous layer fixed both ways when bounding a neuron (2^k LPs).
   public var obbtSplits: Int = 3
+  /// Our branch and bound: the most candidates strong-branched at one node (0: none).
+  public var strongBranching: Int = 8
   /// Relative MIP gap at which the MILP stops.
   public var mipGap: Double = 1e-6
   /// Whether the MILP starts from a short heuristic run's best point.
@@ -137,6 +139,9 @@ public struct SolveOptions: Sendable, Equatable {
     .integer(
       "obbt_splits", \.obbtSplits, 0...8,
       "MILP bounds: previous-layer binaries fixed both ways per bound LP (2^k LPs)"),
+    .integer(
+      "strong_branching", \.strongBranching, 0...1000,
+      "MILP tree (cuts = all): the most candidates strong-branched at one node"),
     .real("mip_gap", \.mipGap, 0, 1, openLower: false, "relative MIP gap at which the MILP stops"),
     .boolean("warm_start", \.warmStart, "start the MILP from a short heuristic run's best point"),
     .integer("threads", \.threads, 0...256, "HiGHS threads (0: HiGHS decides)"),

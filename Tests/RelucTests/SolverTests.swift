@@ -104,7 +104,8 @@ enum OptFixtures {
   }
 
   /// The other formulations reach the same optimum: interval bounds, no cuts, no warm start, and
-  /// our own branch and bound (`cuts = all`) with one to three workers.
+  /// our own branch and bound (`cuts = all`) with one to three workers and without strong
+  /// branching.
   @Test(arguments: OptFixtures.optimal, [
     [("bounds", OptionValue.identifier("interval"))],
     [("cuts", .identifier("none")), ("warm_start", .identifier("false"))],
@@ -112,6 +113,7 @@ enum OptFixtures {
     [("cuts", .identifier("all"))],
     [("cuts", .identifier("all")), ("warm_start", .identifier("false")), ("workers", .number(3))],
     [("cuts", .identifier("all")), ("bounds", .identifier("interval")), ("workers", .number(1))],
+    [("cuts", .identifier("all")), ("strong_branching", .number(0)), ("workers", .number(1))],
   ])
   func milpVariantsMatch(_ name: String, _ variant: [(String, OptionValue)]) throws {
     let expected = try #require(OptFixtures.expectedOptimum(name))

@@ -54,6 +54,7 @@ struct IdealCutTree {
     workers = max(1, problem.options.workers)
     self.absoluteGap = absoluteGap
     relativeGap = problem.options.mipGap
+    tunables.strongCandidates = problem.options.strongBranching
   }
 
   struct Node: Sendable {

@@ -1,3 +1,5 @@
+import RelucIR
+
 /// The tunables of `IdealCutTree` (our branch and bound, `cuts = all`), declared once.
 struct TreeTunables: Sendable {
   /// Rounds of the root cut loop (it also stops when the bound stalls; see `BigMModel.cutLoop`).
@@ -9,8 +11,8 @@ struct TreeTunables: Sendable {
   /// Reliability branching: observations in each direction before a binary's pseudo-costs are
   /// trusted instead of strong branching it.
   var reliable = 2
-  /// The most candidates strong-branched at one node.
-  var strongCandidates = 8
+  /// The most candidates strong-branched at one node (option `strong_branching`).
+  var strongCandidates = SolveOptions().strongBranching
   /// A binary whose LP value is within this of 0 or 1 counts as integral (no branching on it).
   var integrality = 1e-9
   /// A ReLU counts as violated by the LP when its activation exceeds `max(0, z)` by more than this.
