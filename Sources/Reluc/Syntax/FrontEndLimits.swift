@@ -22,8 +22,8 @@ public struct FrontEndLimits: Sendable, Equatable {
   /// row is allocated: 8 bytes each.
   public var maxMatrixEntries: Int
 
-  /// The default nesting limit: 256 levels.
-  public static let defaultMaxNesting = 256
+  /// The default nesting limit: 32 levels (a debug build uses about 5 KiB of stack per level).
+  public static let defaultMaxNesting = 32
   /// The default expansion limit: 10,000,000 terms.
   public static let defaultMaxExpandedTerms = 10_000_000
   /// The default constraint limit: 1,000,000 constraints.
