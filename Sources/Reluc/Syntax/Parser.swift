@@ -419,8 +419,13 @@ public struct Parser {
         expected("'(' after 'sum'")
         return .missing(t.range)
       }
+      // A sum counts two levels: lowering it recurses through the loop over its indices too.
       guard enter(t) else { return .missing(t.range) }
-      defer { depth -= 1 }
+      guard enter(t) else {
+        depth -= 1
+        return .missing(t.range)
+      }
+      defer { depth -= 2 }
       if peekKind(1) == .identifier, peekKind(2) == .keyword(.in) {
         guard let binders = parseBinderList(close: .rparen, "')'") else {
           return .missing(t.range)
