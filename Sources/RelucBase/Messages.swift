@@ -61,7 +61,9 @@ public enum Messages {
   public static func unknownName(_ n: String, suggestion: String?) -> DiagnosticMessage {
     .init("unknown-name", .error, "unknown name '\(n)'", help: didYouMean(suggestion))
   }
-  public static func indexOutOfRange(_ i: Int, _ name: String, _ size: Int) -> DiagnosticMessage {
+  public static func indexOutOfRange(_ i: some CustomStringConvertible, _ name: String, _ size: Int)
+    -> DiagnosticMessage
+  {
     .init(
       "index-out-of-range", .error,
       "index \(i) is out of range for '\(name)' of size \(size) (indices 0...\(size - 1))")
@@ -126,8 +128,6 @@ public enum Messages {
   public static func duplicateOption(_ n: String) -> DiagnosticMessage {
     .init("duplicate-option", .warning, "option '\(n)' is set more than once; the last one wins")
   }
-  public static let tooManyRows = DiagnosticMessage(
-    "too-many-constraints", .error, "the constraints expand to more than 10,000,000 rows")
   public static func hugeWeight(_ w: Double) -> DiagnosticMessage {
     .init(
       "huge-weight", .warning,
@@ -280,4 +280,31 @@ public enum Messages {
       "would-overwrite-input", .error, "refusing to write over the input file '\(p)'",
       help: "choose another output path", exit: .usage)
   }
+
+  // MARK: Front-end limits (nesting, expansion, generated constraints) and interruption
+
+  public static func nestingTooDeep(_ limit: Int) -> DiagnosticMessage {
+    .init(
+      "nesting-too-deep", .error,
+      "the expression nests more than \(limit) levels deep (parentheses, brackets, signs, sums)",
+      help: "simplify the expression, or raise the limit with --max-nesting")
+  }
+  public static func tooManyTerms(_ limit: Int) -> DiagnosticMessage {
+    .init(
+      "too-many-terms", .error, "the expressions expand to more than \(limit) terms",
+      help: "narrow the index ranges, or raise the limit with --max-terms")
+  }
+  public static func tooManyConstraints(_ limit: Int) -> DiagnosticMessage {
+    .init(
+      "too-many-constraints", .error, "the constraints expand to more than \(limit) constraints",
+      help: "narrow the index ranges, or raise the limit with --max-constraints")
+  }
+  public static func matrixTooLarge(_ rows: Int, _ inputs: Int, _ limit: Int) -> DiagnosticMessage {
+    .init(
+      "matrix-too-large", .error,
+      "the constraint matrix would have more than \(limit) entries (\(rows) rows of \(inputs) inputs)",
+      help: "write single-input constraints (they become bounds), or raise the limit with --max-matrix-entries")
+  }
+  public static let loweringInterrupted = DiagnosticMessage(
+    "interrupted", .error, "interrupted while expanding the model", exit: .interrupted)
 }

@@ -27,6 +27,8 @@ public struct SolveRequest: Sendable {
   public var verbose = false
   /// Largest network file read.
   public var maxNetworkBytes = NetworkReader.defaultMaxBytes
+  /// The front end's limits (nesting, expanded terms, generated constraints, matrix entries).
+  public var limits = FrontEndLimits()
 
   /// A request to solve `model` with the defaults.
   public init(model: String) { self.model = model }
@@ -39,8 +41,10 @@ public enum Commands {
   public static func solve(_ r: SolveRequest, console: Console) -> RelucExit {
     var console = console
     if r.validateOnly && r.json { console.format = .json }
+    // Installed before compiling: a long expansion stops at SIGINT (`interrupted`, exit 130).
+    RunSignals.installInterruptHandler()
     let c = Compiler.compile(
-      path: r.model, overrides: r.overrides, maxNetworkBytes: r.maxNetworkBytes)
+      path: r.model, overrides: r.overrides, maxNetworkBytes: r.maxNetworkBytes, limits: r.limits)
     let code = console.report(c, alwaysJSON: r.validateOnly && r.json)
     guard let problem = c.problem else { return code }
     if r.validateOnly { return .ok }
@@ -57,7 +61,6 @@ public enum Commands {
       }
       starts.append(x)
     }
-    RunSignals.installInterruptHandler()
     RunSignals.installCrashGuard()
     var context = SolveContext(timeLimit: problem.options.timeLimit, verbose: r.verbose)
     context.userStarts = starts
@@ -76,7 +79,8 @@ public enum Commands {
   /// `reluc validate`: every model checked; the worst exit code (a missing file first). With
   /// `json`, one JSON array holds the diagnostics of all the models.
   public static func validate(
-    _ models: [String], json: Bool, maxNetworkBytes: Int, console: Console
+    _ models: [String], json: Bool, maxNetworkBytes: Int, console: Console,
+    limits: FrontEndLimits = FrontEndLimits()
   ) -> RelucExit {
     var console = console
     if json { console.format = .json }
@@ -84,7 +88,7 @@ public enum Commands {
     var all = DiagnosticBag()
     var sources = SourceManager()
     for m in models {
-      let c = Compiler.compile(path: m, maxNetworkBytes: maxNetworkBytes)
+      let c = Compiler.compile(path: m, maxNetworkBytes: maxNetworkBytes, limits: limits)
       worst = worse(worst, c.diagnostics.exitCode)
       if json {
         all.add(contentsOf: c.diagnostics)
@@ -100,9 +104,10 @@ public enum Commands {
   /// `reluc eval`: a forward pass at a point, with the objective and the check of every
   /// constraint by the same rule as a solution report.
   public static func eval(
-    model: String, input: String, json: Bool, maxNetworkBytes: Int, console: Console
+    model: String, input: String, json: Bool, maxNetworkBytes: Int, console: Console,
+    limits: FrontEndLimits = FrontEndLimits()
   ) -> RelucExit {
-    let c = Compiler.compile(path: model, maxNetworkBytes: maxNetworkBytes)
+    let c = Compiler.compile(path: model, maxNetworkBytes: maxNetworkBytes, limits: limits)
     let code = console.report(c)
     guard let problem = c.problem else { return code }
     let net = problem.network
@@ -136,12 +141,13 @@ public enum Commands {
 
   /// `reluc fmt`: rewrites (or with `check`, only checks; with `toStdout`, prints) models in
   /// canonical form.
-  public static func fmt(_ models: [String], check: Bool, toStdout: Bool, console: Console)
-    -> RelucExit
-  {
+  public static func fmt(
+    _ models: [String], check: Bool, toStdout: Bool, console: Console,
+    limits: FrontEndLimits = FrontEndLimits()
+  ) -> RelucExit {
     var worst = RelucExit.ok
     for m in models {
-      let (syntax, bag, sources) = Compiler.parse(path: m)
+      let (syntax, bag, sources) = Compiler.parse(path: m, limits: limits)
       guard let syntax, !bag.hasErrors else {
         worst = worse(worst, console.report(bag, sources: sources))
         continue
@@ -165,7 +171,8 @@ public enum Commands {
 
   /// `reluc export`: the big-M MILP as MPS and/or LP files.
   public static func export(
-    model: String, mps: String?, lp: String?, maxNetworkBytes: Int, console: Console
+    model: String, mps: String?, lp: String?, maxNetworkBytes: Int, console: Console,
+    limits: FrontEndLimits = FrontEndLimits()
   ) -> RelucExit {
     guard mps != nil || lp != nil else {
       return console.report(Messages.badCommandLine("give --mps FILE or --lp FILE"))
@@ -176,7 +183,7 @@ public enum Commands {
           Messages.badCommandLine("'\(path)' must end in \(ext): HiGHS picks the format by it"))
       }
     }
-    let c = Compiler.compile(path: model, maxNetworkBytes: maxNetworkBytes)
+    let c = Compiler.compile(path: model, maxNetworkBytes: maxNetworkBytes, limits: limits)
     let code = console.report(c)
     guard let problem = c.problem else { return code }
     for (path, ext) in [(mps, ".mps"), (lp, ".lp")] {

@@ -40,7 +40,10 @@ public enum Compiler {
   public static let maxModelBytes = 64 << 20
 
   /// Parses a model file (no lowering). Reports `model-not-found` when it cannot be read.
-  public static func parse(path: String) -> (ModelSyntax?, DiagnosticBag, SourceManager) {
+  /// `limits.maxNesting` bounds the nesting of expressions.
+  public static func parse(path: String, limits: FrontEndLimits = FrontEndLimits())
+    -> (ModelSyntax?, DiagnosticBag, SourceManager)
+  {
     var bag = DiagnosticBag()
     var sources = SourceManager()
     let bytes: [UInt8]
@@ -59,20 +62,22 @@ public enum Compiler {
       bag.report(Messages.notUTF8, at: .file(path))
       return (nil, bag, sources)
     }
-    let (syntax, d) = Parser.parse(file)
+    let (syntax, d) = Parser.parse(file, limits: limits)
     bag.add(contentsOf: d)
     return (syntax, bag, sources)
   }
 
-  /// Compiles a model file to a `Problem`.
+  /// Compiles a model file to a `Problem`, within `limits` (nesting, expanded terms, generated
+  /// constraints, matrix entries: see `FrontEndLimits`).
   public static func compile(
     path: String, overrides: [OptionAssignment] = [],
-    maxNetworkBytes: Int = NetworkReader.defaultMaxBytes
+    maxNetworkBytes: Int = NetworkReader.defaultMaxBytes,
+    limits: FrontEndLimits = FrontEndLimits()
   ) -> Compilation {
-    let (syntax, bag, sources) = parse(path: path)
+    let (syntax, bag, sources) = parse(path: path, limits: limits)
     var c = Compilation(problem: nil, diagnostics: bag, sources: sources, syntax: syntax)
     guard let syntax, !bag.hasErrors else { return c }
-    var lowering = Lowering(model: syntax, maxNetworkBytes: maxNetworkBytes)
+    var lowering = Lowering(model: syntax, maxNetworkBytes: maxNetworkBytes, limits: limits)
     let (problem, d) = lowering.lower(overrides: overrides)
     c.diagnostics.add(contentsOf: d)
     if let net = lowering.networkFile, d.all.contains(where: { $0.location?.path == net.path }) {

@@ -15,17 +15,33 @@ struct Affine: Equatable {
     Affine(x: x.mapValues { $0 * s }, y: y.mapValues { $0 * s }, constant: constant * s)
   }
 
+  /// Adds `s * b` in place, in time proportional to `b` (not to `self`): zero coefficients are
+  /// kept until `prune()`, so a sum of n terms costs O(n), not O(n^2).
+  mutating func add(_ b: Affine, times s: Double = 1) {
+    for (k, v) in b.x { x[k, default: 0] += s * v }
+    for (k, v) in b.y { y[k, default: 0] += s * v }
+    constant += s * b.constant
+  }
+
+  /// Drops the zero coefficients (cancelled terms).
+  mutating func prune() {
+    if x.values.contains(0) { x = x.filter { $0.value != 0 } }
+    if y.values.contains(0) { y = y.filter { $0.value != 0 } }
+  }
+
   static func + (a: Affine, b: Affine) -> Affine {
     var r = a
-    for (k, v) in b.x { r.x[k, default: 0] += v }
-    for (k, v) in b.y { r.y[k, default: 0] += v }
-    r.constant += b.constant
-    r.x = r.x.filter { $0.value != 0 }
-    r.y = r.y.filter { $0.value != 0 }
+    r.add(b)
+    r.prune()
     return r
   }
 
-  static func - (a: Affine, b: Affine) -> Affine { a + b.scaled(-1) }
+  static func - (a: Affine, b: Affine) -> Affine {
+    var r = a
+    r.add(b, times: -1)
+    r.prune()
+    return r
+  }
 }
 
 /// The value of an expression during lowering: a scalar form or a vector of forms.

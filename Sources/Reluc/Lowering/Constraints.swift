@@ -30,7 +30,17 @@ extension Lowering {
       let baseName = name?.name ?? "c\(file.position(of: range.start).line)"
       var reportedOutput = false
       var reportedHuge = false
-      _ = forEachAssignment(binders, Scope(), net) { me, scope in
+      if halted { break }
+      _ = forEachAssignment(binders, Scope(), net, generating: .constraints) { me, scope in
+        me.generatedConstraints += 1
+        if me.generatedConstraints > me.limits.maxConstraints {
+          me.halt(Messages.tooManyConstraints(me.limits.maxConstraints), at: range)
+          return false
+        }
+        if me.generatedConstraints & 1023 == 0, Interrupt.requested {
+          me.halt(Messages.loweringInterrupted, at: range)
+          return false
+        }
         var values: [Value] = []
         for operand in rel.operands {
           guard let v = me.evaluate(operand, scope, net) else { return false }
@@ -87,8 +97,11 @@ extension Lowering {
                 }
                 continue
               }
-              if rhs.count >= 10_000_000 {
-                me.diagnostics.report(Messages.tooManyRows, at: me.loc(range))
+              // Checked before the row is allocated: rows of n doubles.
+              let (entries, overflow) = (rhs.count + 1).multipliedReportingOverflow(by: n)
+              if overflow || entries > me.limits.maxMatrixEntries {
+                me.halt(
+                  Messages.matrixTooLarge(rhs.count + 1, n, me.limits.maxMatrixEntries), at: range)
                 return false
               }
               var dense = [Double](repeating: 0, count: n)
@@ -102,7 +115,7 @@ extension Lowering {
         return true
       }
     }
-    guard diagnostics.errorCount == errorsBefore else { return nil }
+    guard diagnostics.errorCount == errorsBefore, !halted else { return nil }
 
     // Crossed and missing bounds.
     let inputName = net.inputName

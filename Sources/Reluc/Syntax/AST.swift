@@ -14,6 +14,20 @@ public enum BinaryOperator: String, Sendable, Equatable {
   case add = "+", subtract = "-", multiply = "*", divide = "/"
 }
 
+/// One link of a chain: an operator and its right operand.
+public struct ChainLink: Sendable, Equatable {
+  /// The operator (`+`/`-` or `*`/`/`, never mixed within a chain).
+  public var op: BinaryOperator
+  /// The right operand.
+  public var operand: Expr
+
+  /// Creates a link.
+  public init(_ op: BinaryOperator, _ operand: Expr) {
+    self.op = op
+    self.operand = operand
+  }
+}
+
 /// An index binder `i in lo..hi` (quantifiers and sums).
 public struct Binder: Sendable, Equatable {
   /// The index name.
@@ -44,8 +58,10 @@ public indirect enum Expr: Sendable, Equatable {
   case reference(Identifier, Subscript?, SourceRange)
   /// Unary minus.
   case negate(Expr, SourceRange)
-  /// A binary operation.
-  case binary(BinaryOperator, Expr, Expr, SourceRange)
+  /// A chain of binary operations of one precedence level, left to right: `a + b - c` is
+  /// `.chain(a, [+ b, - c])`, `2 * x / 3` is `.chain(2, [* x, / 3])`. Flat, so that a long
+  /// chain costs no recursion (parsing, lowering, formatting and destroying walk it in a loop).
+  case chain(Expr, [ChainLink], SourceRange)
   /// Parentheses (kept so that `fmt` prints what the user wrote).
   case paren(Expr, SourceRange)
   /// `sum(i in a..b, ...) term`, or `sum(vector)` when there are no binders.
@@ -56,7 +72,7 @@ public indirect enum Expr: Sendable, Equatable {
   /// The source range.
   public var range: SourceRange {
     switch self {
-    case .number(_, _, let r), .reference(_, _, let r), .negate(_, let r), .binary(_, _, _, let r),
+    case .number(_, _, let r), .reference(_, _, let r), .negate(_, let r), .chain(_, _, let r),
       .paren(_, let r), .sum(_, _, let r), .missing(let r):
       return r
     }

@@ -3,7 +3,8 @@ import RelucIR
 
 /// Prints a parsed model in canonical form: one statement per line, single spaces around binary
 /// operators, literals and comments as written, at most one blank line between statements.
-/// `format(parse(format(m))) == format(m)` (tested).
+/// `format(parse(format(m))) == format(m)` (tested). Recursion is per nesting level only (bounded
+/// by `FrontEndLimits.maxNesting` when parsing); chains are printed in a loop.
 public enum Formatter {
   /// The canonical text of a model that parsed without errors.
   public static func format(_ model: ModelSyntax) -> String {
@@ -77,7 +78,11 @@ public enum Formatter {
       if let u = sub.upper { t += ".." + expr(u, file) }
       return t + "]"
     case .negate(let inner, _): return "-" + expr(inner, file)
-    case .binary(let op, let a, let b, _): return expr(a, file) + " \(op.rawValue) " + expr(b, file)
+    case .chain(let first, let links, _):
+      // A loop, not recursion: a chain may have any number of links.
+      var t = expr(first, file)
+      for link in links { t += " \(link.op.rawValue) " + expr(link.operand, file) }
+      return t
     case .paren(let inner, _): return "(" + expr(inner, file) + ")"
     case .sum(let binders, let body, _):
       if binders.isEmpty { return "sum(" + expr(body, file) + ")" }

@@ -3,6 +3,11 @@ import RelucIR
 
 /// Recursive-descent parser for the .rmod language; follows grammar/rmod.ebnf.
 ///
+/// Chains of one precedence level (`a + b + ...`, `2 * x * ...`) are parsed in a loop into one
+/// `.chain` node; the parser recurses only per nesting level (parentheses, brackets, unary signs,
+/// sums), and nesting deeper than `FrontEndLimits.maxNesting` is a `nesting-too-deep` error at the
+/// token that passes the limit, after which the statement is abandoned.
+///
 /// Never throws on user errors: it records a diagnostic, inserts a `.missing` node where an
 /// expression was expected, and resynchronises at the next statement keyword, so one run reports
 /// every independent error.
@@ -12,11 +17,19 @@ public struct Parser {
   private var p = 0
   private var diagnostics = DiagnosticBag()
   private var statements: [Statement] = []
+  private var limits = FrontEndLimits()
+  /// The current nesting depth of the expression being parsed.
+  private var depth = 0
+  /// Set when the nesting limit was passed: the rest of the statement is skipped silently.
+  private var abandoned = false
 
   /// Parses a file; the result holds the syntax tree and all lexical and syntax diagnostics.
-  public static func parse(_ file: SourceFile) -> (ModelSyntax, DiagnosticBag) {
+  public static func parse(_ file: SourceFile, limits: FrontEndLimits = FrontEndLimits())
+    -> (ModelSyntax, DiagnosticBag)
+  {
     let lexer = Lexer(file)
     var parser = Parser(file: file, tokens: lexer.tokens)
+    parser.limits = limits
     parser.diagnostics = lexer.diagnostics
     parser.parseModel()
     return (
@@ -65,7 +78,7 @@ public struct Parser {
 
   /// Reports "expected X" at the current token unless it is an error token (already reported).
   private mutating func expected(_ what: String) {
-    if current.kind != .error {
+    if current.kind != .error, !abandoned {
       diagnostics.report(Messages.expected(what, found: describe(current)), at: loc(current.range))
     }
   }
@@ -87,6 +100,8 @@ public struct Parser {
     while current.kind != .eof {
       let before = p
       let errorsBefore = diagnostics.errorCount
+      depth = 0
+      abandoned = false
       if let s = parseStatement() {
         statements.append(s)
         if !atStatementBoundary, current.kind != .error, diagnostics.errorCount == errorsBefore {
@@ -247,7 +262,7 @@ public struct Parser {
   }
 
   private mutating func expectedClosing(_ what: String, open: Token) {
-    if current.kind != .error {
+    if current.kind != .error, !abandoned {
       diagnostics.report(
         Messages.expected(what, found: describe(current)), at: loc(current.range),
         notes: [DiagnosticNote("'\(text(open))' opened here", at: loc(open.range))])
@@ -305,69 +320,92 @@ public struct Parser {
 
   // MARK: Expressions
 
+  /// Enters one nesting level at `t`; false (after reporting `nesting-too-deep` once) when that
+  /// passes the limit. Every successful call is paired with `depth -= 1`.
+  private mutating func enter(_ t: Token) -> Bool {
+    if abandoned { return false }
+    if depth >= limits.maxNesting {
+      diagnostics.report(Messages.nestingTooDeep(limits.maxNesting), at: loc(t.range))
+      abandoned = true
+      return false
+    }
+    depth += 1
+    return true
+  }
+
   /// expression = term { ("+" | "-") term }
   private mutating func parseExpression() -> Expr {
-    var lhs = parseTerm()
+    let first = parseTerm()
+    var links: [ChainLink] = []
     while current.kind == .plus || current.kind == .minus {
       let op: BinaryOperator = advance().kind == .plus ? .add : .subtract
-      let rhs = parseTerm()
-      lhs = .binary(op, lhs, rhs, lhs.range.union(rhs.range))
+      links.append(ChainLink(op, parseTerm()))
     }
-    return lhs
+    guard let last = links.last else { return first }
+    return .chain(first, links, first.range.union(last.operand.range))
   }
 
   /// term = unary { ("*" | "/") unary }
   private mutating func parseTerm() -> Expr {
-    var lhs = parseUnary()
+    let first = parseUnary()
+    var links: [ChainLink] = []
     while current.kind == .star || current.kind == .slash {
       let op: BinaryOperator = advance().kind == .star ? .multiply : .divide
-      let rhs = parseUnary()
-      lhs = .binary(op, lhs, rhs, lhs.range.union(rhs.range))
+      links.append(ChainLink(op, parseUnary()))
     }
-    return lhs
+    guard let last = links.last else { return first }
+    return .chain(first, links, first.range.union(last.operand.range))
   }
 
-  /// unary = ("-" | "+") unary | primary
+  /// unary = ("-" | "+") unary | primary. The signs are read in a loop; each '-' is a nesting
+  /// level (a `.negate` node), a '+' is dropped.
   private mutating func parseUnary() -> Expr {
-    if current.kind == .minus {
+    var minuses: [Token] = []
+    while current.kind == .minus || current.kind == .plus {
       let t = advance()
-      let e = parseUnary()
-      return .negate(e, t.range.union(e.range))
+      if t.kind == .minus {
+        guard enter(t) else {
+          depth -= minuses.count
+          return .missing(t.range)
+        }
+        minuses.append(t)
+      }
     }
-    if current.kind == .plus {
-      advance()
-      return parseUnary()
+    var e = parsePrimary()
+    for t in minuses.reversed() { e = .negate(e, t.range.union(e.range)) }
+    depth -= minuses.count
+    return e
+  }
+
+  /// Whether a token can follow a complete operand: then a keyword before it is a name.
+  private func canFollowOperand(_ k: TokenKind) -> Bool {
+    switch k {
+    case .plus, .minus, .star, .slash, .rparen, .lbracket, .rbracket, .comma, .dotdot,
+      .lessEqual, .greaterEqual, .equalEqual, .less, .greater, .assign, .eof:
+      return true
+    case .keyword(let k): return k.startsStatement
+    default: return false
     }
-    return parsePrimary()
   }
 
   private mutating func parsePrimary() -> Expr {
     let t = current
+    if abandoned { return .missing(SourceRange(t.range.start, t.range.start)) }
     switch t.kind {
     case .integer, .real:
       advance()
       let v = Double(text(t).replacingOccurrences("_", "")) ?? .nan
       return .number(v, text: text(t), t.range)
     case .identifier:
-      advance()
-      let id = Identifier(name: text(t), range: t.range)
-      guard current.kind == .lbracket else { return .reference(id, nil, t.range) }
-      let open = advance()
-      let lo = parseExpression()
-      var hi: Expr? = nil
-      if current.kind == .dotdot {
-        advance()
-        hi = parseExpression()
-      }
-      guard current.kind == .rbracket else {
-        expectedClosing("']'", open: open)
-        return .missing(t.range.union(current.range))
-      }
-      let close = advance()
-      let sub = Subscript(lower: lo, upper: hi, range: open.range.union(close.range))
-      return .reference(id, sub, t.range.union(close.range))
+      return parseReference()
+    case .keyword where canFollowOperand(peekKind(1)):
+      // A keyword in operand position followed by what may follow an operand is a name (the
+      // network may call its input `sum` or `maximize`); `sum(` is always a sum.
+      return parseReference()
     case .lparen:
       let open = advance()
+      guard enter(open) else { return .missing(open.range) }
+      defer { depth -= 1 }
       let e = parseExpression()
       guard current.kind == .rparen else {
         expectedClosing("')'", open: open)
@@ -381,6 +419,13 @@ public struct Parser {
         expected("'(' after 'sum'")
         return .missing(t.range)
       }
+      // A sum counts two levels: lowering it recurses through the loop over its indices too.
+      guard enter(t) else { return .missing(t.range) }
+      guard enter(t) else {
+        depth -= 1
+        return .missing(t.range)
+      }
+      defer { depth -= 2 }
       if peekKind(1) == .identifier, peekKind(2) == .keyword(.in) {
         guard let binders = parseBinderList(close: .rparen, "')'") else {
           return .missing(t.range)
@@ -400,6 +445,29 @@ public struct Parser {
       expected("an expression")
       return .missing(SourceRange(t.range.start, t.range.start))
     }
+  }
+
+  /// A name, possibly subscripted (`x`, `x[3]`, `x[0..4]`); the name token is current.
+  private mutating func parseReference() -> Expr {
+    let t = advance()
+    let id = Identifier(name: text(t), range: t.range)
+    guard current.kind == .lbracket else { return .reference(id, nil, t.range) }
+    let open = advance()
+    guard enter(open) else { return .missing(t.range.union(open.range)) }
+    defer { depth -= 1 }
+    let lo = parseExpression()
+    var hi: Expr? = nil
+    if current.kind == .dotdot {
+      advance()
+      hi = parseExpression()
+    }
+    guard current.kind == .rbracket else {
+      expectedClosing("']'", open: open)
+      return .missing(t.range.union(current.range))
+    }
+    let close = advance()
+    let sub = Subscript(lower: lo, upper: hi, range: open.range.union(close.range))
+    return .reference(id, sub, t.range.union(close.range))
   }
 
   /// The body of an indexed sum: a product of unary factors (binds tighter than + and -).
