@@ -18,10 +18,34 @@ struct InputOptions: ParsableArguments {
   @Option(name: .long, help: "Colour diagnostics: auto, always or never.")
   var color: ColorChoice = .auto
 
+  @Option(name: .long, help: "Deepest nesting of an expression (parentheses, signs, sums).")
+  var maxNesting: Int = FrontEndLimits.defaultMaxNesting
+
+  @Option(name: .long, help: "Most terms the sums, vectors and quantifiers may expand to.")
+  var maxTerms: Int = FrontEndLimits.defaultMaxExpandedTerms
+
+  @Option(name: .long, help: "Most constraints the quantifiers may generate.")
+  var maxConstraints: Int = FrontEndLimits.defaultMaxConstraints
+
+  @Option(name: .long, help: "Most entries of the constraint matrix (rows times inputs).")
+  var maxMatrixEntries: Int = FrontEndLimits.defaultMaxMatrixEntries
+
   var console: Console { Console(color: color, format: diagnosticsFormat) }
 
+  var limits: FrontEndLimits {
+    FrontEndLimits(
+      maxNesting: maxNesting, maxExpandedTerms: maxTerms, maxConstraints: maxConstraints,
+      maxMatrixEntries: maxMatrixEntries)
+  }
+
   func validate() throws {
-    guard maxNetworkBytes >= 1 else { throw ValidationError("--max-network-bytes must be positive") }
+    for (flag, value) in [
+      ("--max-network-bytes", maxNetworkBytes), ("--max-nesting", maxNesting),
+      ("--max-terms", maxTerms), ("--max-constraints", maxConstraints),
+      ("--max-matrix-entries", maxMatrixEntries),
+    ] where value < 1 {
+      throw ValidationError("\(flag) must be positive")
+    }
   }
 }
 
@@ -87,6 +111,7 @@ struct Solve: ParsableCommand {
     request.quiet = quiet
     request.verbose = verbose
     request.maxNetworkBytes = input.maxNetworkBytes
+    request.limits = input.limits
     try finish(Commands.solve(request, console: input.console))
   }
 }
@@ -101,7 +126,8 @@ struct Validate: ParsableCommand {
   func run() throws {
     try finish(
       Commands.validate(
-        models, json: json, maxNetworkBytes: input.maxNetworkBytes, console: input.console))
+        models, json: json, maxNetworkBytes: input.maxNetworkBytes, console: input.console,
+        limits: input.limits))
   }
 }
 
@@ -118,7 +144,7 @@ struct Eval: ParsableCommand {
     try finish(
       Commands.eval(
         model: model, input: input, json: json, maxNetworkBytes: inputOptions.maxNetworkBytes,
-        console: inputOptions.console))
+        console: inputOptions.console, limits: inputOptions.limits))
   }
 }
 
@@ -132,7 +158,9 @@ struct Fmt: ParsableCommand {
   @OptionGroup var input: InputOptions
 
   func run() throws {
-    try finish(Commands.fmt(models, check: check, toStdout: stdout, console: input.console))
+    try finish(
+      Commands.fmt(
+        models, check: check, toStdout: stdout, console: input.console, limits: input.limits))
   }
 }
 
@@ -148,7 +176,7 @@ struct Export: ParsableCommand {
     try finish(
       Commands.export(
         model: model, mps: mps, lp: lp, maxNetworkBytes: input.maxNetworkBytes,
-        console: input.console))
+        console: input.console, limits: input.limits))
   }
 }
 

@@ -55,8 +55,13 @@ public struct Lowering {
   func loc(_ r: SourceRange) -> DiagnosticLocation { .range(file.path, r) }
 
   /// Lowers the model; command-line option assignments are applied after the file's options.
-  /// Returns nil when any error was reported.
+  /// Returns nil when any error was reported. Runs on a thread with a large stack, like the
+  /// parser.
   public mutating func lower(overrides: [OptionAssignment] = []) -> (Problem?, DiagnosticBag) {
+    onLargeStack { lowerOnThisThread(overrides: overrides) }
+  }
+
+  mutating func lowerOnThisThread(overrides: [OptionAssignment]) -> (Problem?, DiagnosticBag) {
     guard let net = loadNetwork() else { return (nil, diagnostics) }
     network = net
     let objective = lowerObjective(net)

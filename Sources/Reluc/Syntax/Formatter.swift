@@ -6,8 +6,13 @@ import RelucIR
 /// `format(parse(format(m))) == format(m)` (tested). Recursion is per nesting level only (bounded
 /// by `FrontEndLimits.maxNesting` when parsing); chains are printed in a loop.
 public enum Formatter {
-  /// The canonical text of a model that parsed without errors.
+  /// The canonical text of a model that parsed without errors (on a thread with a large stack,
+  /// like the parser).
   public static func format(_ model: ModelSyntax) -> String {
+    onLargeStack { formatOnThisThread(model) }
+  }
+
+  static func formatOnThisThread(_ model: ModelSyntax) -> String {
     let file = model.file
     var out: [String] = []
     var pendingComments = model.comments[...]

@@ -9,8 +9,9 @@ import RelucIR
 /// one (the defaults below when not given).
 public struct FrontEndLimits: Sendable, Equatable {
   /// The deepest nesting of parentheses, brackets, unary signs and sums in one expression.
-  /// Parsing, lowering and formatting recurse once per level, so the default stays far below
-  /// the stack of a secondary thread (512 KiB); flat chains (`a + b + c ...`) do not nest.
+  /// Parsing, lowering and formatting recurse once per level; they run on a thread with a
+  /// 64 MiB stack (`onLargeStack`), far more than the default needs (a debug build uses about
+  /// 5-8 KiB per level); flat chains (`a + b + c ...`) do not nest.
   public var maxNesting: Int
   /// The most terms the expressions of the model may expand to (sums, vectors, quantified
   /// constraints), counted from the index ranges before expanding.
@@ -22,8 +23,8 @@ public struct FrontEndLimits: Sendable, Equatable {
   /// row is allocated: 8 bytes each.
   public var maxMatrixEntries: Int
 
-  /// The default nesting limit: 32 levels (a debug build uses about 5 KiB of stack per level).
-  public static let defaultMaxNesting = 32
+  /// The default nesting limit: 256 levels.
+  public static let defaultMaxNesting = 256
   /// The default expansion limit: 10,000,000 terms.
   public static let defaultMaxExpandedTerms = 10_000_000
   /// The default constraint limit: 1,000,000 constraints.

@@ -24,7 +24,15 @@ public struct Parser {
   private var abandoned = false
 
   /// Parses a file; the result holds the syntax tree and all lexical and syntax diagnostics.
+  /// Runs on a thread of its own with a large stack (`onLargeStack`), so the nesting limit
+  /// holds whatever thread calls it.
   public static func parse(_ file: SourceFile, limits: FrontEndLimits = FrontEndLimits())
+    -> (ModelSyntax, DiagnosticBag)
+  {
+    onLargeStack { parseOnThisThread(file, limits: limits) }
+  }
+
+  static func parseOnThisThread(_ file: SourceFile, limits: FrontEndLimits)
     -> (ModelSyntax, DiagnosticBag)
   {
     let lexer = Lexer(file)
