@@ -45,7 +45,9 @@ public struct Lexer {
         let start = i
         while i < bytes.count, bytes[i] != 10 { i += 1 }
         var end = i
-        if end > start, bytes[end - 1] == 13 { end -= 1 }
+        // Trailing white space (a CR of a CRLF line, spaces, tabs) is not part of the comment,
+        // so formatting is idempotent.
+        while end > start, [13, 32, 9, 12].contains(bytes[end - 1]) { end -= 1 }
         comments.append(SourceRange(start, end))
       case UInt8(ascii: "\""):
         lexString()
