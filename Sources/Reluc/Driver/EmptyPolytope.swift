@@ -11,7 +11,7 @@ extension Emptiness {
       return nil
     case .empty(let tolerance, let least):
       let measured =
-        least.map { "; the least violation any input reaches is \(formatNumber($0))" } ?? ""
+        least.map { "; the closest input HiGHS finds violates them by \(formatNumber($0))" } ?? ""
       return SolveResult(
         status: .infeasible, method: method,
         message: "the constraints on the inputs have no common point (HiGHS proves the LP "

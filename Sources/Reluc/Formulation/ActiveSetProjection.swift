@@ -87,12 +87,22 @@ struct ActiveSetProjection {
       // The most violated constraint, by violation over the norm of its normal.
       var p = -1
       var worst = 0.0
-      for k in 0..<(m + 2 * n) where !isActive[k] {
+      a.withUnsafeBufferPointer { a in
+        for k in 0..<m where !isActive[k] {
+          var s = -b[k]
+          for j in 0..<n { s += a[k * n + j] * x[j] }
+          guard s > tolerance else { continue }
+          let scaled = s / rowNorm[k]
+          if scaled > worst {
+            worst = scaled
+            p = k
+          }
+        }
+      }
+      for k in m..<(m + 2 * n) where !isActive[k] {
         let s = residual(k, x)
-        guard s > tolerance else { continue }
-        let scaled = s / (k < m ? rowNorm[k] : 1)
-        if scaled > worst {
-          worst = scaled
+        if s > tolerance, s > worst {
+          worst = s
           p = k
         }
       }

@@ -92,11 +92,22 @@ final class Domain {
       for j in 0..<n {
         x[j] = polytope.lower[j] + rng.unit() * (polytope.upper[j] - polytope.lower[j])
       }
-      if polytope.isBox || polytope.maxViolation(Array(UnsafeBufferPointer(start: x, count: n))) <= 0 {
-        return
-      }
+      if polytope.isBox || inside(x) { return }
     }
     project(x)
+  }
+
+  /// Whether `x` satisfies every row exactly (bounds hold by construction); stops at the first
+  /// violated row, so a rejected draw usually costs a few rows.
+  private func inside(_ x: UnsafeMutablePointer<Double>) -> Bool {
+    polytope.matrix.withUnsafeBufferPointer { a in
+      for r in 0..<polytope.rowCount {
+        var s = 0.0
+        for j in 0..<n { s += a[r * n + j] * x[j] }
+        if s > polytope.rhs[r] { return false }
+      }
+      return true
+    }
   }
 
   /// Latin hypercube samples of the bounding box (projected onto the domain).

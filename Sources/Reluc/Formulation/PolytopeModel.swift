@@ -29,7 +29,7 @@ enum Emptiness: Equatable {
   case nonEmpty
   /// HiGHS proved the LP infeasible at `tolerance`, a primal feasibility tolerance tighter than the
   /// final check's; `leastViolation`: the smallest largest violation any input reaches (a second
-  /// LP), nil when that LP failed.
+  /// LP, `leastViolation()`), nil when that LP failed.
   case empty(tolerance: Double, leastViolation: Double?)
   /// Not decided: HiGHS failed or its point violates the constraints by more than the final
   /// check accepts; the reason.
@@ -75,10 +75,13 @@ extension Polytope {
     }
   }
 
-  /// The least largest violation of the rows and bounds over all inputs: `min t` subject to
-  /// `A x - t <= b`, `l - t <= x <= u + t`, `t >= 0` (an LP; nil if HiGHS does not solve it).
+  /// An input close to the least largest violation of the rows and bounds: `min t` subject to
+  /// `A x - t <= b`, `l - t <= x <= u + t`, `t >= 0` solved by HiGHS at primal feasibility
+  /// tolerance 1e-10; returns the violation of its `x` as computed here (`maxViolation`), an exact
+  /// statement about that input (nil if HiGHS does not solve the LP).
   func leastViolation() throws(HighsError) -> Double? {
     let s = HighsSolver()
+    try s.set("primal_feasibility_tolerance", 1e-10)
     let n = dimension
     var columns: [Int] = []
     for _ in 0..<n { columns.append(try s.addColumn(lower: -s.infinity, upper: s.infinity)) }
@@ -97,6 +100,6 @@ extension Polytope {
       try s.addRow(lower: lower[j], upper: s.infinity, indices: [Int32(columns[j]), Int32(t)], values: [1, 1])
     }
     guard try s.run() == .optimal else { return nil }
-    return s.columnValues()[t]
+    return maxViolation(Array(s.columnValues()[0..<n]))
   }
 }

@@ -128,7 +128,13 @@ public struct SolutionReport: Sendable {
     self.seconds = seconds
     statistics = result.statistics
     message = result.message
-    guard let x = result.point else { return }
+    guard let x = result.point else {
+      // No point: a stopped solve says that it found none (never silent about it).
+      if message == nil, status == .timeLimit || status == .interrupted {
+        message = "\(method.rawValue) found no point before it \(status == .timeLimit ? "reached the time limit" : "was interrupted")"
+      }
+      return
+    }
     let check = PointCheck(problem: problem, point: x)
     let (y, f, violation) = (check.outputs, check.objective, check.maxViolation)
     outputs = y
