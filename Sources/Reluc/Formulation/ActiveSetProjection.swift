@@ -12,8 +12,8 @@ import RelucIR
 /// independent (at most n), so the small systems `(N^T N) r = N^T n_p` are solved by Cholesky.
 /// Each iteration costs one pass over the rows (`(m + 2n) n`), and the method ends after finitely
 /// many steps: when no constraint is violated by more than `1e-12` times the largest right-hand
-/// side or bound magnitude (at least 1). Returns nil when it does not end within its iteration cap
-/// or a system is singular (the caller falls back to HiGHS's QP), or when the constraints have no
+/// side or bound magnitude (at least 1). Returns nil when it does not end within its iteration cap,
+/// more than `maximumActive` constraints are active, or a system is singular (the caller falls back to HiGHS's QP), or when the constraints have no
 /// common point (a violated constraint whose normal is spanned by active normals with no
 /// multiplier to trade).
 ///
@@ -28,6 +28,8 @@ struct ActiveSetProjection {
   let upper: [Double]
   let rowNorm: [Double]
   let tolerance: Double
+  /// The most active constraints the method handles before it declines.
+  static let maximumActive = 64
 
   init(_ p: Polytope) {
     n = p.dimension
@@ -115,6 +117,9 @@ struct ActiveSetProjection {
         steps += 1
         if steps > cap { return nil }
         let q = active.count
+        // Each step re-factors the active normals (q^2 n): with many active constraints in a high
+        // dimension leave the projection to HiGHS's QP.
+        if q > Self.maximumActive { return nil }
         var gram = [Double](repeating: 0, count: q * q)
         var rhs = [Double](repeating: 0, count: q)
         for i in 0..<q {

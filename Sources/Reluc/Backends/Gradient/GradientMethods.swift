@@ -63,7 +63,12 @@ public struct GradientBackend: Backend, Sendable {
       let b = best.claimedObjective.map { sign * $0 } ?? -.infinity
       if v > b { best = r }
     }
-    if let r = all.first(where: { $0.status == .error }) { return r }
+    // A worker's error (HiGHS failed, or its starts found no admissible point) decides only when
+    // no worker has a point; otherwise the point stands and the error is mentioned.
+    if let r = all.first(where: { $0.status == .error }) {
+      guard best.point != nil else { return r }
+      best.message = (best.message.map { $0 + "; " } ?? "") + "another worker: " + (r.message ?? "error")
+    }
     best.status = all.contains { $0.status == .interrupted } ? .interrupted
       : all.contains { $0.status == .timeLimit } ? .timeLimit : best.status
     best.statistics = best.statistics.map { key, value in
