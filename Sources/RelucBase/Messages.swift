@@ -308,3 +308,23 @@ public enum Messages {
   public static let loweringInterrupted = DiagnosticMessage(
     "interrupted", .error, "interrupted while expanding the model", exit: .interrupted)
 }
+
+// MARK: Coefficients and answers (issue 19)
+
+extension Messages {
+  /// A coefficient or constant of the objective or a constraint that is not a finite double
+  /// after evaluation (an overflowing literal such as `1e400`, or arithmetic that overflows).
+  public static func nonFiniteCoefficient(_ v: Double) -> DiagnosticMessage {
+    .init(
+      "non-finite-coefficient", .error,
+      "a coefficient or constant of this expression is \(v.isNaN ? "not a number" : "infinite") (it overflows the range of a double, about 1.8e308)",
+      help: "rescale the expression so every coefficient is a finite number")
+  }
+  /// `eval`: the forward pass at the given input overflowed (an output or the objective is
+  /// infinite or NaN), so there is no number to print.
+  public static func nonFiniteEvaluation(_ output: String) -> DiagnosticMessage {
+    .init(
+      "non-finite-evaluation", .error,
+      "the network's outputs '\(output)' or the objective are not finite at this input (the forward pass overflows)")
+  }
+}

@@ -39,13 +39,27 @@ public struct HighsError: Error, Sendable, CustomStringConvertible {
   public var call: String
   /// HiGHS's status code.
   public var status: Int32
-  /// A description for the user.
-  public var description: String { "HiGHS call \(call) failed (status \(status))" }
+  /// The stage of reluc that failed, in words after "HiGHS could not" (e.g. "solve the bound
+  /// LPs"); set by `highsStage`, the innermost stage kept.
+  public var stage: String?
+  /// A description for the user: the stage, then the call.
+  public var description: String {
+    (stage.map { "HiGHS could not \($0): " } ?? "") + "HiGHS call \(call) failed (status \(status))"
+  }
 
   /// An error of `call` with HiGHS's status `status`.
   public init(call: String, status: Int32) {
     self.call = call
     self.status = status
+  }
+}
+
+/// Runs `body`, naming `stage` in a HiGHS error it throws (unless an inner stage was named).
+public func highsStage<T>(_ stage: String, _ body: () throws(HighsError) -> T) throws(HighsError) -> T {
+  do { return try body() } catch {
+    var e = error
+    if e.stage == nil { e.stage = stage }
+    throw e
   }
 }
 

@@ -121,6 +121,9 @@ public enum Commands {
           "--input has \(x.count) numbers; the network '\(net.inputName)' has \(net.inputSize) inputs"))
     }
     let check = PointCheck(problem: problem, point: x)
+    guard check.objective.isFinite, check.outputs.allSatisfy(\.isFinite) else {
+      return console.report(Messages.nonFiniteEvaluation(net.outputName))
+    }
     let text: String
     if json {
       text = JSON.object([

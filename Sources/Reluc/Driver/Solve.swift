@@ -35,13 +35,13 @@ public enum Solver {
       problem: problem, result: result, seconds: monotonicSeconds() - context.start)
   }
 
-  /// An `infeasible` result when the polytope of inputs is empty (one LP; a box never is, since
-  /// lowering checked its bounds); nil otherwise.
+  /// An `infeasible` result when the polytope of inputs is empty (`Polytope.emptiness`: HiGHS's
+  /// LP at a tolerance tighter than the final check's; a box never is, since lowering checked its
+  /// bounds), an `error` when that LP could not decide; nil otherwise.
   static func emptyPolytope(_ problem: Problem) -> SolveResult? {
-    guard !problem.polytope.isBox, (try? problem.polytope.isEmpty()) == true else { return nil }
-    return SolveResult(
-      status: .infeasible, method: problem.options.method,
-      message: "the constraints on the inputs have no common point")
+    guard !problem.polytope.isBox else { return nil }
+    return problem.polytope.emptiness(feasibilityTolerance: problem.options.feasibilityTolerance)
+      .result(problem.options.method)
   }
 
   static func auto(_ problem: Problem, _ context: SolveContext) -> SolveResult {

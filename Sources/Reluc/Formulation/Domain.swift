@@ -6,25 +6,42 @@ import RelucHiGHS
 /// starts and the walks).
 ///
 /// Projection onto a box is exact clamping. Onto a general polytope with at most 64 rows it is
-/// `DualProjection` (a Newton method on the rows' dual, certified by the KKT conditions); when that
-/// declines, or with more rows, the QP `min 1/2 |p - v|^2  s.t.  A p <= b, l <= p <= u` solved by
-/// HiGHS's active-set QP solver (warm-started from the previous projection).
+/// `DualProjection` (a Newton method on the rows' dual, certified by the KKT conditions); with
+/// more rows, or when that declines, `ActiveSetProjection` (Goldfarb-Idnani's dual active-set
+/// method, exact after finitely many steps); when that declines too, the QP
+/// `min 1/2 |p - v|^2  s.t.  A p <= b, l <= p <= u` solved by HiGHS's active-set QP solver
+/// (warm-started from the previous projection). Whatever answered, the point is accepted only
+/// when it satisfies the final check's rule (`admits`: violation at most `feasibility_tolerance`
+/// times the largest input bound magnitude, at least 1); otherwise the next method is tried, and
+/// `project` returns false when none gives an admissible point (the callers then do not use it).
 final class Domain {
   let polytope: Polytope
   let n: Int
   let diameter: Double
+  /// The largest violation the final check accepts (`PointCheck`'s rule).
+  let acceptedViolation: Double
   private let qp: HighsSolver?
   private let dual: DualProjection?
-  /// Projections answered by the QP solver (the dual method declined or was not used).
+  private let activeSet: ActiveSetProjection?
+  /// Projections answered by the QP solver (the exact methods declined).
   private(set) var qpProjections = 0
+  /// Projections that gave no admissible point (the caller discarded the point).
+  private(set) var failedProjections = 0
 
-  init(_ polytope: Polytope) throws(HighsError) {
+  /// `feasibilityTolerance`: the option of the same name (the final check's); `exact`: false
+  /// leaves only HiGHS's QP (tests that compare the methods).
+  init(
+    _ polytope: Polytope, feasibilityTolerance: Double = SolveOptions().feasibilityTolerance,
+    exact: Bool = true
+  ) throws(HighsError) {
     self.polytope = polytope
     n = polytope.dimension
     var d2 = 0.0
     for j in 0..<n { d2 += (polytope.upper[j] - polytope.lower[j]) * (polytope.upper[j] - polytope.lower[j]) }
     diameter = max(d2.squareRoot(), 1e-12)
-    dual = !polytope.isBox && polytope.rowCount <= 64 ? DualProjection(polytope) : nil
+    acceptedViolation = feasibilityTolerance * max(1, polytope.upper.map(abs).max() ?? 1)
+    dual = exact && !polytope.isBox && polytope.rowCount <= 64 ? DualProjection(polytope) : nil
+    activeSet = exact && !polytope.isBox ? ActiveSetProjection(polytope) : nil
     if polytope.isBox {
       qp = nil
     } else {
@@ -37,26 +54,35 @@ final class Domain {
     }
   }
 
-  /// Projects `v` onto the domain, in place. Returns false if the QP failed.
+  /// Whether `x` passes the final check's feasibility rule (the same computation as `PointCheck`).
+  func admits(_ x: [Double]) -> Bool {
+    polytope.maxViolation(x) <= acceptedViolation
+  }
+
+  /// Projects `v` onto the domain, in place. Returns false when no method gave a point the final
+  /// check admits (`v` is then left unchanged and must not be used as a point of the domain).
   @discardableResult
   func project(_ v: UnsafeMutablePointer<Double>) -> Bool {
     guard let qp else {
       for j in 0..<n { v[j] = min(max(v[j], polytope.lower[j]), polytope.upper[j]) }
       return true
     }
-    if let dual, let p = dual.project(UnsafePointer(v)) {
-      for j in 0..<n { v[j] = p[j] }
+    func accept(_ p: [Double]) -> Bool {
+      let clamped = (0..<n).map { min(max(p[$0], polytope.lower[$0]), polytope.upper[$0]) }
+      guard admits(clamped) else { return false }
+      for j in 0..<n { v[j] = clamped[j] }
       return true
     }
+    if let dual, let p = dual.project(UnsafePointer(v)), accept(p) { return true }
+    if let activeSet, let p = activeSet.project(UnsafePointer(v)), accept(p) { return true }
     qpProjections += 1
     // min 1/2 |p|^2 - v.p  ==  min 1/2 |p - v|^2 + const
     do {
       try qp.setCosts((0..<n).map { -v[$0] })
-      guard try qp.run() == .optimal else { return false }
-    } catch { return false }
-    let p = qp.columnValues()
-    for j in 0..<n { v[j] = min(max(p[j], polytope.lower[j]), polytope.upper[j]) }
-    return true
+      if try qp.run() == .optimal, accept(qp.columnValues()) { return true }
+    } catch {}
+    failedProjections += 1
+    return false
   }
 
   /// A random point of the domain: uniform on a box; on a polytope, uniform by rejection from
@@ -66,11 +92,22 @@ final class Domain {
       for j in 0..<n {
         x[j] = polytope.lower[j] + rng.unit() * (polytope.upper[j] - polytope.lower[j])
       }
-      if polytope.isBox || polytope.maxViolation(Array(UnsafeBufferPointer(start: x, count: n))) <= 0 {
-        return
-      }
+      if polytope.isBox || inside(x) { return }
     }
     project(x)
+  }
+
+  /// Whether `x` satisfies every row exactly (bounds hold by construction); stops at the first
+  /// violated row, so a rejected draw usually costs a few rows.
+  private func inside(_ x: UnsafeMutablePointer<Double>) -> Bool {
+    polytope.matrix.withUnsafeBufferPointer { a in
+      for r in 0..<polytope.rowCount {
+        var s = 0.0
+        for j in 0..<n { s += a[r * n + j] * x[j] }
+        if s > polytope.rhs[r] { return false }
+      }
+      return true
+    }
   }
 
   /// Latin hypercube samples of the bounding box (projected onto the domain).
@@ -89,20 +126,13 @@ final class Domain {
   }
 }
 
-/// The QP projection alone (no dual method), for tests that compare the two.
+/// The QP projection alone (no dual or active-set method), for tests that compare them.
 struct RelucHiGHSQP {
   let domain: Domain?
   let dimension: Int
 
   init(_ p: Polytope) {
-    var q = p
-    // More than 64 rows makes Domain use the QP: pad with copies of a redundant row.
-    while q.rowCount <= 64 {
-      q.matrix += [Double](repeating: 0, count: p.dimension)
-      q.rhs.append(1)
-      q.rowNames.append("pad")
-    }
-    domain = try? Domain(q)
+    domain = try? Domain(p, exact: false)
     dimension = p.dimension
   }
 

@@ -44,6 +44,7 @@ extension Lowering {
         var values: [Value] = []
         for operand in rel.operands {
           guard let v = me.evaluate(operand, scope, net) else { return false }
+          guard me.finiteCoefficients(v, at: operand.range) else { return false }
           values.append(v)
         }
         let length = values.map { $0.components.count }.max() ?? 1
@@ -58,6 +59,7 @@ extension Lowering {
           for (o, op) in rel.operators.enumerated() {
             // lhs op rhs  ->  (lhs - rhs) op 0
             let diff = comp(values[o]) - comp(values[o + 1])
+            guard me.finiteCoefficients(.scalar(diff), at: range) else { return false }
             let rowName = baseName + suffix + (length > 1 ? "{\(k)}" : "")
             if !diff.y.isEmpty {
               if !reportedOutput {

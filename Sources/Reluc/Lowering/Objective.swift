@@ -25,6 +25,7 @@ extension Lowering {
       diagnostics.report(Messages.vectorObjective(v.components.count), at: loc(e.range))
       return nil
     }
+    guard finiteCoefficients(v, at: e.range) else { return nil }
     var c = [Double](repeating: 0, count: net.outputSize)
     var d = [Double](repeating: 0, count: net.inputSize)
     for (k, w) in a.y { c[k] = w }

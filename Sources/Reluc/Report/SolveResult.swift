@@ -128,7 +128,13 @@ public struct SolutionReport: Sendable {
     self.seconds = seconds
     statistics = result.statistics
     message = result.message
-    guard let x = result.point else { return }
+    guard let x = result.point else {
+      // No point: a stopped solve says that it found none (never silent about it).
+      if message == nil, status == .timeLimit || status == .interrupted {
+        message = "\(method.rawValue) found no point before it \(status == .timeLimit ? "reached the time limit" : "was interrupted")"
+      }
+      return
+    }
     let check = PointCheck(problem: problem, point: x)
     let (y, f, violation) = (check.outputs, check.objective, check.maxViolation)
     outputs = y
@@ -147,7 +153,7 @@ public struct SolutionReport: Sendable {
       status = .checkFailed
       message =
         (message.map { $0 + "; " } ?? "")
-        + "the point failed the final check (violation \(violation), objective discrepancy \(objectiveDiscrepancy ?? 0))"
+        + "the point failed the final check (violation \(finiteText(violation)), objective discrepancy \(finiteText(objectiveDiscrepancy ?? 0)))"
     }
   }
 
@@ -180,18 +186,18 @@ public struct SolutionReport: Sendable {
   /// The report as text for a terminal.
   public func text(problem: Problem) -> String {
     var out = "status: \(status.rawValue)\nmethod: \(method.rawValue)\n"
-    if let objective { out += "objective: \(formatNumber(objective))\n" }
+    if let objective { out += "objective: \(finiteText(objective))\n" }
     if let bound { out += "bound: \(formatNumber(bound))\n" }
     if let gap { out += "gap: \(formatNumber(gap))\n" }
     if let point {
       for (j, v) in point.enumerated() { out += "\(problem.network.inputName)[\(j)] = \(formatNumber(v))\n" }
     }
     if let outputs {
-      for (i, v) in outputs.enumerated() { out += "\(problem.network.outputName)[\(i)] = \(formatNumber(v))\n" }
+      for (i, v) in outputs.enumerated() { out += "\(problem.network.outputName)[\(i)] = \(finiteText(v))\n" }
     }
     if let maxViolation {
-      out += "check: max violation \(formatNumber(maxViolation))"
-      if let d = objectiveDiscrepancy { out += ", objective discrepancy \(formatNumber(d))" }
+      out += "check: max violation \(finiteText(maxViolation))"
+      if let d = objectiveDiscrepancy { out += ", objective discrepancy \(finiteText(d))" }
       out += "\n"
     }
     out += "time: \(formatNumber((seconds * 1000).rounded() / 1000)) s\n"
@@ -199,4 +205,11 @@ public struct SolutionReport: Sendable {
     if let message { out += "message: \(message)\n" }
     return out
   }
+}
+
+/// A number for the text report: `formatNumber`, or words for infinities and NaN (never `nan`).
+func finiteText(_ v: Double) -> String {
+  if v.isFinite { return formatNumber(v) }
+  if v.isNaN { return "not a number (the forward pass overflowed)" }
+  return v > 0 ? "+infinity" : "-infinity"
 }

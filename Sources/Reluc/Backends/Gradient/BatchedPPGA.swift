@@ -85,7 +85,10 @@ extension GradientRun {
             continue
           }
           for j in 0..<n { trial[j] = l.x[j] + l.eta * l.g[j] / l.gn }
-          trial.withUnsafeMutableBufferPointer { _ = domain.project($0.baseAddress!) }
+          guard trial.withUnsafeMutableBufferPointer({ domain.project($0.baseAddress!) }) else {
+            stall(b)  // no admissible projection: treat as a stall
+            continue
+          }
           var moved = 0.0
           for j in 0..<n { moved += (trial[j] - l.x[j]) * (trial[j] - l.x[j]) }
           if moved.squareRoot() < minStep {

@@ -63,7 +63,12 @@ public struct GradientBackend: Backend, Sendable {
       let b = best.claimedObjective.map { sign * $0 } ?? -.infinity
       if v > b { best = r }
     }
-    if let r = all.first(where: { $0.status == .error }) { return r }
+    // A worker's error (HiGHS failed, or its starts found no admissible point) decides only when
+    // no worker has a point; otherwise the point stands and the error is mentioned.
+    if let r = all.first(where: { $0.status == .error }) {
+      guard best.point != nil else { return r }
+      best.message = (best.message.map { $0 + "; " } ?? "") + "another worker: " + (r.message ?? "error")
+    }
     best.status = all.contains { $0.status == .interrupted } ? .interrupted
       : all.contains { $0.status == .timeLimit } ? .timeLimit : best.status
     best.statistics = best.statistics.map { key, value in
@@ -85,8 +90,12 @@ public struct GradientBackend: Backend, Sendable {
 
   func solveOne(_ problem: Problem, _ context: SolveContext, _ share: StartShare) -> SolveResult {
     let domain: Domain
-    do { domain = try Domain(problem.polytope) } catch {
-      return SolveResult(status: .error, method: variant, message: "\(error)")
+    do {
+      domain = try Domain(problem.polytope, feasibilityTolerance: problem.options.feasibilityTolerance)
+    } catch {
+      return SolveResult(
+        status: .error, method: variant,
+        message: "HiGHS could not set up the projection onto the inputs' polytope: \(error)")
     }
     var run = GradientRun(problem: problem, domain: domain, variant: variant, context: context, share: share)
     return run.solve()
@@ -169,8 +178,10 @@ struct GradientRun {
     return f
   }
 
+  /// Keeps `v` as the best point when it improves and passes the final check's feasibility rule
+  /// (a projection that failed leaves an inadmissible point, which is never reported).
   mutating func record(_ v: [Double], _ f: Double) {
-    if f > bestValue {
+    if f > bestValue, domain.admits(v) {
       bestValue = f
       best = v
       let s = problem.objective.sign
@@ -213,8 +224,16 @@ struct GradientRun {
     ] + (variant == .ppga_lr ? [("region_steps", JSON.int(regionSteps))] : [])
       + (batched ? [("lanes", JSON.int(lanes))] : [])
       + (problem.polytope.isBox ? [] : [("qp_projections", JSON.int(domain.qpProjections))])
+      + (domain.failedProjections > 0 ? [("failed_projections", JSON.int(domain.failedProjections))] : [])
     guard let best else {
-      return SolveResult(status: context.stopStatus, method: variant, statistics: stats)
+      // No point passed the final check's rule: say so, and never claim a point.
+      let failed =
+        domain.failedProjections > 0
+        ? " (\(domain.failedProjections) projections onto the inputs' polytope gave no admissible point)" : ""
+      return SolveResult(
+        status: stopped ? context.stopStatus : .error, method: variant, statistics: stats,
+        message: "\(variant.rawValue) found no point that satisfies the constraints on the inputs"
+          + (stopped ? " before it stopped" : "") + failed)
     }
     return SolveResult(
       status: stopped ? context.stopStatus : .feasible, method: variant, point: best,
@@ -280,7 +299,8 @@ struct GradientRun {
     let radius = options.perturbationRadius * domain.diameter
       * pow(rng.unit(), 1 / Double(max(1, n)))
     for j in 0..<n { x[j] = center[j] + radius * direction[j] / norm }
-    x.withUnsafeMutableBufferPointer { _ = domain.project($0.baseAddress!) }
+    // A failed projection: stay at the centre (the start's best point).
+    if !x.withUnsafeMutableBufferPointer({ domain.project($0.baseAddress!) }) { x = center }
   }
 
   /// Computes the gradient at x into `grad` (x must be the last forward pass); returns |g|.
@@ -299,7 +319,10 @@ struct GradientRun {
     let minStep = options.stepTolerance * domain.diameter
     while eta >= minStep {
       for j in 0..<n { trial[j] = x[j] + eta * grad[j] / gn }
-      trial.withUnsafeMutableBufferPointer { _ = domain.project($0.baseAddress!) }
+      guard trial.withUnsafeMutableBufferPointer({ domain.project($0.baseAddress!) }) else {
+        eta /= 2
+        continue
+      }
       var moved = 0.0
       for j in 0..<n { moved += (trial[j] - x[j]) * (trial[j] - x[j]) }
       if moved.squareRoot() < minStep { return false }
@@ -337,7 +360,9 @@ struct GradientRun {
     } else {
       for j in 0..<n { direction[j] = x[j] + D * grad[j] / gn }
     }
-    direction.withUnsafeMutableBufferPointer { _ = domain.project($0.baseAddress!) }
+    guard direction.withUnsafeMutableBufferPointer({ domain.project($0.baseAddress!) }) else {
+      return false
+    }
     var dn = 0.0
     for j in 0..<n {
       direction[j] -= x[j]

@@ -14,7 +14,9 @@ public struct LPWalkBackend: Backend {
   public init() {}
 
   public func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult {
-    do { return try run(problem, context) } catch {
+    do {
+      return try highsStage("run LP Walk (region LPs)") { () throws(HighsError) in try run(problem, context) }
+    } catch {
       return SolveResult(status: .error, method: .lp_walk, message: "\(error)")
     }
   }

@@ -19,7 +19,7 @@ public struct MILPBackend: Backend {
 
   public func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult {
     do {
-      return try solveThrowing(problem, context)
+      return try highsStage("solve the MILP") { () throws(HighsError) in try solveThrowing(problem, context) }
     } catch {
       return SolveResult(status: .error, method: .milp, message: "\(error)")
     }
@@ -57,18 +57,25 @@ public struct MILPBackend: Backend {
 
   func solveThrowing(_ problem: Problem, _ context: SolveContext) throws(HighsError) -> SolveResult {
     let t0 = monotonicSeconds()
-    let bounds = try preactivationBounds(problem, context)
+    let bounds = try highsStage("compute the pre-activation bounds (bound LPs)") { () throws(HighsError) in
+      try preactivationBounds(problem, context)
+    }
     let boundSeconds = monotonicSeconds() - t0
     if problem.options.cuts == .all {
-      return try solveByTree(problem, context, bounds: bounds, boundSeconds: boundSeconds)
+      return try highsStage("run the branch and bound (cuts = all)") { () throws(HighsError) in
+        try solveByTree(problem, context, bounds: bounds, boundSeconds: boundSeconds)
+      }
     }
-    let model = try BigMModel(problem: problem, bounds: bounds, objective: problem.objective)
-    try model.setObjective(problem)
+    let model = try highsStage("build the big-M MILP") { () throws(HighsError) in
+      let model = try BigMModel(problem: problem, bounds: bounds, objective: problem.objective)
+      try model.setObjective(problem)
+      return model
+    }
     let s = model.solver
     try s.setLogging(context.verbose)
     var cutStats: [(String, JSON)] = []
     if problem.options.cuts == .root, !model.unstable.isEmpty {
-      cutStats = try rootCuts(model, context)
+      cutStats = try highsStage("run the root cut loop") { () throws(HighsError) in try rootCuts(model, context) }
     }
     try s.setTimeLimit(context.remaining)
     try s.set("mip_rel_gap", problem.options.mipGap)
@@ -85,7 +92,7 @@ public struct MILPBackend: Backend {
     if let w = warmStart {
       try s.setSolution(model.completion(of: w, network: problem.network))
     }
-    let status = try s.run()
+    let status = try highsStage("solve the MILP") { () throws(HighsError) in try s.run() }
     var stats: [(String, JSON)] = Self.formulationStatistics(model.counts, problem, boundSeconds) + [
       ("nodes", .int(Int(s.int64Info("mip_node_count") ?? 0))),
     ] + cutStats + [
@@ -171,8 +178,10 @@ public struct MILPBackend: Backend {
 
   /// Writes the MILP (interval bounds) to an MPS or LP file.
   public static func export(_ problem: Problem, to path: String) throws(HighsError) {
-    let model = try BigMModel(problem: problem, bounds: intervalBounds(of: problem), objective: problem.objective)
-    try model.setObjective(problem)
-    try model.solver.writeModel(path)
+    try highsStage("build and write the big-M MILP") { () throws(HighsError) in
+      let model = try BigMModel(problem: problem, bounds: intervalBounds(of: problem), objective: problem.objective)
+      try model.setObjective(problem)
+      try model.solver.writeModel(path)
+    }
   }
 }

@@ -12,7 +12,9 @@ public struct MILPWalkBackend: Backend {
   public init() {}
 
   public func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult {
-    do { return try run(problem, context) } catch {
+    do {
+      return try highsStage("run MILP Walk (region LPs and restricted MILPs)") { () throws(HighsError) in try run(problem, context) }
+    } catch {
       return SolveResult(status: .error, method: .milp_walk, message: "\(error)")
     }
   }
