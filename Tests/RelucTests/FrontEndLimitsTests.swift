@@ -247,30 +247,7 @@ final class StackBox<T>: @unchecked Sendable { var value: T? }
   let binary = Fixtures.repository + "/.build/debug/reluc"
 
   func run(_ args: [String], interruptAfter: Double? = nil) throws -> (Int32, String, String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: binary)
-    p.arguments = args
-    let out = Pipe()
-    let err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    if let t = interruptAfter {
-      Thread.sleep(forTimeInterval: t)
-      kill(p.processIdentifier, SIGINT)
-    }
-    // Standard error is read concurrently: a diagnostic quoting a 60 KB line fills the pipe.
-    let e = StackBox<Data>()
-    let group = DispatchGroup()
-    group.enter()
-    Thread {
-      e.value = err.fileHandleForReading.readDataToEndOfFile()
-      group.leave()
-    }.start()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e.value!, as: UTF8.self))
+    try Executable.run(args, interruptAfter: interruptAfter)
   }
 
   @Test func longChainsValidateSolveAndFormat() throws {

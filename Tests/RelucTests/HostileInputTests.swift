@@ -109,22 +109,7 @@ import Testing
   let binary = Fixtures.repository + "/.build/debug/reluc"
 
   func run(_ args: [String], interruptAfter: Double? = nil, signal: Int32 = SIGINT) throws -> (Int32, String, String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: binary)
-    p.arguments = args
-    let out = Pipe()
-    let err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    if let t = interruptAfter {
-      Thread.sleep(forTimeInterval: t)
-      kill(p.processIdentifier, signal)
-    }
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    try Executable.run(args, interruptAfter: interruptAfter, signal: signal)
   }
 
   @Test func exitCodes() throws {

@@ -110,19 +110,9 @@ import Testing
   /// e.g. `> /dev/full`).
   func run(_ args: [String], redirect: String = "", in dir: String? = nil) throws -> (Int32, String, String) {
     let quoted = ([binary] + args).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/sh")
-    p.arguments = ["-c", "exec " + quoted.joined(separator: " ") + " " + redirect]
-    if let dir { p.currentDirectoryURL = URL(fileURLWithPath: dir) }
-    let out = Pipe()
-    let err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    return try Executable.run(
+      ["-c", "exec " + quoted.joined(separator: " ") + " " + redirect], program: "/bin/sh",
+      directory: dir)
   }
 
   /// A temporary folder with a copy of the peaks sample (model and network).

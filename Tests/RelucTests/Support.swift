@@ -44,3 +44,46 @@ enum Fixtures {
 func close(_ a: Double, _ b: Double, abs: Double = 1e-6, rel: Double = 1e-6) -> Bool {
   Swift.abs(a - b) <= abs + rel * max(Swift.abs(a), Swift.abs(b))
 }
+
+/// The built `reluc` executable, run as a child process.
+enum Executable {
+  /// The debug build's binary (`swift build` makes it before the tests run).
+  static let path = Fixtures.repository + "/.build/debug/reluc"
+
+  /// Runs `reluc args` (or `program args` for another program, e.g. `/bin/sh -c`), optionally
+  /// in `directory` and sending `signal` after `interruptAfter` seconds; returns the exit code,
+  /// standard output and standard error. Both pipes are read concurrently, so a long diagnostic
+  /// cannot fill one while the other is waited on.
+  static func run(
+    _ args: [String], program: String = Executable.path, directory: String? = nil,
+    interruptAfter: Double? = nil, signal: Int32 = SIGINT
+  ) throws -> (Int32, String, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: program)
+    p.arguments = args
+    if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    let out = Pipe()
+    let err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    if let t = interruptAfter {
+      Thread.sleep(forTimeInterval: t)
+      kill(p.processIdentifier, signal)
+    }
+    let e = StackBox<Data>()
+    let group = DispatchGroup()
+    group.enter()
+    Thread {
+      e.value = err.fileHandleForReading.readDataToEndOfFile()
+      group.leave()
+    }.start()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    p.waitUntilExit()
+    return (
+      p.terminationStatus, String(decoding: o, as: UTF8.self),
+      String(decoding: e.value ?? Data(), as: UTF8.self)
+    )
+  }
+}
