@@ -3,10 +3,12 @@
 #   make test   installs what is missing, builds, and runs the tests
 SWIFT ?= swift
 SAMPLE ?= samples/peaks.rmod
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 15
 FUZZ_SEED ?= 1
+FUZZ_TARGETS ?=
 
-.PHONY: deps build release run test bench fuzz format clean
+.PHONY: deps build release run test bench fuzz fuzz-smoke fuzz-merge fuzz-mutate format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -20,14 +22,24 @@ release: deps
 run: release
 	.build/release/reluc $(SAMPLE)
 
-# The fuzz smoke run goes first so that the test runner's summary is the last line.
+# The libFuzzer smoke run (each target FUZZ_SMOKE_SECONDS, built apart in .build-fuzz) goes
+# first so that the test runner's summary is the last line.
 test: deps
 	$(SWIFT) build --build-tests
-	.build/debug/reluc-fuzz $(FUZZ_SECONDS) 1
+	SWIFT=$(SWIFT) bash fuzz/run.sh smoke $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
 	$(SWIFT) test --skip-build
 
-# A longer fuzzing run (release build): make fuzz FUZZ_SECONDS=600
+# Coverage-guided fuzzing (fuzz/README.md): every libFuzzer target FUZZ_SECONDS in turn, corpus
+# fuzz/corpus/TARGET, crashes in fuzz/out/TARGET. FUZZ_TARGETS="xml onnx" picks some.
 fuzz: deps
+	SWIFT=$(SWIFT) bash fuzz/run.sh run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Minimizes fuzz/corpus/TARGET in place (libFuzzer -merge=1), e.g. before committing it.
+fuzz-merge: deps
+	SWIFT=$(SWIFT) bash fuzz/run.sh merge $(FUZZ_TARGETS)
+
+# The older deterministic mutation fuzzer (no coverage): make fuzz-mutate FUZZ_SECONDS=60
+fuzz-mutate: deps
 	$(SWIFT) build -c release --product reluc-fuzz
 	.build/release/reluc-fuzz $(FUZZ_SECONDS) $(FUZZ_SEED)
 
@@ -35,4 +47,4 @@ bench: release
 	bash bench/run.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

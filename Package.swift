@@ -59,8 +59,9 @@ let package = Package(
 )
 
 // The libFuzzer targets (fuzz/README.md), one per input kind, declared only when RELUC_FUZZ=1: they
-// link libFuzzer (swiftc -sanitize=fuzzer), so they are built apart, in .build-fuzz, by
-// `make fuzz` and `make fuzz-smoke`; a plain `swift build` neither sees nor builds them.
+// link libFuzzer (fuzzer_no_main) and need coverage instrumentation, so they are built apart, in .build-fuzz, by
+// `make fuzz` and the smoke run of `make test` (fuzz/run.sh); a plain `swift build` neither sees
+// nor builds them.
 if Context.environment["RELUC_FUZZ"] == "1" {
   package.targets += [
     .systemLibrary(name: "CLibFuzzer", path: "fuzz/Sources/CLibFuzzer"),

@@ -47,6 +47,10 @@ public enum NNetImporter {
     _ = try next("the unused flag")
     let mins = try next("the input minimums", count: nIn)
     let maxs = try next("the input maximums", count: nIn)
+    if let j = (0..<nIn).first(where: { mins[$0] > maxs[$0] }) {
+      throw ImportError(
+        "the bounds of input \(j) cross: minimum \(mins[j]) > maximum \(maxs[j])", line: lines[cursor - 1].0)
+    }
     let means = try next("the means", count: nIn + 1)
     let ranges = try next("the ranges", count: nIn + 1)
     var layers: [DenseLayer] = []
