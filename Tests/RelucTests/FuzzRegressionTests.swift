@@ -40,4 +40,18 @@ import Testing
       try NNetImporter.parse(text)
     }
   }
+
+  /// Found by fuzz-nnet: a layer size beyond Int.max ("6e66") trapped converting it to Int.
+  @Test func nnetHugeLayerSizeIsAnImportError() throws {
+    let bytes = try #require(readFile(Fixtures.path("fuzz/nnet_huge_layer_size.nnet")))
+    #expect(throws: ImportError("the layer sizes do not match the header", line: 2)) {
+      try NNetImporter.parse(String(decoding: bytes, as: UTF8.self))
+    }
+  }
+
+  /// Found by fuzz-onnx: a tensor data type varint above Int.max trapped converting it to Int.
+  @Test func onnxHugeDataTypeIsAnImportError() throws {
+    let bytes = try #require(readFile(Fixtures.path("fuzz/onnx_huge_data_type.onnx")))
+    #expect(throws: ImportError.self) { try ONNXImporter.parse(bytes) }
+  }
 }

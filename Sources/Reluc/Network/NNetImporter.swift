@@ -40,7 +40,7 @@ public enum NNetImporter {
     guard header.count >= 3, let layerCount = Int(exactly: header[0]), let nIn = Int(exactly: header[1]),
       let nOut = Int(exactly: header[2]), layerCount >= 1, nIn >= 1, nOut >= 1
     else { throw ImportError("bad header", line: lines[0].0) }
-    let sizes = try next("the layer sizes", count: layerCount + 1).map { Int($0) }
+    let sizes = try next("the layer sizes", count: layerCount + 1).map { Int(exactly: $0) ?? 0 }
     guard sizes.first == nIn, sizes.last == nOut, sizes.allSatisfy({ $0 >= 1 && $0 <= 10_000_000 }) else {
       throw ImportError("the layer sizes do not match the header", line: lines[1].0)
     }
