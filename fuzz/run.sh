@@ -5,8 +5,9 @@
 #
 #   fuzz/run.sh build                      build the four products only
 #   fuzz/run.sh run SECONDS [TARGET...]    fuzz each target SECONDS, corpus fuzz/corpus/TARGET (grows)
-#   fuzz/run.sh smoke SECONDS [TARGET...]  the same, but new inputs go to a throwaway folder (CI)
-#   fuzz/run.sh merge [TARGET...]          minimize fuzz/corpus/TARGET in place (-merge=1)
+#   fuzz/run.sh smoke SECONDS [TARGET...]  the same with -seed=1, new inputs to a throwaway folder (CI)
+#   fuzz/run.sh merge [TARGET...]          minimize fuzz/corpus/TARGET in place (inputs under 8 KiB,
+#                                          -set_cover_merge=1), to keep the committed corpus small
 #   fuzz/run.sh seed [TARGET...]           rebuild fuzz/corpus/TARGET from the test fixtures
 #
 # Environment: SWIFT (swift), FUZZ_FLAGS (extra libFuzzer flags, e.g. -jobs=1 or -dict=...).
@@ -108,7 +109,7 @@ case $cmd in
       mkdir -p "fuzz/corpus/$t"
       if [[ $cmd == smoke ]]; then
         rm -rf "$OUT/smoke/$t" && mkdir -p "$OUT/smoke/$t"
-        fuzz_one "$t" "$seconds" "$OUT/smoke/$t" "fuzz/corpus/$t" || failed=1
+        FUZZ_FLAGS="-seed=1 ${FUZZ_FLAGS:-}" fuzz_one "$t" "$seconds" "$OUT/smoke/$t" "fuzz/corpus/$t" || failed=1
       else
         fuzz_one "$t" "$seconds" "fuzz/corpus/$t" || failed=1
       fi
@@ -119,11 +120,15 @@ case $cmd in
     for t in $(targets "$@"); do
       tmp=$(mktemp -d)
       mkdir -p "$tmp/in" "$tmp/out" "fuzz/corpus/$t" "$OUT/$t"
-      if [[ $cmd == seed ]]; then seed_files "$t" "$tmp/in"; else cp -r "fuzz/corpus/$t/." "$tmp/in/"; fi
-      "$BIN/fuzz-$t" $(run_flags "$t") -merge=1 "$tmp/out" "$tmp/in" >"$tmp/log" 2>&1 ||
+      if [[ $cmd == seed ]]; then
+        seed_files "$t" "$tmp/in"
+      else
+        find "fuzz/corpus/$t" -type f -size -8k -exec cp {} "$tmp/in/" \;
+      fi
+      "$BIN/fuzz-$t" $(run_flags "$t") -set_cover_merge=1 "$tmp/out" "$tmp/in" >"$tmp/log" 2>&1 ||
         { cat "$tmp/log" >&2; exit 1; }
       rm -rf "fuzz/corpus/$t" && mv "$tmp/out" "fuzz/corpus/$t" && rm -rf "$tmp"
       echo "fuzz/corpus/$t: $(ls "fuzz/corpus/$t" | wc -l) files, $(du -sk "fuzz/corpus/$t" | cut -f1) KiB"
     done ;;
-  *) sed -n '5,11p' "$0" >&2; exit 64 ;;
+  *) sed -n '5,12p' "$0" >&2; exit 64 ;;
 esac
