@@ -3,10 +3,14 @@
 #   make test   installs what is missing, builds, and runs the tests
 SWIFT ?= swift
 SAMPLE ?= samples/peaks.rmod
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 15
 FUZZ_SEED ?= 1
+FUZZ_TARGETS ?=
+# fuzz-model also checks that formatting is idempotent (RELUC_FUZZ_FMT=0 turns that off).
+FUZZ_SMOKE_FMT ?= 1
 
-.PHONY: deps build release run test bench fuzz format clean
+.PHONY: deps build release run test bench fuzz fuzz-smoke fuzz-merge fuzz-mutate format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -20,18 +24,28 @@ release: deps
 run: release
 	.build/release/reluc $(SAMPLE)
 
-# The fuzz smoke run goes first so that the test runner's summary is the last line. The tests
-# that check a time limit is honoured run alone afterwards: beside the other suites (which run
-# in parallel) a 2-core machine is too busy for their wall-clock allowance.
+# The libFuzzer smoke run (each target FUZZ_SMOKE_SECONDS, built apart in .build-fuzz) goes
+# first so that the test runner's summary is the last line. The tests that check a time limit
+# is honoured run alone afterwards: beside the other suites (which run in parallel) a 2-core
+# machine is too busy for their wall-clock allowance.
 TIMED_TESTS = timeLimitIsHonoured
 test: deps
 	$(SWIFT) build --build-tests
-	.build/debug/reluc-fuzz $(FUZZ_SECONDS) 1
+	RELUC_FUZZ_FMT=$(FUZZ_SMOKE_FMT) SWIFT=$(SWIFT) bash fuzz/run.sh smoke $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
 	$(SWIFT) test --skip-build --skip '$(TIMED_TESTS)'
 	$(SWIFT) test --skip-build --filter '$(TIMED_TESTS)'
 
-# A longer fuzzing run (release build): make fuzz FUZZ_SECONDS=600
+# Coverage-guided fuzzing (fuzz/README.md): every libFuzzer target FUZZ_SECONDS in turn, corpus
+# fuzz/corpus/TARGET, crashes in fuzz/out/TARGET. FUZZ_TARGETS="xml onnx" picks some.
 fuzz: deps
+	SWIFT=$(SWIFT) bash fuzz/run.sh run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Minimizes fuzz/corpus/TARGET in place (libFuzzer -merge=1), e.g. before committing it.
+fuzz-merge: deps
+	SWIFT=$(SWIFT) bash fuzz/run.sh merge $(FUZZ_TARGETS)
+
+# The older deterministic mutation fuzzer (no coverage): make fuzz-mutate FUZZ_SECONDS=60
+fuzz-mutate: deps
 	$(SWIFT) build -c release --product reluc-fuzz
 	.build/release/reluc-fuzz $(FUZZ_SECONDS) $(FUZZ_SEED)
 
@@ -39,4 +53,4 @@ bench: release
 	bash bench/run.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -57,3 +57,19 @@ let package = Package(
       name: "RelucTests", dependencies: ["Reluc"], path: "Tests/RelucTests", exclude: ["Fixtures"]),
   ]
 )
+
+// The libFuzzer targets (fuzz/README.md), one per input kind, declared only when RELUC_FUZZ=1: they
+// link libFuzzer (fuzzer_no_main) and need coverage instrumentation, so they are built apart, in .build-fuzz, by
+// `make fuzz` and the smoke run of `make test` (fuzz/run.sh); a plain `swift build` neither sees
+// nor builds them.
+if Context.environment["RELUC_FUZZ"] == "1" {
+  package.targets += [
+    .systemLibrary(name: "CLibFuzzer", path: "fuzz/Sources/CLibFuzzer"),
+    .target(name: "RelucFuzzing", dependencies: ["Reluc", "CLibFuzzer"], path: "fuzz/Sources/RelucFuzzing"),
+  ]
+  for kind in ["model", "xml", "onnx", "nnet"] {
+    package.targets.append(
+      .executableTarget(name: "fuzz-\(kind)", dependencies: ["RelucFuzzing"], path: "fuzz/Sources/fuzz-\(kind)"))
+    package.products.append(.executable(name: "fuzz-\(kind)", targets: ["fuzz-\(kind)"]))
+  }
+}

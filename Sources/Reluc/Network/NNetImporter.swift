@@ -43,13 +43,17 @@ public enum NNetImporter {
     guard header.count >= 3, let layerCount = Int(exactly: header[0]), let nIn = Int(exactly: header[1]),
       let nOut = Int(exactly: header[2]), layerCount >= 1, nIn >= 1, nOut >= 1
     else { throw ImportError("bad header", line: lines[0].0) }
-    let sizes = try next("the layer sizes", count: layerCount + 1).map { Int($0) }
+    let sizes = try next("the layer sizes", count: layerCount + 1).map { Int(exactly: $0) ?? 0 }
     guard sizes.first == nIn, sizes.last == nOut, sizes.allSatisfy({ $0 >= 1 && $0 <= 10_000_000 }) else {
       throw ImportError("the layer sizes do not match the header", line: lines[1].0)
     }
     _ = try next("the unused flag")
     let mins = try next("the input minimums", count: nIn)
     let maxs = try next("the input maximums", count: nIn)
+    if let j = (0..<nIn).first(where: { mins[$0] > maxs[$0] }) {
+      throw ImportError(
+        "the bounds of input \(j) cross: minimum \(mins[j]) > maximum \(maxs[j])", line: lines[cursor - 1].0)
+    }
     let means = try next("the means", count: nIn + 1)
     let ranges = try next("the ranges", count: nIn + 1)
     var layers: [DenseLayer] = []

@@ -125,7 +125,7 @@ public enum ONNXImporter {
       case (1, 2):
         var p = r.sub(try r.lengthDelimited())
         while !p.atEnd { dims.append(Int(truncatingIfNeeded: Int64(bitPattern: try p.varint()))) }
-      case (2, 0): type = Int(try r.varint())
+      case (2, 0): type = Int(truncatingIfNeeded: Int64(bitPattern: try r.varint()))
       case (4, 2):
         var p = r.sub(try r.lengthDelimited())
         while !p.atEnd { values.append(Double(Float(bitPattern: try p.fixed32()))) }

@@ -1,9 +1,9 @@
 // reluc-fuzz: a deterministic mutation fuzzer for the model front end (lexer, parser, lowering,
-// formatter) and the XML network reader. libFuzzer builds with swiftc -sanitize=fuzzer here, but
-// its runs could not be bounded reliably on this machine, so this harness mutates a seed corpus
-// itself (bit flips, byte insertions and deletions, token splices, truncation) with a fixed seed.
-// Before each input it writes the input to fuzz/out/current.*; if reluc traps, that file is the
-// reproducer (turn it into a test).
+// formatter) and the XML network reader, kept beside the coverage-guided libFuzzer targets
+// (fuzz/README.md, `make fuzz`): it needs no sanitizer build. It mutates a seed corpus itself (bit
+// flips, byte insertions and deletions, token splices, truncation) with a fixed seed. Before each
+// input it writes the input to fuzz/out/current.*; if reluc traps, that file is the reproducer
+// (turn it into a test). `make fuzz-mutate FUZZ_SECONDS=60`.
 //
 //   reluc-fuzz SECONDS [SEED] [both|model|xml]   (corpus: samples/, Tests/RelucTests/Fixtures/)
 import Reluc

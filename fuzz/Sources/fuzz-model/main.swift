@@ -1,0 +1,7 @@
+// libFuzzer target: see fuzz/README.md.
+import RelucFuzzing
+
+runLibFuzzer { data, size in
+  FuzzTargets.model(UnsafeBufferPointer(start: data, count: size))
+  return 0
+}
