@@ -39,20 +39,21 @@ public enum RunSignals {
   }
 
   /// A progress callback that redraws one line on standard error at most ten times a second:
-  /// method, elapsed seconds (one decimal), best value and bound (8 significant digits), clipped
-  /// to the terminal's width. The line is redrawn when a back end calls the callback (on a new
-  /// incumbent), not periodically.
+  /// method, elapsed seconds (one decimal), best value (`none` before the first point), bound,
+  /// relative gap and nodes (when the back end gives them; 8 significant digits), clipped to the
+  /// terminal's width. Back ends call it on a new incumbent and, during a search, about twice a
+  /// second (`SolveContext.progressInterval`).
   public static func progressLine(method: String, start: Double, console: Console) -> (
-    @Sendable (Double, Double?) -> Void
+    @Sendable (Double, Double?, Int?) -> Void
   ) {
     let last = LastDraw()
-    return { best, bound in
+    return { best, bound, nodes in
       let now = monotonicSeconds()
       let tenths = UInt64(max(0, (now - start) * 10))
       guard tenths > last.tenths.load(ordering: .relaxed) else { return }
       last.tenths.store(tenths, ordering: .relaxed)
       let line = progressText(
-        method: method, tenths: tenths, best: best, bound: bound, width: terminalWidth())
+        method: method, tenths: tenths, best: best, bound: bound, nodes: nodes, width: terminalWidth())
       console.stderr("\r" + line + "\u{1B}[K")
     }
   }
@@ -60,10 +61,16 @@ public enum RunSignals {
   /// The text of the progress line, at most `width - 1` characters (the last column is left
   /// free so the terminal does not wrap).
   public static func progressText(
-    method: String, tenths: UInt64, best: Double, bound: Double?, width: Int
+    method: String, tenths: UInt64, best: Double, bound: Double?, nodes: Int? = nil, width: Int
   ) -> String {
-    var line = "\(method) \(tenths / 10).\(tenths % 10)s best \(significant(best))"
-    if let bound { line += " bound \(significant(bound))" }
+    var line = "\(method) \(tenths / 10).\(tenths % 10)s best \(best.isFinite ? significant(best) : "none")"
+    if let bound {
+      line += " bound \(significant(bound))"
+      if best.isFinite {
+        line += " gap \(significant(abs(bound - best) / max(1e-12, abs(best))))"
+      }
+    }
+    if let nodes { line += " nodes \(nodes)" }
     let room = max(1, width - 1)
     return line.count > room ? String(line.prefix(room)) : line
   }

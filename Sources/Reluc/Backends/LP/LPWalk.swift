@@ -9,12 +9,22 @@ import RelucHiGHS
 /// flipped state (drawn with probability proportional to |z_int - z_relaxed| + 0.05; a fix that
 /// makes the relaxation infeasible is undone), then uniform samples of X; patterns already walked
 /// from are skipped.
+///
+/// Time: each relaxation LP gets at most `relaxationShare` of the time left (on a wide network
+/// HiGHS may need seconds for it; a relaxation that times out once is not tried again and the
+/// starts are sampled), every LP has HiGHS's time limit and interrupt callback, and the best point
+/// so far is returned whenever the walk stops.
 public struct LPWalkBackend: Backend {
   /// Creates the back end.
   public init() {}
 
+  /// The share of the time left that one relaxation LP may take.
+  static let relaxationShare = 0.25
+
   public func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult {
-    do { return try run(problem, context) } catch {
+    do throws(HighsError) { return try run(problem, context) } catch where error.isStop {
+      return SolveResult(status: context.stopStatus, method: .lp_walk)
+    } catch {
       return SolveResult(status: .error, method: .lp_walk, message: "\(error)")
     }
   }
@@ -23,11 +33,13 @@ public struct LPWalkBackend: Backend {
     var walk = try LPWalk(problem: problem, context: context)
     let user = context.userStarts.filter { $0.count == problem.network.inputSize }
     var startIndex = 0
-    while !context.shouldStop, startIndex < problem.options.starts + context.userStarts.count {
-      let start = try walk.start(startIndex, user: user)
-      startIndex += 1
-      try walk.walk(from: start)
-    }
+    do throws(HighsError) {
+      while !context.shouldStop, startIndex < problem.options.starts + context.userStarts.count {
+        let start = try walk.start(startIndex, user: user)
+        startIndex += 1
+        try walk.walk(from: start)
+      }
+    } catch where error.isStop {}
     return walk.result()
   }
 }
@@ -48,6 +60,8 @@ struct LPWalk {
   /// The LP relaxation of the big-M MILP and the binaries fixed in it.
   let relaxation: BigMModel
   var fixes: [Int: Double] = [:]
+  /// Whether a relaxation LP ran out of its share of the time (no more are tried).
+  var relaxationTooSlow = false
   /// Per binary of the relaxation: its index among all ReLU neurons (as in `LinearRegion`) and
   /// its column.
   let binaries: [(Int, Int)]
@@ -56,11 +70,15 @@ struct LPWalk {
     self.problem = problem
     self.context = context
     lp = try RegionLPSolver(problem: problem)
+    try lp.solver.stopping(at: context.deadline)
     domain = try Domain(problem.polytope)
     rng = Xoshiro256(seed: UInt64(problem.options.seed))
     sign = problem.objective.sign
-    relaxation = try BigMModel(problem: problem, bounds: context.intervalBounds(problem), relaxed: true)
+    relaxation = try BigMModel(
+      problem: problem, bounds: context.intervalBounds(problem), relaxed: true,
+      stop: context.deadline)
     try relaxation.setObjective(problem)
+    try relaxation.solver.stopping(at: context.deadline)
     var binaries: [(Int, Int)] = []
     var reluIndex = 0
     for (l, layer) in problem.network.layers.enumerated() where layer.activation == .relu {
@@ -81,7 +99,8 @@ struct LPWalk {
       return p
     }
     var start: [Double]?
-    if k == user.count {
+    if relaxationTooSlow {
+    } else if k == user.count {
       start = try relaxedStart()
     } else if !binaries.isEmpty, k < user.count + max(2, problem.options.starts / 2) {
       start = try flippedStart()
@@ -92,11 +111,14 @@ struct LPWalk {
     return p
   }
 
-  /// The inputs of the relaxation's optimum, or nil when its LP does not solve.
-  func relaxedStart() throws(HighsError) -> [Double]? {
+  /// The inputs of the relaxation's optimum, or nil when its LP does not solve (in its share of
+  /// the time left: else `relaxationTooSlow`).
+  mutating func relaxedStart() throws(HighsError) -> [Double]? {
     let s = relaxation.solver
-    try s.setTimeLimit(context.remaining)
-    guard try s.run() == .optimal else { return nil }
+    try s.setTimeLimit(LPWalkBackend.relaxationShare * context.remaining)
+    let status = try s.run()
+    if status == .timeLimit || status == .interrupted { relaxationTooSlow = true }
+    guard status == .optimal else { return nil }
     return Array(s.columnValues()[0..<problem.network.inputSize])
   }
 
@@ -144,7 +166,7 @@ struct LPWalk {
       if sv > bestValue {
         bestValue = sv
         best = xs
-        context.progress?(v, nil)
+        context.progress?(v, nil, nil)
       }
       x = stepPast(xs, from: x)
       region = LinearRegion(problem: problem, at: x)

@@ -106,12 +106,16 @@ struct IdealCutTree {
     var lps = 0
     var strongLPs = 0
     var error: HighsError?
+    /// The root LP's bound after its cuts (of `sign * objective`), for the progress line.
+    var rootBound = Double.infinity
     /// When the last log line was written (`verbose`).
     var lastLog = 0.0
   }
 
   final class Shared: Sendable {
     let state: Mutex<State>
+    /// Spaces the periodic progress reports.
+    let throttle = ProgressThrottle()
     init(_ s: State) { state = Mutex(s) }
   }
 
@@ -146,6 +150,7 @@ struct IdealCutTree {
         fix: [Int8](repeating: -1, count: root.unstable.count), depth: 0,
         bound: history.last ?? .infinity)
     ]
+    initial.rootBound = history.last ?? .infinity
     let shared = Shared(initial)
     let batches = rootBatches
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
@@ -190,7 +195,10 @@ struct IdealCutTree {
   }
 
   func makeModel() throws(HighsError) -> BigMModel {
-    let m = try BigMModel(problem: problem, bounds: bounds, relaxed: true, objective: problem.objective)
+    let m = try BigMModel(
+      problem: problem, bounds: bounds, relaxed: true, objective: problem.objective,
+      stop: context.deadline)
+    try m.solver.stopping(at: context.deadline)
     // Minimize -sign * objective, so that the dual simplex stops at the incumbent's cutoff.
     try m.setObjective(problem, asMinimization: true)
     return m

@@ -18,8 +18,13 @@ public struct MILPBackend: Backend {
   static let rootCutRounds = 20
 
   public func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult {
-    do {
+    do throws(HighsError) {
       return try solveThrowing(problem, context)
+    } catch where error.isStop {
+      // The model was still being built at the deadline (or an interrupt): no point of our own.
+      return SolveResult(
+        status: context.stopStatus, method: .milp,
+        message: "the time limit passed while the MILP was being built")
     } catch {
       return SolveResult(status: .error, method: .milp, message: "\(error)")
     }
@@ -62,10 +67,12 @@ public struct MILPBackend: Backend {
     if problem.options.cuts == .all {
       return try solveByTree(problem, context, bounds: bounds, boundSeconds: boundSeconds)
     }
-    let model = try BigMModel(problem: problem, bounds: bounds, objective: problem.objective)
+    let model = try BigMModel(
+      problem: problem, bounds: bounds, objective: problem.objective, stop: context.deadline)
     try model.setObjective(problem)
     let s = model.solver
     try s.setLogging(context.verbose)
+    try s.stopping(at: context.deadline)
     var cutStats: [(String, JSON)] = []
     if problem.options.cuts == .root, !model.unstable.isEmpty {
       cutStats = try rootCuts(model, context)
@@ -78,9 +85,15 @@ public struct MILPBackend: Backend {
       HighsSolver.resetThreadPool()
       try s.set("threads", problem.options.threads)
     }
-    s.shouldInterrupt = { Interrupt.requested }
     let progress = context.progress
-    s.onImprovingSolution = { v in progress?(v, nil) }
+    s.onImprovingSolution = { v in progress?(v, nil, nil) }
+    if let progress {
+      let throttle = ProgressThrottle()
+      s.onMipProgress = { incumbent, bound, nodes in
+        guard throttle.due() else { return }
+        progress(incumbent ?? .nan, bound.isFinite ? bound : nil, Int(nodes))
+      }
+    }
     try s.enableCallbacks()
     if let w = warmStart {
       try s.setSolution(model.completion(of: w, network: problem.network))

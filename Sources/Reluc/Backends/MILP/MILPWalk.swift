@@ -42,7 +42,7 @@ public struct MILPWalkBackend: Backend {
       if current > bestValue {
         bestValue = current
         best = x
-        context.progress?(v, nil)
+        context.progress?(v, nil, nil)
       }
       let gapOK = bestValue - current <= problem.options.milpWalkGap * max(1e-12, abs(bestValue))
       guard gapOK else { continue }
@@ -59,7 +59,7 @@ public struct MILPWalkBackend: Backend {
         if current > bestValue {
           bestValue = current
           best = x
-          context.progress?(sign * current, nil)
+          context.progress?(sign * current, nil, nil)
         }
       }
     }

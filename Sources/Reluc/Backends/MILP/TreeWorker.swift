@@ -227,6 +227,12 @@ struct TreeWorker {
             + "incumbent \(tree.format(st.incumbent)), \(stackSize + st.queue.count) open here and shared")
       }
       if closed { st.closedBound = max(st.closedBound, lp.bound) }
+      // The progress line: incumbent, the root's bound (valid throughout; the open nodes of
+      // the other workers are not seen here) and the nodes.
+      if let progress = tree.context.progress, shared.throttle.due() {
+        let best = st.incumbent.isFinite ? tree.sign * st.incumbent : .nan
+        progress(best, st.rootBound.isFinite ? tree.sign * st.rootBound : nil, st.nodes)
+      }
     }
   }
 }
