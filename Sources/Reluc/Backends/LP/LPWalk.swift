@@ -154,6 +154,16 @@ struct LPWalk {
   /// Walks from `start` (unless its region was walked already) while the region LPs improve.
   mutating func walk(from start: [Double]) throws(HighsError) {
     var x = start
+    // The start itself is a point (in X): the walk has one before its first LP ends.
+    if problem.polytope.maxViolation(x) <= problem.options.feasibilityTolerance {
+      let v = problem.evaluate(x).objective
+      if v.isFinite, sign * v > bestValue {
+        bestValue = sign * v
+        best = x
+        context.progress?(v, nil, nil)
+      }
+    }
+    if context.shouldStop { return }
     var region = LinearRegion(problem: problem, at: x)
     if !seen.insert(region.patternHash).inserted { return }
     walks += 1

@@ -129,7 +129,17 @@ struct IdealCutTree {
     var initial = State()
     if let x = start { offer(x, to: &initial) }
     // The root cut loop, once; its cuts are every worker's starting rows.
-    let root = try makeModel()
+    let root: BigMModel
+    do throws(HighsError) {
+      root = try makeModel()
+    } catch where error.isStop {
+      // The deadline passed while the root LP was built: the starting point is all there is.
+      return Outcome(
+        complete: false, formulation: BigMModel.Counts(binaries: 0, convexSide: 0, stableActive: 0, stableInactive: 0),
+        point: initial.point, value: initial.point == nil ? nil : sign * initial.incumbent,
+        nodes: 0, cuts: 0, rootCuts: 0, rootBounds: [], maxDepth: 0, lps: 0, strongLPs: 0,
+        lpFailures: 0)
+    }
     let loop = try root.cutLoop(rounds: tunables.rootRounds, until: context.deadline) { v in
       offer(input(v, root), to: &initial)
     }
@@ -157,8 +167,9 @@ struct IdealCutTree {
       do throws(HighsError) {
         try work(shared, rootCuts: batches)
       } catch {
+        // `HighsError.stopped`: the deadline passed while the worker built its LP.
         shared.state.withLock {
-          if $0.error == nil { $0.error = error }
+          if $0.error == nil, !error.isStop { $0.error = error }
           $0.stopped = true
         }
       }
