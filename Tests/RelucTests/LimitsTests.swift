@@ -111,18 +111,20 @@ import RelucIR
     }
   }
 
-  /// `keepingBest`: a member's better point replaces the winner's.
+  /// `keepingBest`: a member's better point replaces the winner's; a worse one does not.
   @Test func autoKeepsTheBestMemberPoint() throws {
     let p = Self.problem(Self.randomNetwork([3, 5, 1], seed: 2))
     let xs: [[Double]] = [[0.1, 0.9, 0.3], [0.7, 0.2, 0.8]]
     let values = xs.map { p.evaluate($0).objective }
     let (worse, better) = values[0] < values[1] ? (0, 1) : (1, 0)
     let a = SolveResult(status: .timeLimit, method: .lp_walk, point: xs[worse], claimedObjective: values[worse])
-    let b = SolveResult(status: .timeLimit, method: .ppga, point: xs[better], claimedObjective: values[better])
-    let r = Solver.keepingBest(p, a, candidates: [b])
-    let best = max(values[better], Solver.trivialPoints(p).map { p.evaluate($0).objective }.max()!)
-    #expect(p.evaluate(try #require(r.point)).objective == best)
+    let b = Solver.Candidate(point: xs[better], value: values[better], from: "ppga")
+    let r = Solver.keepingBest(p, a, value: values[worse], candidates: [b])
+    #expect(r.point == xs[better])
     #expect(r.status == .timeLimit)
+    let c = Solver.Candidate(point: xs[worse], value: values[worse], from: "lp_walk")
+    let kept = SolveResult(status: .optimal, method: .milp, point: xs[better], claimedObjective: values[better])
+    #expect(Solver.keepingBest(p, kept, value: values[better], candidates: [c]).point == xs[better])
   }
 
   /// A ReLU whose pre-activation lower bound is exactly 0 (nonnegative weights on inputs in

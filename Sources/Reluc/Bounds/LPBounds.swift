@@ -32,6 +32,8 @@ func lpTightenedBounds(
   var bounds = context.intervalBounds(problem)
   let stop = min(monotonicSeconds() + budget, context.deadline)
   let convexOnly = BigMModel.convexSideNeurons(net, objective: objective)
+  // Layers 0...propagated hold their final bounds (layer 0's are the interval bounds).
+  var propagated = 0
   for l in 1..<max(1, net.layers.count) {
     if context.shouldStop(by: stop) { break }
     let todo = (0..<net.layers[l].outputSize).filter { i in
@@ -61,20 +63,32 @@ func lpTightenedBounds(
       if let v = lower { bounds.lower[l][i] = max(bounds.lower[l][i], v - 1e-6 * (1 + abs(v))) }
       if let v = upper { bounds.upper[l][i] = min(bounds.upper[l][i], v + 1e-6 * (1 + abs(v))) }
     }
-    // Propagate the tightened layer forward by intervals.
-    for k in (l + 1)..<net.layers.count {
-      let src = net.layers[k - 1]
-      let hl = bounds.lower[k - 1].map { src.activation == .relu ? max(0, $0) : $0 }
-      let hu = bounds.upper[k - 1].map { src.activation == .relu ? max(0, $0) : $0 }
-      let sub = Network(layers: [net.layers[k]])
-      let b = intervalBounds(sub, lower: hl, upper: hu)
-      for i in 0..<net.layers[k].outputSize {
-        bounds.lower[k][i] = max(bounds.lower[k][i], b.lower[0][i])
-        bounds.upper[k][i] = min(bounds.upper[k][i], b.upper[0][i])
-      }
-    }
+    // Propagate the tightened layer to the next one by intervals (the next layer's LPs use it).
+    if l + 1 < net.layers.count { propagate(net, &bounds, into: l + 1) }
+    propagated = l + 1
+  }
+  // The rest of the network, by intervals, once (a loop over the remaining layers per layer would
+  // make a deep network's bounds quadratic in its depth), while the budget lasts: a layer not
+  // reached keeps its interval bounds, which are valid.
+  var k = propagated + 1
+  while k < net.layers.count {
+    if k % 1024 == 0, context.shouldStop(by: stop) { break }
+    propagate(net, &bounds, into: k)
+    k += 1
   }
   return bounds
+}
+
+/// Tightens layer `k`'s bounds by interval arithmetic from layer `k - 1`'s.
+private func propagate(_ net: Network, _ bounds: inout PreactivationBounds, into k: Int) {
+  let src = net.layers[k - 1]
+  let hl = bounds.lower[k - 1].map { src.activation == .relu ? max(0, $0) : $0 }
+  let hu = bounds.upper[k - 1].map { src.activation == .relu ? max(0, $0) : $0 }
+  let b = intervalBounds(Network(layers: [net.layers[k]]), lower: hl, upper: hu)
+  for i in 0..<net.layers[k].outputSize {
+    bounds.lower[k][i] = max(bounds.lower[k][i], b.lower[0][i])
+    bounds.upper[k][i] = min(bounds.upper[k][i], b.upper[0][i])
+  }
 }
 
 extension BigMModel {

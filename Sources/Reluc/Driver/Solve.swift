@@ -55,9 +55,10 @@ public enum Solver {
   }
 
   /// PPGA and LP Walk on the two cores (one thread each) under the same deadline; the better
-  /// point wins. PPGA (batched) rather than PPGA_LR: the batched starts make it the stronger
-  /// heuristic of the two on wide networks.
+  /// point wins (or a trivial point, when it is better still). PPGA (batched) rather than
+  /// PPGA_LR: the batched starts make it the stronger heuristic of the two on wide networks.
   static func race(_ problem: Problem, _ context: SolveContext, unstable: Int) -> SolveResult {
+    let trivial = trivialCandidates(problem)
     let results = ResultBox()
     DispatchQueue.concurrentPerform(iterations: 2) { k in
       let r =
@@ -77,7 +78,15 @@ public enum Solver {
       at: 0)
     r.statistics.append(("other_method", .string(loser.method.rawValue)))
     r.statistics.append(("other_objective", loser.claimedObjective.map { .number($0) } ?? .null))
-    return keepingBest(problem, r, candidates: [])
+    return keepingBest(problem, r, value: max(va, vb), candidates: trivial)
+  }
+
+  /// A point some phase found or could have checked, its value (`sign * objective` by a forward
+  /// pass) and where it came from.
+  struct Candidate {
+    var point: [Double]
+    var value: Double
+    var from: String
   }
 
   /// `sign * objective` at `x` by a forward pass, or -infinity when there is no point or it is
@@ -89,14 +98,14 @@ public enum Solver {
     return problem.objective.sign * check.objective
   }
 
-  /// Points any method could have checked at no cost: the centre of the inputs' box, the origin
-  /// clamped into the box, and the box's lower and upper corners; on a polytope that is not a box,
-  /// each projected onto it (dropped when that fails).
+  /// Points any method could have checked at the cost of a forward pass: the centre of the
+  /// inputs' box and the origin clamped into the box; on a polytope that is not a box, each
+  /// projected onto it (dropped when that fails).
   static func trivialPoints(_ problem: Problem) -> [[Double]] {
     let p = problem.polytope
     let centre = zip(p.lower, p.upper).map { ($0 + $1) / 2 }
     let origin = zip(p.lower, p.upper).map { min(max(0, $0), $1) }
-    let points = [centre, origin, p.lower, p.upper]
+    let points = origin == centre ? [centre] : [centre, origin]
     guard !p.isBox else { return points }
     guard let domain = try? Domain(p) else { return [] }
     return points.compactMap { v in
@@ -106,46 +115,63 @@ public enum Solver {
     }
   }
 
-  /// `r` with its point replaced by the best (checked by a forward pass) of its own, the
-  /// `candidates`' points and the trivial points, so that `auto` never reports a point worse than
-  /// one a member found or one it could have checked for nothing. The status, bound and
-  /// statistics stay `r`'s (an `optimal` result keeps its point unless another is better, which
-  /// the gap allows); `best_point_from` names where the point came from when it is not `r`'s.
-  static func keepingBest(_ problem: Problem, _ r: SolveResult, candidates: [SolveResult]) -> SolveResult {
-    guard r.status != .infeasible, r.status != .unbounded else { return r }
-    var best = checkedValue(problem, r.point)
-    var point: [Double]? = nil
-    var from = ""
-    for c in candidates {
-      let v = checkedValue(problem, c.point)
-      if v > best { (best, point, from) = (v, c.point, c.method.rawValue) }
+  /// The trivial points with their values; computed before the methods run (inside the limit).
+  static func trivialCandidates(_ problem: Problem) -> [Candidate] {
+    trivialPoints(problem).map {
+      Candidate(point: $0, value: checkedValue(problem, $0), from: "trivial point (box centre or origin)")
     }
-    for x in trivialPoints(problem) {
-      let v = checkedValue(problem, x)
-      if v > best { (best, point, from) = (v, x, "trivial point (box centre, origin or corner)") }
-    }
-    guard let point else { return r }
+  }
+
+  /// `r` (whose point's checked value is `value`) with its point replaced by the best of the
+  /// `candidates` when one is better, so that `auto` never reports a point worse than one a
+  /// member found or one it could have checked for nothing. The status, bound and statistics
+  /// stay `r`'s (an `optimal` result whose bound the better point passes becomes `feasible`);
+  /// `best_point_from` names where the point came from when it is not `r`'s.
+  static func keepingBest(_ problem: Problem, _ r: SolveResult, value: Double, candidates: [Candidate])
+    -> SolveResult
+  {
+    guard r.status != .infeasible, r.status != .unbounded,
+      let best = candidates.max(by: { $0.value < $1.value }), best.value > value
+    else { return r }
     var out = r
-    out.point = point
-    out.claimedObjective = problem.objective.sign * best
-    if out.status == .optimal, let b = r.bound, problem.objective.sign * b < best - 1e-9 * (1 + abs(best)) {
+    out.point = best.point
+    out.claimedObjective = problem.objective.sign * best.value
+    if out.status == .optimal, let b = r.bound,
+      problem.objective.sign * b < best.value - 1e-9 * (1 + abs(best.value))
+    {
       out.status = .feasible
     }
-    out.statistics.append(("best_point_from", .string(from)))
+    out.statistics.append(("best_point_from", .string(best.from)))
     return out
   }
 
   /// Batched PPGA for `Budget.warmStart` of the time limit (at least `Budget.warmStartStarts`
-  /// starts), then the MILP started from its best point. When HiGHS ends without a point of its
-  /// own, PPGA's point is reported (never as optimal).
+  /// starts; none on a network too deep for one pass in that time), then the MILP started from
+  /// its best point. The point reported is the best of the MILP's, PPGA's and the trivial points
+  /// (HiGHS may stop without a point of its own, or with one worse than its warm start).
   static func warmStartedMILP(_ problem: Problem, _ context: SolveContext, note: String?)
     -> SolveResult
   {
+    var candidates = trivialCandidates(problem)
     var heuristicContext = context
     heuristicContext.deadline = context.start + Budget.warmStart * (context.deadline - context.start)
-    let heuristic = GradientBackend(.ppga, minimumStarts: Budget.warmStartStarts)
-    let first = heuristic.solve(problem, heuristicContext)
-    guard !Interrupt.requested else { return keepingBest(problem, first, candidates: []) }
+    // A network too deep for even one pass of the batched kernel in the warm start's share
+    // (PPGA checks its deadline between passes) gets no warm start.
+    let tooDeep =
+      Double(problem.network.layers.count) * Budget.warmStartSecondsPerLayer
+      > heuristicContext.deadline - monotonicSeconds()
+    let first =
+      tooDeep
+      ? SolveResult(status: .timeLimit, method: .ppga, message: "no warm start: the network is too deep for its share")
+      : GradientBackend(.ppga, minimumStarts: Budget.warmStartStarts).solve(problem, heuristicContext)
+    if let x = first.point {
+      candidates.append(Candidate(point: x, value: checkedValue(problem, x), from: "ppga (the warm start)"))
+    }
+    guard !Interrupt.requested else {
+      var r = first
+      r.status = .interrupted
+      return keepingBest(problem, r, value: -.infinity, candidates: candidates)
+    }
     var exact = MILPBackend(warmStart: first.point).solve(problem, context)
     if let note { exact.statistics.insert(("auto", .string(note)), at: 0) }
     if let f = first.claimedObjective {
@@ -158,6 +184,6 @@ public enum Solver {
     if exact.point == nil, first.point != nil, exact.status == .optimal { exact.status = .feasible }
     // The best of the MILP's point, PPGA's point and the trivial points (the MILP may stop
     // before it finds a point as good as its warm start).
-    return keepingBest(problem, exact, candidates: [first])
+    return keepingBest(problem, exact, value: checkedValue(problem, exact.point), candidates: candidates)
   }
 }

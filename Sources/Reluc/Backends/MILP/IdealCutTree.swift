@@ -161,6 +161,8 @@ struct IdealCutTree {
         bound: history.last ?? .infinity)
     ]
     initial.rootBound = history.last ?? .infinity
+    // Stopped during the root: no worker (each would build its LP for nothing).
+    if context.shouldStop { initial.stopped = true }
     let shared = Shared(initial)
     let batches = rootBatches
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
