@@ -79,6 +79,11 @@ struct LPWalk {
       stop: context.deadline)
     try relaxation.setObjective(problem)
     try relaxation.solver.stopping(at: context.deadline)
+    // HiGHS's own choice of dual pricing rather than the Devex of `BigMModel`'s relaxations
+    // (chosen there for many re-solves after small changes): here the first solve, from
+    // scratch, is the one that matters, and on a wide network Devex makes it several times
+    // slower.
+    try relaxation.solver.set("simplex_dual_edge_weight_strategy", -1)
     var binaries: [(Int, Int)] = []
     var reluIndex = 0
     for (l, layer) in problem.network.layers.enumerated() where layer.activation == .relu {
@@ -207,6 +212,7 @@ struct LPWalk {
       ("walks", .int(walks)), ("lps", .int(lp.solves)),
       ("lps_per_second", .number((Double(lp.solves) / seconds).rounded())),
       ("regions_visited", .int(seen.count)),
+      ("relaxation_starts", .string(relaxationTooSlow ? "stopped: the relaxation LP took too long" : "used")),
     ]
     guard let best else {
       return SolveResult(
