@@ -82,7 +82,7 @@ import RelucIR
   /// LP Walk on a wide network reports a point before a short limit, even when its first LPs
   /// cannot finish in time.
   @Test func timeLimitIsHonouredByLPWalkOnAWideNetwork() throws {
-    let p = Self.problem(Self.randomNetwork([784, 256, 256, 10], seed: 5)) {
+    let p = Self.problem(Self.randomNetwork([300, 200, 200, 10], seed: 5)) {
       $0.method = .lp_walk
       $0.timeLimit = 0.3
     }
