@@ -130,7 +130,8 @@ struct TreeWorker {
     // its parent, no strong branching between): a node popped after its sibling's subtree
     // would otherwise start from the basis of that subtree's last leaf, far from its own. After
     // a jump the rows differ (other cuts): the basis is left to HiGHS.
-    if !jumped, node.depth != heldDepth, let b = node.basis {
+    // The root node (depth 0, no node cuts) has exactly the rows of its basis, jumped or not.
+    if !jumped || node.depth == 0, node.depth != heldDepth, let b = node.basis {
       s.setBasis(b)
     }
     heldDepth = nil
