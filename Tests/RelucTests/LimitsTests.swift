@@ -125,6 +125,9 @@ import RelucIR
     let c = Solver.Candidate(point: xs[worse], value: values[worse], from: "lp_walk")
     let kept = SolveResult(status: .optimal, method: .milp, point: xs[better], claimedObjective: values[better])
     #expect(Solver.keepingBest(p, kept, value: values[better], candidates: [c]).point == xs[better])
+    // A result without a point (HiGHS stopped before one) gets the candidate's.
+    let none = SolveResult(status: .timeLimit, method: .milp)
+    #expect(Solver.keepingBest(p, none, value: -.infinity, candidates: [c]).point == xs[worse])
   }
 
   /// A ReLU whose pre-activation lower bound is exactly 0 (nonnegative weights on inputs in

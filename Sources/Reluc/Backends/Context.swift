@@ -108,9 +108,10 @@ public enum Budget {
   public static let warmStart = 0.05
   /// The warm start runs at least this many starts (batched PPGA), whatever `starts` says.
   public static let warmStartStarts = 64
-  /// The warm start is skipped when the network's layers times this exceeds its share: one
-  /// forward and backward pass of the batched kernel costs about this per layer (a network of
-  /// 10^6 one-neuron layers takes seconds per pass).
+  /// The warm start is skipped (and `auto`'s race runs LP Walk alone) when the network's layers
+  /// times this exceeds the time PPGA would get: one forward and backward pass of the batched
+  /// kernel costs about this per layer (a network of 10^6 one-neuron layers takes seconds per
+  /// pass, and PPGA checks its deadline between passes).
   public static let warmStartSecondsPerLayer = 1e-5
 }
 

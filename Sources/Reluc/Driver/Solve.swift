@@ -59,18 +59,24 @@ public enum Solver {
   /// PPGA_LR: the batched starts make it the stronger heuristic of the two on wide networks.
   static func race(_ problem: Problem, _ context: SolveContext, unstable: Int) -> SolveResult {
     let trivial = trivialCandidates(problem)
+    // PPGA checks its deadline between passes: on a network too deep for one pass of the
+    // batched kernel in the time left it would outlast the limit, so LP Walk runs alone.
+    let ppgaTooDeep =
+      Double(problem.network.layers.count) * Budget.warmStartSecondsPerLayer > context.remaining
     let results = ResultBox()
     DispatchQueue.concurrentPerform(iterations: 2) { k in
       let r =
         k == 0
-        ? GradientBackend(.ppga, workers: 1).solve(problem, context)
+        ? (ppgaTooDeep
+          ? SolveResult(status: context.stopStatus, method: .ppga, message: "not run: the network is too deep")
+          : GradientBackend(.ppga, workers: 1).solve(problem, context))
         : LPWalkBackend().solve(problem, context)
       results.set(k, r)
     }
     let a = results.get(0)
     let b = results.get(1)
-    let va = checkedValue(problem, a.point)
-    let vb = checkedValue(problem, b.point)
+    let va = claimedValue(problem, a)
+    let vb = claimedValue(problem, b)
     var r = vb > va ? b : a
     let loser = vb > va ? a : b
     r.statistics.insert(
@@ -87,6 +93,14 @@ public enum Solver {
     var point: [Double]
     var value: Double
     var from: String
+  }
+
+  /// `sign * objective` as a result claims it (-infinity without a point): no forward pass after
+  /// the deadline (on a deep network one takes a while); `SolutionReport` checks the claim of the
+  /// result reported.
+  static func claimedValue(_ problem: Problem, _ r: SolveResult) -> Double {
+    guard r.point != nil, let v = r.claimedObjective, v.isFinite else { return -.infinity }
+    return problem.objective.sign * v
   }
 
   /// `sign * objective` at `x` by a forward pass, or -infinity when there is no point or it is
@@ -122,8 +136,8 @@ public enum Solver {
     }
   }
 
-  /// `r` (whose point's checked value is `value`) with its point replaced by the best of the
-  /// `candidates` when one is better, so that `auto` never reports a point worse than one a
+  /// `r` (whose point's value is `value`) with its point replaced by the best of the
+  /// `candidates` when one is better (by more than 1e-9, relative: not for a rounding), so that `auto` never reports a point worse than one a
   /// member found or one it could have checked for nothing. The status, bound and statistics
   /// stay `r`'s (an `optimal` result whose bound the better point passes becomes `feasible`);
   /// `best_point_from` names where the point came from when it is not `r`'s.
@@ -131,7 +145,9 @@ public enum Solver {
     -> SolveResult
   {
     guard r.status != .infeasible, r.status != .unbounded,
-      let best = candidates.max(by: { $0.value < $1.value }), best.value > value
+      let best = candidates.max(by: { $0.value < $1.value }),
+      best.value > -.infinity,
+      !value.isFinite || best.value > value + 1e-9 * (1 + abs(value))
     else { return r }
     var out = r
     out.point = best.point
@@ -165,7 +181,7 @@ public enum Solver {
       ? SolveResult(status: .timeLimit, method: .ppga, message: "no warm start: the network is too deep for its share")
       : GradientBackend(.ppga, minimumStarts: Budget.warmStartStarts).solve(problem, heuristicContext)
     if let x = first.point {
-      candidates.append(Candidate(point: x, value: checkedValue(problem, x), from: "ppga (the warm start)"))
+      candidates.append(Candidate(point: x, value: claimedValue(problem, first), from: "ppga (the warm start)"))
     }
     guard !Interrupt.requested else {
       var r = first
@@ -184,6 +200,6 @@ public enum Solver {
     if exact.point == nil, first.point != nil, exact.status == .optimal { exact.status = .feasible }
     // The best of the MILP's point, PPGA's point and the trivial points (the MILP may stop
     // before it finds a point as good as its warm start).
-    return keepingBest(problem, exact, value: checkedValue(problem, exact.point), candidates: candidates)
+    return keepingBest(problem, exact, value: claimedValue(problem, exact), candidates: candidates)
   }
 }
