@@ -12,19 +12,24 @@ public struct MILPWalkBackend: Backend {
   public init() {}
 
   public func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult {
-    do { return try run(problem, context) } catch {
+    do throws(HighsError) { return try run(problem, context) } catch where error.isStop {
+      return SolveResult(status: context.stopStatus, method: .milp_walk)
+    } catch {
       return SolveResult(status: .error, method: .milp_walk, message: "\(error)")
     }
   }
 
   func run(_ problem: Problem, _ context: SolveContext) throws(HighsError) -> SolveResult {
     let lp = try RegionLPSolver(problem: problem)
+    try lp.solver.stopping(at: context.deadline)
     let domain = try Domain(problem.polytope)
     var rng = Xoshiro256(seed: UInt64(problem.options.seed))
     let sign = problem.objective.sign
     let bounds = context.intervalBounds(problem)
-    let milp = try BigMModel(problem: problem, bounds: bounds, objective: problem.objective)
+    let milp = try BigMModel(
+      problem: problem, bounds: bounds, objective: problem.objective, stop: context.deadline)
     try milp.setObjective(problem)
+    try milp.solver.stopping(at: context.deadline)
     var best: [Double]? = nil
     var bestValue = -Double.infinity
     var samples = 0
