@@ -27,13 +27,16 @@ run: release
 # The libFuzzer smoke run (each target FUZZ_SMOKE_SECONDS, built apart in .build-fuzz) goes
 # first so that the test runner's summary is the last line. The tests that check a time limit
 # is honoured run alone afterwards: beside the other suites (which run in parallel) a 2-core
-# machine is too busy for their wall-clock allowance.
+# machine is too busy for their wall-clock allowance, and one at a time (--no-parallel) for the
+# same reason. Every test whose name starts with timeLimitIsHonoured is one of them
+# (SolverTests; LimitsTests: deep narrow MILP, OBBT budget, LP Walk's first point, SIGINT
+# latency during a MILP).
 TIMED_TESTS = timeLimitIsHonoured
 test: deps
 	$(SWIFT) build --build-tests
 	RELUC_FUZZ_FMT=$(FUZZ_SMOKE_FMT) SWIFT=$(SWIFT) bash fuzz/run.sh smoke $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
 	$(SWIFT) test --skip-build --skip '$(TIMED_TESTS)'
-	$(SWIFT) test --skip-build --filter '$(TIMED_TESTS)'
+	$(SWIFT) test --skip-build --no-parallel --filter '$(TIMED_TESTS)'
 
 # Coverage-guided fuzzing (fuzz/README.md): every libFuzzer target FUZZ_SECONDS in turn, corpus
 # fuzz/corpus/TARGET, crashes in fuzz/out/TARGET. FUZZ_TARGETS="xml onnx" picks some.

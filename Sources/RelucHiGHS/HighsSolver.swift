@@ -44,8 +44,15 @@ public struct HighsError: Error, Sendable, CustomStringConvertible {
   public var stage: String?
   /// A description for the user: the stage, then the call.
   public var description: String {
-    (stage.map { "HiGHS could not \($0): " } ?? "") + "HiGHS call \(call) failed (status \(status))"
+    if isStop { return "stopped at the time limit or by an interrupt" }
+    return (stage.map { "HiGHS could not \($0): " } ?? "") + "HiGHS call \(call) failed (status \(status))"
   }
+
+  /// Not a HiGHS failure: a model was being built when the deadline passed or an interrupt came
+  /// (thrown by reluc's model builders, so that the caller reports its best point so far).
+  public static let stopped = HighsError(call: "stopped", status: -1_000)
+  /// Whether this is `HighsError.stopped`.
+  public var isStop: Bool { call == "stopped" && status == -1_000 }
 
   /// An error of `call` with HiGHS's status `status`.
   public init(call: String, status: Int32) {
@@ -95,6 +102,9 @@ public final class HighsSolver {
   public var shouldInterrupt: (@Sendable () -> Bool)?
   /// Called when HiGHS finds an improving MIP solution (objective value).
   public var onImprovingSolution: ((Double) -> Void)?
+  /// Called from the MIP's interrupt callback (many times a second during a MIP solve) with the
+  /// incumbent's value (nil when none), the dual bound and the nodes so far.
+  public var onMipProgress: ((_ incumbent: Double?, _ bound: Double, _ nodes: Int64) -> Void)?
 
   /// Creates an instance with HiGHS's console output off.
   public init() {
@@ -299,6 +309,14 @@ public final class HighsSolver {
     }
   }
 
+  /// Enables the interrupt callbacks only (simplex, IPM, MIP): `shouldInterrupt` is then asked
+  /// during every run (about every simplex iteration), so a run ends soon after it says true.
+  public func enableInterruptCallbacks() throws(HighsError) {
+    for c in [kHighsCallbackSimplexInterrupt, kHighsCallbackIpmInterrupt, kHighsCallbackMipInterrupt] {
+      try check(Highs_startCallback(handle, c), "startCallback")
+    }
+  }
+
   fileprivate func callback(_ type: Int32, _ message: UnsafePointer<CChar>?,
     _ out: UnsafePointer<HighsCallbackDataOut>?, _ input: UnsafeMutablePointer<HighsCallbackDataIn>?)
   {
@@ -309,6 +327,11 @@ public final class HighsSolver {
     if type == kHighsCallbackMipImprovingSolution, let out {
       onImprovingSolution?(out.pointee.objective_function_value)
       return
+    }
+    if type == kHighsCallbackMipInterrupt, let out, let onMipProgress {
+      let d = out.pointee
+      let incumbent = d.mip_primal_bound.isFinite && abs(d.mip_primal_bound) < 1e300 ? d.mip_primal_bound : nil
+      onMipProgress(incumbent, d.mip_dual_bound, d.mip_node_count)
     }
     if let input, shouldInterrupt?() == true { input.pointee.user_interrupt = 1 }
   }

@@ -76,7 +76,10 @@ import Testing
     #expect(RunSignals.significant(2) == "2")
     let line = RunSignals.progressText(
       method: "ppga_lr", tenths: 1234, best: 1.0 / 3, bound: 2.0 / 3, width: 200)
-    #expect(line == "ppga_lr 123.4s best 0.33333333 bound 0.66666667")
+    #expect(line == "ppga_lr 123.4s best 0.33333333 bound 0.66666667 gap 1")
+    let search = RunSignals.progressText(
+      method: "milp", tenths: 15, best: .nan, bound: 2, nodes: 42, width: 200)
+    #expect(search == "milp 1.5s best none bound 2 nodes 42")
     let clipped = RunSignals.progressText(
       method: "ppga_lr", tenths: 1234, best: 1.0 / 3, bound: 2.0 / 3, width: 20)
     #expect(clipped == "ppga_lr 123.4s best")

@@ -1,5 +1,6 @@
 import RelucBase
 import RelucIR
+import RelucHiGHS
 import Synchronization
 
 #if canImport(Glibc)
@@ -30,8 +31,12 @@ public struct SolveContext: @unchecked Sendable {
   public var deadline: Double
   /// Whether to print the solvers' logs.
   public var verbose: Bool
-  /// Called with the best value so far (for the progress line).
-  public var progress: ((_ best: Double, _ bound: Double?) -> Void)?
+  /// Called with the best value so far (NaN when there is none yet), the bound and the nodes of
+  /// a branch and bound (for the progress line). Back ends call it on a new incumbent and, during
+  /// a long search, about every `SolveContext.progressInterval` seconds.
+  public var progress: ((_ best: Double, _ bound: Double?, _ nodes: Int?) -> Void)?
+  /// Seconds between two periodic progress reports of a search.
+  public static let progressInterval = 0.5
   /// Starting points given by the user (`--start`), tried first by the gradient methods and LP
   /// Walk, projected onto the domain; points of the wrong dimension are ignored. A run input
   /// beside the problem, not an option.
@@ -59,8 +64,37 @@ public struct SolveContext: @unchecked Sendable {
   /// Whether the solve must stop now (deadline or interrupt).
   public var shouldStop: Bool { Interrupt.requested || monotonicSeconds() >= deadline }
 
+  /// Whether the solve must stop now (`stop` or the deadline passed, or an interrupt).
+  public func shouldStop(by stop: Double) -> Bool {
+    Interrupt.requested || monotonicSeconds() >= min(stop, deadline)
+  }
+
   /// The status for a solve that stopped early.
   public var stopStatus: SolveStatus { Interrupt.requested ? .interrupted : .timeLimit }
+}
+
+extension HighsSolver {
+  /// Makes every run of this instance end soon after `stop` (monotonic seconds) passes or an
+  /// interrupt is requested, through HiGHS's interrupt callbacks (HiGHS's own `time_limit` is
+  /// checked less often, and not at all while it builds its first basis).
+  func stopping(at stop: Double) throws(HighsError) {
+    shouldInterrupt = { Interrupt.requested || monotonicSeconds() >= stop }
+    try enableInterruptCallbacks()
+  }
+}
+
+/// Spaces periodic progress reports `SolveContext.progressInterval` seconds apart (any thread).
+final class ProgressThrottle: Sendable {
+  /// When the last report was due, in milliseconds of the monotonic clock.
+  private let last = Atomic<Int64>(0)
+
+  /// Whether a report is due now (and, if so, counts it as made).
+  func due() -> Bool {
+    let now = Int64(monotonicSeconds() * 1000)
+    let previous = last.load(ordering: .relaxed)
+    guard now - previous >= Int64(SolveContext.progressInterval * 1000) else { return false }
+    return last.compareExchange(expected: previous, desired: now, ordering: .relaxed).exchanged
+  }
 }
 
 /// How the time limit is shared among the phases of a solve, in one place.
@@ -74,6 +108,11 @@ public enum Budget {
   public static let warmStart = 0.05
   /// The warm start runs at least this many starts (batched PPGA), whatever `starts` says.
   public static let warmStartStarts = 64
+  /// The warm start is skipped (and `auto`'s race runs LP Walk alone) when the network's layers
+  /// times this exceeds the time PPGA would get: one forward and backward pass of the batched
+  /// kernel costs about this per layer (a network of 10^6 one-neuron layers takes seconds per
+  /// pass, and PPGA checks its deadline between passes).
+  public static let warmStartSecondsPerLayer = 1e-5
 }
 
 /// A back end: solves a problem within a context.

@@ -27,7 +27,10 @@ public struct PreactivationBounds: Sendable, Equatable {
 ///
 /// Soundness under rounding: every bound is widened by `1e-12 (1 + sum |w_ij| |h_j| + |b_i|)`,
 /// which covers the floating-point error of the sums (at most n ulp of the absolute sum, far below
-/// this margin for n < 10^6).
+/// this margin for n < 10^6). A bound none of whose products is nonzero is the bias, computed
+/// exactly, and is not widened: a pre-activation whose lower bound is exactly 0 (a ReLU fed only
+/// by nonnegative weights on inputs whose lower bound is 0, with bias 0) stays provably
+/// nonnegative, so the MILP gives it no binary.
 public func intervalBounds(_ network: Network, lower: [Double], upper: [Double])
   -> PreactivationBounds
 {
@@ -41,21 +44,23 @@ public func intervalBounds(_ network: Network, lower: [Double], upper: [Double])
       var lo = layer.bias[i]
       var hi = layer.bias[i]
       var mag = abs(layer.bias[i])
+      // Whether a nonzero product entered the lower (upper) sum: else that sum is exact.
+      var loInexact = false
+      var hiInexact = false
       let row = i * layer.inputSize
       for j in 0..<layer.inputSize {
         let w = layer.weights[row + j]
-        if w >= 0 {
-          lo += w * hl[j]
-          hi += w * hu[j]
-        } else {
-          lo += w * hu[j]
-          hi += w * hl[j]
-        }
+        let (fl, fu) = w >= 0 ? (hl[j], hu[j]) : (hu[j], hl[j])
+        lo += w * fl
+        hi += w * fu
+        // A product is exact (0) only when a factor is 0 (not when it underflows).
+        if w != 0, fl != 0 { loInexact = true }
+        if w != 0, fu != 0 { hiInexact = true }
         mag += abs(w) * max(abs(hl[j]), abs(hu[j]))
       }
       let margin = 1e-12 * (1 + mag)
-      zl[i] = lo - margin
-      zu[i] = hi + margin
+      zl[i] = loInexact ? lo - margin : lo
+      zu[i] = hiInexact ? hi + margin : hi
     }
     result.lower.append(zl)
     result.upper.append(zu)

@@ -21,16 +21,21 @@ import Synchronization
 /// - With `objective`, the last hidden layer's convex-side neurons (see `BigMModel`) are skipped:
 ///   their formulation does not use their bounds.
 /// - The neurons of a layer are shared among `workers` threads, each with its own relaxation.
+/// - Time: everything ends by `budget` seconds from the start (or the context's deadline, or an
+///   interrupt): the relaxation's building, each LP (HiGHS's time limit and interrupt callback)
+///   and the loops between LPs; the bounds found by then are used, the others stay as they were.
 func lpTightenedBounds(
   _ problem: Problem, _ context: SolveContext, budget: Double, cutRounds: Int = 0, splits: Int = 0,
   objective: Objective? = nil, workers: Int = 1
 ) throws(HighsError) -> PreactivationBounds {
   let net = problem.network
   var bounds = context.intervalBounds(problem)
-  let stop = monotonicSeconds() + budget
+  let stop = min(monotonicSeconds() + budget, context.deadline)
   let convexOnly = BigMModel.convexSideNeurons(net, objective: objective)
+  // Layers 0...propagated hold their final bounds (layer 0's are the interval bounds).
+  var propagated = 0
   for l in 1..<max(1, net.layers.count) {
-    if monotonicSeconds() > stop || context.shouldStop { break }
+    if context.shouldStop(by: stop) { break }
     let todo = (0..<net.layers[l].outputSize).filter { i in
       bounds.lower[l][i] < 0 && bounds.upper[l][i] > 0
         && !(l == net.layers.count - 2 && convexOnly[i])
@@ -44,13 +49,13 @@ func lpTightenedBounds(
         // Relaxation of layers 0..<l, with an objective on one neuron of layer l at a time.
         let model = try BigMModel(problem: problem, bounds: layerBounds, relaxed: true, layers: l)
         for i in stride(from: t, to: todo.count, by: threads).map({ todo[$0] }) {
-          if monotonicSeconds() > stop || context.shouldStop { break }
+          if context.shouldStop(by: stop) { break }
           let r = try model.boundPreactivation(
             l, i, network: net, bounds: layerBounds, cutRounds: cutRounds, splits: splits, stop: stop)
           found.withLock { $0.append((i, r.lower, r.upper)) }
         }
       } catch {
-        failure.withLock { $0 = error }
+        if !error.isStop { failure.withLock { $0 = error } }
       }
     }
     if let e = failure.withLock({ $0 }) { throw e }
@@ -58,20 +63,32 @@ func lpTightenedBounds(
       if let v = lower { bounds.lower[l][i] = max(bounds.lower[l][i], v - 1e-6 * (1 + abs(v))) }
       if let v = upper { bounds.upper[l][i] = min(bounds.upper[l][i], v + 1e-6 * (1 + abs(v))) }
     }
-    // Propagate the tightened layer forward by intervals.
-    for k in (l + 1)..<net.layers.count {
-      let src = net.layers[k - 1]
-      let hl = bounds.lower[k - 1].map { src.activation == .relu ? max(0, $0) : $0 }
-      let hu = bounds.upper[k - 1].map { src.activation == .relu ? max(0, $0) : $0 }
-      let sub = Network(layers: [net.layers[k]])
-      let b = intervalBounds(sub, lower: hl, upper: hu)
-      for i in 0..<net.layers[k].outputSize {
-        bounds.lower[k][i] = max(bounds.lower[k][i], b.lower[0][i])
-        bounds.upper[k][i] = min(bounds.upper[k][i], b.upper[0][i])
-      }
-    }
+    // Propagate the tightened layer to the next one by intervals (the next layer's LPs use it).
+    if l + 1 < net.layers.count { propagate(net, &bounds, into: l + 1) }
+    propagated = l + 1
+  }
+  // The rest of the network, by intervals, once (a loop over the remaining layers per layer would
+  // make a deep network's bounds quadratic in its depth), while the budget lasts: a layer not
+  // reached keeps its interval bounds, which are valid.
+  var k = propagated + 1
+  while k < net.layers.count {
+    if k % 1024 == 0, context.shouldStop(by: stop) { break }
+    propagate(net, &bounds, into: k)
+    k += 1
   }
   return bounds
+}
+
+/// Tightens layer `k`'s bounds by interval arithmetic from layer `k - 1`'s.
+private func propagate(_ net: Network, _ bounds: inout PreactivationBounds, into k: Int) {
+  let src = net.layers[k - 1]
+  let hl = bounds.lower[k - 1].map { src.activation == .relu ? max(0, $0) : $0 }
+  let hu = bounds.upper[k - 1].map { src.activation == .relu ? max(0, $0) : $0 }
+  let b = intervalBounds(Network(layers: [net.layers[k]]), lower: hl, upper: hu)
+  for i in 0..<net.layers[k].outputSize {
+    bounds.lower[k][i] = max(bounds.lower[k][i], b.lower[0][i])
+    bounds.upper[k][i] = min(bounds.upper[k][i], b.upper[0][i])
+  }
 }
 
 extension BigMModel {
@@ -103,25 +120,36 @@ extension BigMModel {
       var best: Double? = nil
       var solved = true
       for part in 0..<(1 << split.count) {
+        if monotonicSeconds() >= stop || Interrupt.requested {
+          solved = false
+          break
+        }
         for (k, b) in split.enumerated() {
           let v = Double((part >> k) & 1)
           try solver.setColumnBounds(b, lower: v, upper: v)
         }
+        try solver.setTimeLimit(stop - monotonicSeconds())
         var status = try solver.run()
+        // The last optimum: an LP with fewer cuts is a relaxation, so it stays a valid bound
+        // when a re-solve after cuts is stopped.
+        var v = status == .optimal ? solver.objectiveValue : 0
         var round = 0
         let rounds = split.isEmpty ? cutRounds : min(cutRounds, 1)
         while status == .optimal, round < rounds, monotonicSeconds() < stop {
           round += 1
           let added = try separateIdealCuts(at: solver.columnValues(), tolerance: BigMModel.cutTolerance)
           if added == 0 { break }
-          status = try solver.run()
+          try solver.setTimeLimit(stop - monotonicSeconds())
+          let next = try solver.run()
+          if next == .optimal { v = solver.objectiveValue }
+          if next == .timeLimit || next == .interrupted { break }
+          status = next
         }
         if status == .infeasible, !split.isEmpty { continue }
         guard status == .optimal else {
           solved = false
           break
         }
-        let v = solver.objectiveValue
         best = best.map { maximize ? max($0, v) : min($0, v) } ?? v
       }
       for b in split { try solver.setColumnBounds(b, lower: 0, upper: 1) }

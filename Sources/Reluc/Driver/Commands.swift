@@ -65,12 +65,16 @@ public enum Commands {
     var context = SolveContext(timeLimit: problem.options.timeLimit, verbose: r.verbose)
     context.userStarts = starts
     let showProgress = !r.quiet && !r.verbose && isatty(2) == 1
-    if showProgress {
-      context.progress = RunSignals.progressLine(
-        method: problem.options.method.rawValue, start: context.start, console: console)
-    }
+    let line =
+      showProgress
+      ? RunSignals.progressLine(method: problem.options.method.rawValue, start: context.start, console: console)
+      : nil
+    context.progress = line?.callback
     let result = Solver.solve(problem, context)
-    if showProgress { RunSignals.clearProgressLine(console) }
+    if let line {
+      line.stop()
+      RunSignals.clearProgressLine(console)
+    }
     let text = r.json ? result.json(problem: problem).rendered() : result.text(problem: problem)
     let written = console.emit(text, to: r.output, inputs: c.inputFiles)
     return written != .ok ? written : result.status.exitCode

@@ -1,3 +1,4 @@
+import Dispatch
 import RelucBase
 import Synchronization
 
@@ -38,32 +39,24 @@ public enum RunSignals {
     }
   }
 
-  /// A progress callback that redraws one line on standard error at most ten times a second:
-  /// method, elapsed seconds (one decimal), best value and bound (8 significant digits), clipped
-  /// to the terminal's width. The line is redrawn when a back end calls the callback (on a new
-  /// incumbent), not periodically.
-  public static func progressLine(method: String, start: Double, console: Console) -> (
-    @Sendable (Double, Double?) -> Void
-  ) {
-    let last = LastDraw()
-    return { best, bound in
-      let now = monotonicSeconds()
-      let tenths = UInt64(max(0, (now - start) * 10))
-      guard tenths > last.tenths.load(ordering: .relaxed) else { return }
-      last.tenths.store(tenths, ordering: .relaxed)
-      let line = progressText(
-        method: method, tenths: tenths, best: best, bound: bound, width: terminalWidth())
-      console.stderr("\r" + line + "\u{1B}[K")
-    }
+  /// The progress line of a run: see `ProgressLine`.
+  public static func progressLine(method: String, start: Double, console: Console) -> ProgressLine {
+    ProgressLine(method: method, start: start, console: console)
   }
 
   /// The text of the progress line, at most `width - 1` characters (the last column is left
   /// free so the terminal does not wrap).
   public static func progressText(
-    method: String, tenths: UInt64, best: Double, bound: Double?, width: Int
+    method: String, tenths: UInt64, best: Double, bound: Double?, nodes: Int? = nil, width: Int
   ) -> String {
-    var line = "\(method) \(tenths / 10).\(tenths % 10)s best \(significant(best))"
-    if let bound { line += " bound \(significant(bound))" }
+    var line = "\(method) \(tenths / 10).\(tenths % 10)s best \(best.isFinite ? significant(best) : "none")"
+    if let bound {
+      line += " bound \(significant(bound))"
+      if best.isFinite {
+        line += " gap \(significant(abs(bound - best) / max(1e-12, abs(best))))"
+      }
+    }
+    if let nodes { line += " nodes \(nodes)" }
     let room = max(1, width - 1)
     return line.count > room ? String(line.prefix(room)) : line
   }
@@ -86,7 +79,77 @@ public enum RunSignals {
   public static func clearProgressLine(_ console: Console) { console.stderr("\r\u{1B}[K") }
 }
 
-/// When the progress line was last drawn, in tenths of a second since the start.
-private final class LastDraw: Sendable {
-  let tenths = Atomic<UInt64>(0)
+/// One line on standard error: method, elapsed seconds (one decimal), best value (`none` before
+/// the first point), bound, relative gap and nodes (when the back end gives them; 8 significant
+/// digits), clipped to the terminal's width. `callback` (the solve context's `progress`) records
+/// the latest values and redraws at most ten times a second; a timer redraws the last values
+/// every `redrawInterval` seconds, so that the clock and the search's counts move during long
+/// phases in which no back end reports. `stop` ends the redraws (before the line is cleared).
+/// `@unchecked`: the one non-`Sendable` member, the Dispatch timer, is thread-safe (it is only
+/// resumed in `init` and cancelled in `stop`).
+public final class ProgressLine: @unchecked Sendable {
+  /// Seconds between two redraws by the timer.
+  public static let redrawInterval = 0.5
+
+  private struct State {
+    var best = Double.nan
+    var bound: Double?
+    var nodes: Int?
+    /// Whether a back end reported yet (the timer draws `best none` before).
+    var heard = false
+    var tenths: UInt64 = 0
+    var stopped = false
+  }
+
+  private let method: String
+  private let start: Double
+  private let console: Console
+  private let state = Mutex(State())
+  private let timer: DispatchSourceTimer
+
+  init(method: String, start: Double, console: Console) {
+    self.method = method
+    self.start = start
+    self.console = console
+    timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
+    timer.schedule(
+      deadline: .now() + Self.redrawInterval, repeating: Self.redrawInterval, leeway: .milliseconds(50))
+    timer.setEventHandler { [weak self] in self?.draw(force: true) }
+    timer.resume()
+  }
+
+  /// The solve context's progress callback.
+  public var callback: @Sendable (Double, Double?, Int?) -> Void {
+    { [self] best, bound, nodes in
+      // A report without a bound or nodes (a new incumbent) keeps the last ones shown.
+      state.withLock {
+        $0.best = best
+        if let bound { $0.bound = bound }
+        if let nodes { $0.nodes = nodes }
+        $0.heard = true
+      }
+      draw(force: false)
+    }
+  }
+
+  /// Ends the redraws; the line is not drawn again.
+  public func stop() {
+    state.withLock { $0.stopped = true }
+    timer.cancel()
+  }
+
+  /// Draws the line, unless stopped; unless `force` (the timer), only after a report and at most
+  /// once per tenth of a second.
+  private func draw(force: Bool) {
+    let tenths = UInt64(max(0, (monotonicSeconds() - start) * 10))
+    let line: String? = state.withLock { s in
+      guard !s.stopped, force || (s.heard && tenths > s.tenths) else { return nil }
+      s.tenths = tenths
+      return RunSignals.progressText(
+        method: method, tenths: tenths, best: s.best, bound: s.bound, nodes: s.nodes,
+        width: RunSignals.terminalWidth())
+    }
+    // Written under no lock: the timer and a back end may draw at once, each a whole line.
+    if let line { console.stderr("\r" + line + "\u{1B}[K") }
+  }
 }

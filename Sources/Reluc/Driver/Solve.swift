@@ -8,7 +8,8 @@ public enum Solver {
   /// handed to the back ends in the context (`SolveContext.bounds`). `auto`: when the network has
   /// at most `auto_milp_neurons` unstable ReLUs (interval bounds), the exact MILP warm-started by
   /// PPGA; otherwise PPGA (batched) and LP Walk in parallel on two threads, keeping the better
-  /// point.
+  /// point. Whatever the method of `auto`, the point reported is the best of its members' points
+  /// and of a few trivial points (`keepingBest`).
   public static func solve(_ problem: Problem, _ context: SolveContext) -> SolutionReport {
     if let empty = emptyPolytope(problem) {
       return SolutionReport(
@@ -54,22 +55,28 @@ public enum Solver {
   }
 
   /// PPGA and LP Walk on the two cores (one thread each) under the same deadline; the better
-  /// point wins. PPGA (batched) rather than PPGA_LR: the batched starts make it the stronger
-  /// heuristic of the two on wide networks.
+  /// point wins (or a trivial point, when it is better still). PPGA (batched) rather than
+  /// PPGA_LR: the batched starts make it the stronger heuristic of the two on wide networks.
   static func race(_ problem: Problem, _ context: SolveContext, unstable: Int) -> SolveResult {
+    let trivial = trivialCandidates(problem)
+    // PPGA checks its deadline between passes: on a network too deep for one pass of the
+    // batched kernel in the time left it would outlast the limit, so LP Walk runs alone.
+    let ppgaTooDeep =
+      Double(problem.network.layers.count) * Budget.warmStartSecondsPerLayer > context.remaining
     let results = ResultBox()
     DispatchQueue.concurrentPerform(iterations: 2) { k in
       let r =
         k == 0
-        ? GradientBackend(.ppga, workers: 1).solve(problem, context)
+        ? (ppgaTooDeep
+          ? SolveResult(status: context.stopStatus, method: .ppga, message: "not run: the network is too deep")
+          : GradientBackend(.ppga, workers: 1).solve(problem, context))
         : LPWalkBackend().solve(problem, context)
       results.set(k, r)
     }
     let a = results.get(0)
     let b = results.get(1)
-    let sign = problem.objective.sign
-    let va = a.claimedObjective.map { sign * $0 } ?? -.infinity
-    let vb = b.claimedObjective.map { sign * $0 } ?? -.infinity
+    let va = claimedValue(problem, a)
+    let vb = claimedValue(problem, b)
     var r = vb > va ? b : a
     let loser = vb > va ? a : b
     r.statistics.insert(
@@ -77,20 +84,110 @@ public enum Solver {
       at: 0)
     r.statistics.append(("other_method", .string(loser.method.rawValue)))
     r.statistics.append(("other_objective", loser.claimedObjective.map { .number($0) } ?? .null))
-    return r
+    return keepingBest(problem, r, value: max(va, vb), candidates: trivial)
+  }
+
+  /// A point some phase found or could have checked, its value (`sign * objective` by a forward
+  /// pass) and where it came from.
+  struct Candidate {
+    var point: [Double]
+    var value: Double
+    var from: String
+  }
+
+  /// `sign * objective` as a result claims it (-infinity without a point): no forward pass after
+  /// the deadline (on a deep network one takes a while); `SolutionReport` checks the claim of the
+  /// result reported.
+  static func claimedValue(_ problem: Problem, _ r: SolveResult) -> Double {
+    guard r.point != nil, let v = r.claimedObjective, v.isFinite else { return -.infinity }
+    return problem.objective.sign * v
+  }
+
+  /// `sign * objective` at `x` by a forward pass, or -infinity when there is no point or it is
+  /// not feasible (the check `SolutionReport` makes).
+  static func checkedValue(_ problem: Problem, _ x: [Double]?) -> Double {
+    guard let x, x.count == problem.network.inputSize else { return -.infinity }
+    let check = PointCheck(problem: problem, point: x)
+    guard check.feasible, check.objective.isFinite else { return -.infinity }
+    return problem.objective.sign * check.objective
+  }
+
+  /// Points any method could have checked at the cost of a forward pass: the centre of the
+  /// inputs' box and the origin clamped into the box; on a polytope that is not a box, each
+  /// projected onto it (dropped when that fails).
+  static func trivialPoints(_ problem: Problem) -> [[Double]] {
+    let p = problem.polytope
+    let centre = zip(p.lower, p.upper).map { ($0 + $1) / 2 }
+    let origin = zip(p.lower, p.upper).map { min(max(0, $0), $1) }
+    let points = origin == centre ? [centre] : [centre, origin]
+    guard !p.isBox else { return points }
+    guard let domain = try? Domain(p) else { return [] }
+    return points.compactMap { v in
+      var x = v
+      let ok = x.withUnsafeMutableBufferPointer { domain.project($0.baseAddress!) }
+      return ok ? x : nil
+    }
+  }
+
+  /// The trivial points with their values; computed before the methods run (inside the limit).
+  static func trivialCandidates(_ problem: Problem) -> [Candidate] {
+    trivialPoints(problem).map {
+      Candidate(point: $0, value: checkedValue(problem, $0), from: "trivial point (box centre or origin)")
+    }
+  }
+
+  /// `r` (whose point's value is `value`) with its point replaced by the best of the
+  /// `candidates` when one is better (by more than 1e-9, relative: not for a rounding), so that `auto` never reports a point worse than one a
+  /// member found or one it could have checked for nothing. The status, bound and statistics
+  /// stay `r`'s (an `optimal` result whose bound the better point passes becomes `feasible`);
+  /// `best_point_from` names where the point came from when it is not `r`'s.
+  static func keepingBest(_ problem: Problem, _ r: SolveResult, value: Double, candidates: [Candidate])
+    -> SolveResult
+  {
+    guard r.status != .infeasible, r.status != .unbounded,
+      let best = candidates.max(by: { $0.value < $1.value }),
+      best.value > -.infinity,
+      !value.isFinite || best.value > value + 1e-9 * (1 + abs(value))
+    else { return r }
+    var out = r
+    out.point = best.point
+    out.claimedObjective = problem.objective.sign * best.value
+    if out.status == .optimal, let b = r.bound,
+      problem.objective.sign * b < best.value - 1e-9 * (1 + abs(best.value))
+    {
+      out.status = .feasible
+    }
+    out.statistics.append(("best_point_from", .string(best.from)))
+    return out
   }
 
   /// Batched PPGA for `Budget.warmStart` of the time limit (at least `Budget.warmStartStarts`
-  /// starts), then the MILP started from its best point. When HiGHS ends without a point of its
-  /// own, PPGA's point is reported (never as optimal).
+  /// starts; none on a network too deep for one pass in that time), then the MILP started from
+  /// its best point. The point reported is the best of the MILP's, PPGA's and the trivial points
+  /// (HiGHS may stop without a point of its own, or with one worse than its warm start).
   static func warmStartedMILP(_ problem: Problem, _ context: SolveContext, note: String?)
     -> SolveResult
   {
+    var candidates = trivialCandidates(problem)
     var heuristicContext = context
     heuristicContext.deadline = context.start + Budget.warmStart * (context.deadline - context.start)
-    let heuristic = GradientBackend(.ppga, minimumStarts: Budget.warmStartStarts)
-    var first = heuristic.solve(problem, heuristicContext)
-    guard !Interrupt.requested else { return first }
+    // A network too deep for even one pass of the batched kernel in the warm start's share
+    // (PPGA checks its deadline between passes) gets no warm start.
+    let tooDeep =
+      Double(problem.network.layers.count) * Budget.warmStartSecondsPerLayer
+      > heuristicContext.deadline - monotonicSeconds()
+    let first =
+      tooDeep
+      ? SolveResult(status: .timeLimit, method: .ppga, message: "no warm start: the network is too deep for its share")
+      : GradientBackend(.ppga, minimumStarts: Budget.warmStartStarts).solve(problem, heuristicContext)
+    if let x = first.point {
+      candidates.append(Candidate(point: x, value: claimedValue(problem, first), from: "ppga (the warm start)"))
+    }
+    guard !Interrupt.requested else {
+      var r = first
+      r.status = .interrupted
+      return keepingBest(problem, r, value: -.infinity, candidates: candidates)
+    }
     var exact = MILPBackend(warmStart: first.point).solve(problem, context)
     if let note { exact.statistics.insert(("auto", .string(note)), at: 0) }
     if let f = first.claimedObjective {
@@ -100,14 +197,9 @@ public enum Solver {
         exact.statistics.append(("warm_start_relative_gap", .number(abs(g - f) / max(1e-12, abs(g)))))
       }
     }
-    if exact.point == nil, first.point != nil, exact.status != .infeasible {
-      first.statistics = exact.statistics
-      first.bound = exact.bound
-      first.message = exact.message
-      first.method = .milp
-      first.status = exact.status == .optimal ? .feasible : exact.status
-      return first
-    }
-    return exact
+    if exact.point == nil, first.point != nil, exact.status == .optimal { exact.status = .feasible }
+    // The best of the MILP's point, PPGA's point and the trivial points (the MILP may stop
+    // before it finds a point as good as its warm start).
+    return keepingBest(problem, exact, value: claimedValue(problem, exact), candidates: candidates)
   }
 }

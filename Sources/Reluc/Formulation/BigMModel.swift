@@ -9,6 +9,9 @@ import RelucHiGHS
 /// - otherwise `a >= 0`, `a >= z`, `a <= z - L (1 - delta)`, `a <= U delta`, delta binary.
 /// Linear layers get a column `a = z`. The objective is on the output columns and the inputs.
 /// With `relaxed` the binaries are continuous in [0, 1] (the LP relaxation).
+/// With `stop`, building ends with `HighsError.stopped` once that time (monotonic seconds) has
+/// passed or an interrupt is requested (checked every `stopCheckNeurons` neurons): on a network of
+/// millions of neurons building alone can outlast the time limit.
 ///
 /// With `objective` (the whole network built, linear output layer after a ReLU layer), an unstable
 /// neuron of the last hidden layer whose effective objective coefficient `g_j = sum_k c_k W[k][j]`
@@ -54,9 +57,12 @@ struct BigMModel {
     var terms: [(column: Int, weight: Double, lower: Double, upper: Double)]
   }
 
+  /// How many neurons are added between two checks of `stop` while building.
+  static let stopCheckNeurons = 512
+
   init(
     problem: Problem, bounds: PreactivationBounds, relaxed: Bool = false, layers: Int? = nil,
-    objective: Objective? = nil
+    objective: Objective? = nil, stop: Double? = nil
   ) throws(HighsError) {
     solver = HighsSolver()
     if relaxed {
@@ -71,11 +77,22 @@ struct BigMModel {
     var previous = Layer(columns: inputColumns.map { $0 }, lower: poly.lower, upper: poly.upper)
     let layerCount = layers ?? net.layers.count
     let convexOnly = Self.convexSideNeurons(net, objective: layerCount == net.layers.count ? objective : nil)
+    activationColumns.reserveCapacity(layerCount)
+    binaryColumns.reserveCapacity(layerCount)
+    var added = 0
     for l in 0..<layerCount {
       let layer = net.layers[l]
       var cols: [Int?] = []
       var bins: [Int?] = []
+      cols.reserveCapacity(layer.outputSize)
+      bins.reserveCapacity(layer.outputSize)
       for i in 0..<layer.outputSize {
+        added += 1
+        if let stop, added % Self.stopCheckNeurons == 0,
+          Interrupt.requested || monotonicSeconds() >= stop
+        {
+          throw HighsError.stopped
+        }
         let (a, delta) = try addNeuron(
           layer, i, after: previous, lower: bounds.lower[l][i], upper: bounds.upper[l][i],
           free: l == net.layers.count - 1, convexOnly: l == net.layers.count - 2 && convexOnly[i],

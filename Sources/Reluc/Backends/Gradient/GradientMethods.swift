@@ -185,7 +185,7 @@ struct GradientRun {
       bestValue = f
       best = v
       let s = problem.objective.sign
-      context.progress?(s * f, nil)
+      context.progress?(s * f, nil, nil)
     }
   }
 

@@ -9,13 +9,25 @@ import RelucHiGHS
 /// flipped state (drawn with probability proportional to |z_int - z_relaxed| + 0.05; a fix that
 /// makes the relaxation infeasible is undone), then uniform samples of X; patterns already walked
 /// from are skipped.
+///
+/// Time: each relaxation LP gets at most `relaxationShare` of the time left (on a wide network
+/// HiGHS may need seconds for it; a relaxation that times out once is not tried again and the
+/// starts are sampled), every LP has HiGHS's time limit and interrupt callback, and the best point
+/// so far is returned whenever the walk stops.
 public struct LPWalkBackend: Backend {
   /// Creates the back end.
   public init() {}
 
+  /// The share of the time left that one relaxation LP may take.
+  static let relaxationShare = 0.25
+
   public func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult {
-    do {
-      return try highsStage("run LP Walk (region LPs)") { () throws(HighsError) in try run(problem, context) }
+    do throws(HighsError) {
+      return try highsStage("run LP Walk (region LPs)") { () throws(HighsError) in
+        try run(problem, context)
+      }
+    } catch where error.isStop {
+      return SolveResult(status: context.stopStatus, method: .lp_walk)
     } catch {
       return SolveResult(status: .error, method: .lp_walk, message: "\(error)")
     }
@@ -25,11 +37,13 @@ public struct LPWalkBackend: Backend {
     var walk = try LPWalk(problem: problem, context: context)
     let user = context.userStarts.filter { $0.count == problem.network.inputSize }
     var startIndex = 0
-    while !context.shouldStop, startIndex < problem.options.starts + context.userStarts.count {
-      let start = try walk.start(startIndex, user: user)
-      startIndex += 1
-      try walk.walk(from: start)
-    }
+    do throws(HighsError) {
+      while !context.shouldStop, startIndex < problem.options.starts + context.userStarts.count {
+        let start = try walk.start(startIndex, user: user)
+        startIndex += 1
+        try walk.walk(from: start)
+      }
+    } catch where error.isStop {}
     return walk.result()
   }
 }
@@ -50,6 +64,8 @@ struct LPWalk {
   /// The LP relaxation of the big-M MILP and the binaries fixed in it.
   let relaxation: BigMModel
   var fixes: [Int: Double] = [:]
+  /// Whether a relaxation LP ran out of its share of the time (no more are tried).
+  var relaxationTooSlow = false
   /// Per binary of the relaxation: its index among all ReLU neurons (as in `LinearRegion`) and
   /// its column.
   let binaries: [(Int, Int)]
@@ -58,11 +74,20 @@ struct LPWalk {
     self.problem = problem
     self.context = context
     lp = try RegionLPSolver(problem: problem)
+    try lp.solver.stopping(at: context.deadline)
     domain = try Domain(problem.polytope)
     rng = Xoshiro256(seed: UInt64(problem.options.seed))
     sign = problem.objective.sign
-    relaxation = try BigMModel(problem: problem, bounds: context.intervalBounds(problem), relaxed: true)
+    relaxation = try BigMModel(
+      problem: problem, bounds: context.intervalBounds(problem), relaxed: true,
+      stop: context.deadline)
     try relaxation.setObjective(problem)
+    try relaxation.solver.stopping(at: context.deadline)
+    // HiGHS's own choice of dual pricing rather than the Devex of `BigMModel`'s relaxations
+    // (chosen there for many re-solves after small changes): here the first solve, from
+    // scratch, is the one that matters, and on a wide network Devex makes it several times
+    // slower.
+    try relaxation.solver.set("simplex_dual_edge_weight_strategy", -1)
     var binaries: [(Int, Int)] = []
     var reluIndex = 0
     for (l, layer) in problem.network.layers.enumerated() where layer.activation == .relu {
@@ -83,7 +108,8 @@ struct LPWalk {
       return p
     }
     var start: [Double]?
-    if k == user.count {
+    if relaxationTooSlow {
+    } else if k == user.count {
       start = try relaxedStart()
     } else if !binaries.isEmpty, k < user.count + max(2, problem.options.starts / 2) {
       start = try flippedStart()
@@ -94,11 +120,14 @@ struct LPWalk {
     return p
   }
 
-  /// The inputs of the relaxation's optimum, or nil when its LP does not solve.
-  func relaxedStart() throws(HighsError) -> [Double]? {
+  /// The inputs of the relaxation's optimum, or nil when its LP does not solve (in its share of
+  /// the time left: else `relaxationTooSlow`).
+  mutating func relaxedStart() throws(HighsError) -> [Double]? {
     let s = relaxation.solver
-    try s.setTimeLimit(context.remaining)
-    guard try s.run() == .optimal else { return nil }
+    try s.setTimeLimit(LPWalkBackend.relaxationShare * context.remaining)
+    let status = try s.run()
+    if status == .timeLimit || status == .interrupted { relaxationTooSlow = true }
+    guard status == .optimal else { return nil }
     return Array(s.columnValues()[0..<problem.network.inputSize])
   }
 
@@ -134,6 +163,16 @@ struct LPWalk {
   /// Walks from `start` (unless its region was walked already) while the region LPs improve.
   mutating func walk(from start: [Double]) throws(HighsError) {
     var x = start
+    // The start itself is a point (in X): the walk has one before its first LP ends.
+    if problem.polytope.maxViolation(x) <= problem.options.feasibilityTolerance {
+      let v = problem.evaluate(x).objective
+      if v.isFinite, sign * v > bestValue {
+        bestValue = sign * v
+        best = x
+        context.progress?(v, nil, nil)
+      }
+    }
+    if context.shouldStop { return }
     var region = LinearRegion(problem: problem, at: x)
     if !seen.insert(region.patternHash).inserted { return }
     walks += 1
@@ -146,7 +185,7 @@ struct LPWalk {
       if sv > bestValue {
         bestValue = sv
         best = xs
-        context.progress?(v, nil)
+        context.progress?(v, nil, nil)
       }
       x = stepPast(xs, from: x)
       region = LinearRegion(problem: problem, at: x)
@@ -177,6 +216,7 @@ struct LPWalk {
       ("walks", .int(walks)), ("lps", .int(lp.solves)),
       ("lps_per_second", .number((Double(lp.solves) / seconds).rounded())),
       ("regions_visited", .int(seen.count)),
+      ("relaxation_starts", .string(relaxationTooSlow ? "stopped: the relaxation LP took too long" : "used")),
     ]
     guard let best else {
       return SolveResult(

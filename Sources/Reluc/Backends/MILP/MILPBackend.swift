@@ -18,8 +18,15 @@ public struct MILPBackend: Backend {
   static let rootCutRounds = 20
 
   public func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult {
-    do {
-      return try highsStage("solve the MILP") { () throws(HighsError) in try solveThrowing(problem, context) }
+    do throws(HighsError) {
+      return try highsStage("solve the MILP") { () throws(HighsError) in
+        try solveThrowing(problem, context)
+      }
+    } catch where error.isStop {
+      // The model was still being built at the deadline (or an interrupt): no point of our own.
+      return SolveResult(
+        status: context.stopStatus, method: .milp,
+        message: "the time limit passed while the MILP was being built")
     } catch {
       return SolveResult(status: .error, method: .milp, message: "\(error)")
     }
@@ -67,12 +74,14 @@ public struct MILPBackend: Backend {
       }
     }
     let model = try highsStage("build the big-M MILP") { () throws(HighsError) in
-      let model = try BigMModel(problem: problem, bounds: bounds, objective: problem.objective)
+      let model = try BigMModel(
+        problem: problem, bounds: bounds, objective: problem.objective, stop: context.deadline)
       try model.setObjective(problem)
       return model
     }
     let s = model.solver
     try s.setLogging(context.verbose)
+    try s.stopping(at: context.deadline)
     var cutStats: [(String, JSON)] = []
     if problem.options.cuts == .root, !model.unstable.isEmpty {
       cutStats = try highsStage("run the root cut loop") { () throws(HighsError) in try rootCuts(model, context) }
@@ -85,9 +94,15 @@ public struct MILPBackend: Backend {
       HighsSolver.resetThreadPool()
       try s.set("threads", problem.options.threads)
     }
-    s.shouldInterrupt = { Interrupt.requested }
     let progress = context.progress
-    s.onImprovingSolution = { v in progress?(v, nil) }
+    s.onImprovingSolution = { v in progress?(v, nil, nil) }
+    if let progress {
+      let throttle = ProgressThrottle()
+      s.onMipProgress = { incumbent, bound, nodes in
+        guard throttle.due() else { return }
+        progress(incumbent ?? .nan, bound.isFinite ? bound : nil, Int(nodes))
+      }
+    }
     try s.enableCallbacks()
     if let w = warmStart {
       try s.setSolution(model.completion(of: w, network: problem.network))

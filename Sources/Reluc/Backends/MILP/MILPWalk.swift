@@ -12,8 +12,12 @@ public struct MILPWalkBackend: Backend {
   public init() {}
 
   public func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult {
-    do {
-      return try highsStage("run MILP Walk (region LPs and restricted MILPs)") { () throws(HighsError) in try run(problem, context) }
+    do throws(HighsError) {
+      return try highsStage("run MILP Walk (region LPs and restricted MILPs)") {
+        () throws(HighsError) in try run(problem, context)
+      }
+    } catch where error.isStop {
+      return SolveResult(status: context.stopStatus, method: .milp_walk)
     } catch {
       return SolveResult(status: .error, method: .milp_walk, message: "\(error)")
     }
@@ -21,12 +25,15 @@ public struct MILPWalkBackend: Backend {
 
   func run(_ problem: Problem, _ context: SolveContext) throws(HighsError) -> SolveResult {
     let lp = try RegionLPSolver(problem: problem)
+    try lp.solver.stopping(at: context.deadline)
     let domain = try Domain(problem.polytope)
     var rng = Xoshiro256(seed: UInt64(problem.options.seed))
     let sign = problem.objective.sign
     let bounds = context.intervalBounds(problem)
-    let milp = try BigMModel(problem: problem, bounds: bounds, objective: problem.objective)
+    let milp = try BigMModel(
+      problem: problem, bounds: bounds, objective: problem.objective, stop: context.deadline)
     try milp.setObjective(problem)
+    try milp.solver.stopping(at: context.deadline)
     var best: [Double]? = nil
     var bestValue = -Double.infinity
     var samples = 0
@@ -44,7 +51,7 @@ public struct MILPWalkBackend: Backend {
       if current > bestValue {
         bestValue = current
         best = x
-        context.progress?(v, nil)
+        context.progress?(v, nil, nil)
       }
       let gapOK = bestValue - current <= problem.options.milpWalkGap * max(1e-12, abs(bestValue))
       guard gapOK else { continue }
@@ -61,7 +68,7 @@ public struct MILPWalkBackend: Backend {
         if current > bestValue {
           bestValue = current
           best = x
-          context.progress?(sign * current, nil)
+          context.progress?(sign * current, nil, nil)
         }
       }
     }

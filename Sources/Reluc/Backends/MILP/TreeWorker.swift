@@ -130,7 +130,8 @@ struct TreeWorker {
     // its parent, no strong branching between): a node popped after its sibling's subtree
     // would otherwise start from the basis of that subtree's last leaf, far from its own. After
     // a jump the rows differ (other cuts): the basis is left to HiGHS.
-    if !jumped, node.depth != heldDepth, let b = node.basis {
+    // The root node (depth 0, no node cuts) has exactly the rows of its basis, jumped or not.
+    if !jumped || node.depth == 0, node.depth != heldDepth, let b = node.basis {
       s.setBasis(b)
     }
     heldDepth = nil
@@ -227,6 +228,12 @@ struct TreeWorker {
             + "incumbent \(tree.format(st.incumbent)), \(stackSize + st.queue.count) open here and shared")
       }
       if closed { st.closedBound = max(st.closedBound, lp.bound) }
+      // The progress line: incumbent, the root's bound (valid throughout; the open nodes of
+      // the other workers are not seen here) and the nodes.
+      if let progress = tree.context.progress, shared.throttle.due() {
+        let best = st.incumbent.isFinite ? tree.sign * st.incumbent : .nan
+        progress(best, st.rootBound.isFinite ? tree.sign * st.rootBound : nil, st.nodes)
+      }
     }
   }
 }
