@@ -38,20 +38,23 @@ let package = Package(
     .target(name: "RelucIR", dependencies: ["RelucBase"], path: "Sources/RelucIR"),
     // The XML network reader (the only importer of libxml2).
     .target(
-      name: "RelucXML", dependencies: ["RelucBase", "RelucIR", "CLibXML2"], path: "Sources/RelucXML"),
+      name: "RelucXML", dependencies: ["RelucBase", "RelucIR", "CLibXML2"], path: "Sources/RelucXML"
+    ),
     // The HiGHS wrapper (the only importer of HiGHS).
     .target(name: "RelucHiGHS", dependencies: ["CHiGHS"], path: "Sources/RelucHiGHS"),
     // The matrix-matrix product of batched multistart (the only importer of OpenBLAS).
     .target(name: "RelucBLAS", dependencies: ["COpenBLAS"], path: "Sources/RelucBLAS"),
     // Everything else: language, lowering, bounds, back ends, report, driver.
     .target(
-      name: "Reluc", dependencies: ["RelucBase", "RelucIR", "RelucXML", "RelucHiGHS", "RelucBLAS"], path: "Sources/Reluc",
+      name: "Reluc", dependencies: ["RelucBase", "RelucIR", "RelucXML", "RelucHiGHS", "RelucBLAS"],
+      path: "Sources/Reluc",
       swiftSettings: kernelFlags),
     .executableTarget(
       name: "reluc",
       dependencies: ["Reluc", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       path: "Sources/reluc"),
-    .executableTarget(name: "reluc-bench", dependencies: ["Reluc", "RelucBLAS"], path: "bench/Sources/reluc-bench"),
+    .executableTarget(
+      name: "reluc-bench", dependencies: ["Reluc", "RelucBLAS"], path: "bench/Sources/reluc-bench"),
     .executableTarget(name: "reluc-fuzz", dependencies: ["Reluc"], path: "fuzz/Sources/reluc-fuzz"),
     .testTarget(
       name: "RelucTests", dependencies: ["Reluc"], path: "Tests/RelucTests", exclude: ["Fixtures"]),
@@ -65,11 +68,14 @@ let package = Package(
 if Context.environment["RELUC_FUZZ"] == "1" {
   package.targets += [
     .systemLibrary(name: "CLibFuzzer", path: "fuzz/Sources/CLibFuzzer"),
-    .target(name: "RelucFuzzing", dependencies: ["Reluc", "CLibFuzzer"], path: "fuzz/Sources/RelucFuzzing"),
+    .target(
+      name: "RelucFuzzing", dependencies: ["Reluc", "CLibFuzzer"], path: "fuzz/Sources/RelucFuzzing"
+    ),
   ]
   for kind in ["model", "xml", "onnx", "nnet"] {
     package.targets.append(
-      .executableTarget(name: "fuzz-\(kind)", dependencies: ["RelucFuzzing"], path: "fuzz/Sources/fuzz-\(kind)"))
+      .executableTarget(
+        name: "fuzz-\(kind)", dependencies: ["RelucFuzzing"], path: "fuzz/Sources/fuzz-\(kind)"))
     package.products.append(.executable(name: "fuzz-\(kind)", targets: ["fuzz-\(kind)"]))
   }
 }

@@ -56,7 +56,8 @@ public enum Messages {
     .init(
       "digest-mismatch", .error,
       "the network file's sha256 is \(actual), not the pinned \(expected)",
-      help: "the network changed since the model was written; update the digest if that is intended")
+      help: "the network changed since the model was written; update the digest if that is intended"
+    )
   }
   public static func unknownName(_ n: String, suggestion: String?) -> DiagnosticMessage {
     .init("unknown-name", .error, "unknown name '\(n)'", help: didYouMean(suggestion))
@@ -131,7 +132,8 @@ public enum Messages {
   public static func hugeWeight(_ w: Double) -> DiagnosticMessage {
     .init(
       "huge-weight", .warning,
-      "the network has a weight or bias of magnitude \(formatNumber(w)); big-M constants and LPs may be numerically fragile")
+      "the network has a weight or bias of magnitude \(formatNumber(w)); big-M constants and LPs may be numerically fragile"
+    )
   }
   public static let absolutePath = DiagnosticMessage(
     "absolute-path", .warning,
@@ -161,7 +163,9 @@ public enum Messages {
   public static func xmlUnknownAttribute(_ a: String, _ e: String, suggestion: String?)
     -> DiagnosticMessage
   {
-    .init("xml-unknown-attribute", .error, "unknown attribute '\(a)' on <\(e)>", help: didYouMean(suggestion))
+    .init(
+      "xml-unknown-attribute", .error, "unknown attribute '\(a)' on <\(e)>",
+      help: didYouMean(suggestion))
   }
   public static func xmlMissingAttribute(_ a: String, _ e: String) -> DiagnosticMessage {
     .init("xml-missing-attribute", .error, "<\(e)> needs the attribute '\(a)'")
@@ -172,7 +176,8 @@ public enum Messages {
       "attribute '\(a)' of <\(e)> must be an integer from 1 to \(10_000_000), not '\(v)'")
   }
   public static func xmlBadVersion(_ v: String) -> DiagnosticMessage {
-    .init("xml-bad-version", .error, "unsupported network format version '\(v)' (this reluc reads 1)")
+    .init(
+      "xml-bad-version", .error, "unsupported network format version '\(v)' (this reluc reads 1)")
   }
   public static func xmlWrongRoot(_ n: String) -> DiagnosticMessage {
     .init("xml-wrong-root", .error, "the root element must be <network>, not <\(n)>")
@@ -196,7 +201,9 @@ public enum Messages {
   public static func xmlUnknownElement(_ n: String, _ p: String, suggestion: String?)
     -> DiagnosticMessage
   {
-    .init("xml-unknown-element", .error, "unknown element <\(n)> in <\(p)>", help: didYouMean(suggestion))
+    .init(
+      "xml-unknown-element", .error, "unknown element <\(n)> in <\(p)>",
+      help: didYouMean(suggestion))
   }
   public static func xmlBadName(_ n: String, _ e: String) -> DiagnosticMessage {
     .init("xml-bad-name", .error, "'\(n)' is not a valid identifier for the name of <\(e)>")
@@ -303,7 +310,9 @@ public enum Messages {
     .init(
       "matrix-too-large", .error,
       "the constraint matrix would have more than \(limit) entries (\(rows) rows of \(inputs) inputs)",
-      help: "write single-input constraints (they become bounds), or raise the limit with --max-matrix-entries")
+      help:
+        "write single-input constraints (they become bounds), or raise the limit with --max-matrix-entries"
+    )
   }
   public static let loweringInterrupted = DiagnosticMessage(
     "interrupted", .error, "interrupted while expanding the model", exit: .interrupted)
@@ -325,6 +334,7 @@ extension Messages {
   public static func nonFiniteEvaluation(_ output: String) -> DiagnosticMessage {
     .init(
       "non-finite-evaluation", .error,
-      "the network's outputs '\(output)' or the objective are not finite at this input (the forward pass overflows)")
+      "the network's outputs '\(output)' or the objective are not finite at this input (the forward pass overflows)"
+    )
   }
 }

@@ -42,4 +42,3 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable {
     return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
   }
 }
-

@@ -45,7 +45,8 @@ public struct HighsError: Error, Sendable, CustomStringConvertible {
   /// A description for the user: the stage, then the call.
   public var description: String {
     if isStop { return "stopped at the time limit or by an interrupt" }
-    return (stage.map { "HiGHS could not \($0): " } ?? "") + "HiGHS call \(call) failed (status \(status))"
+    return (stage.map { "HiGHS could not \($0): " } ?? "")
+      + "HiGHS call \(call) failed (status \(status))"
   }
 
   /// Not a HiGHS failure: a model was being built when the deadline passed or an interrupt came
@@ -62,7 +63,9 @@ public struct HighsError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Runs `body`, naming `stage` in a HiGHS error it throws (unless an inner stage was named).
-public func highsStage<T>(_ stage: String, _ body: () throws(HighsError) -> T) throws(HighsError) -> T {
+public func highsStage<T>(_ stage: String, _ body: () throws(HighsError) -> T) throws(HighsError)
+  -> T
+{
   do { return try body() } catch {
     var e = error
     if e.stage == nil { e.stage = stage }
@@ -73,7 +76,8 @@ public func highsStage<T>(_ stage: String, _ body: () throws(HighsError) -> T) t
 /// HiGHS's model status after a run.
 public enum HighsModelStatus: Sendable, Equatable {
   case optimal, infeasible, unbounded, unboundedOrInfeasible, timeLimit, interrupted
-  case iterationLimit, solutionLimit, other(Int32)
+  case iterationLimit, solutionLimit
+  case other(Int32)
   /// The dual simplex stopped because its objective passed the `objective_bound` option (on a
   /// minimization): the LP optimum is above that bound.
   case objectiveBound
@@ -198,7 +202,8 @@ public final class HighsSolver {
   /// Sets the objective sense.
   public func setMaximize(_ maximize: Bool) throws(HighsError) {
     try check(
-      Highs_changeObjectiveSense(handle, maximize ? kHighsObjSenseMaximize : kHighsObjSenseMinimize),
+      Highs_changeObjectiveSense(
+        handle, maximize ? kHighsObjSenseMaximize : kHighsObjSenseMinimize),
       "changeObjectiveSense")
   }
 
@@ -312,14 +317,17 @@ public final class HighsSolver {
   /// Enables the interrupt callbacks only (simplex, IPM, MIP): `shouldInterrupt` is then asked
   /// during every run (about every simplex iteration), so a run ends soon after it says true.
   public func enableInterruptCallbacks() throws(HighsError) {
-    for c in [kHighsCallbackSimplexInterrupt, kHighsCallbackIpmInterrupt, kHighsCallbackMipInterrupt] {
+    for c in [
+      kHighsCallbackSimplexInterrupt, kHighsCallbackIpmInterrupt, kHighsCallbackMipInterrupt,
+    ] {
       try check(Highs_startCallback(handle, c), "startCallback")
     }
   }
 
-  fileprivate func callback(_ type: Int32, _ message: UnsafePointer<CChar>?,
-    _ out: UnsafePointer<HighsCallbackDataOut>?, _ input: UnsafeMutablePointer<HighsCallbackDataIn>?)
-  {
+  fileprivate func callback(
+    _ type: Int32, _ message: UnsafePointer<CChar>?,
+    _ out: UnsafePointer<HighsCallbackDataOut>?, _ input: UnsafeMutablePointer<HighsCallbackDataIn>?
+  ) {
     if type == kHighsCallbackLogging {
       if let message { _ = write(2, message, strlen(message)) }
       return
@@ -330,7 +338,8 @@ public final class HighsSolver {
     }
     if type == kHighsCallbackMipInterrupt, let out, let onMipProgress {
       let d = out.pointee
-      let incumbent = d.mip_primal_bound.isFinite && abs(d.mip_primal_bound) < 1e300 ? d.mip_primal_bound : nil
+      let incumbent =
+        d.mip_primal_bound.isFinite && abs(d.mip_primal_bound) < 1e300 ? d.mip_primal_bound : nil
       onMipProgress(incumbent, d.mip_dual_bound, d.mip_node_count)
     }
     if let input, shouldInterrupt?() == true { input.pointee.user_interrupt = 1 }
@@ -396,7 +405,8 @@ extension HighsSolver {
   public func basis() -> HighsBasis? {
     guard intInfo("basis_validity") == 1 else { return nil }
     var b = HighsBasis(
-      columns: [Int32](repeating: 0, count: columnCount), rows: [Int32](repeating: 0, count: rowCount))
+      columns: [Int32](repeating: 0, count: columnCount),
+      rows: [Int32](repeating: 0, count: rowCount))
     guard Highs_getBasis(handle, &b.columns, &b.rows) == kHighsStatusOk else { return nil }
     return b
   }

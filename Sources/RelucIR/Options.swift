@@ -107,7 +107,8 @@ public struct SolveOptions: Sendable, Equatable {
     .real("time_limit", \.timeLimit, 0, 1e7, "wall-clock limit of the solve, in seconds"),
     .integer("seed", \.seed, 0...Int(Int32.max), "seed of every random choice"),
     .integer(
-      "starts", \.starts, 1...1_000_000, "number of starting points of the gradient and walk methods"),
+      "starts", \.starts, 1...1_000_000,
+      "number of starting points of the gradient and walk methods"),
     .real(
       "feasibility_tolerance", \.feasibilityTolerance, 0, 1e-3,
       "tolerance of the final feasibility check and the solvers"),
@@ -127,7 +128,8 @@ public struct SolveOptions: Sendable, Equatable {
       "a projected step shorter than this (fraction of diameter) stops"),
     .integer(
       "workers", \.workers, 1...64,
-      "threads of the gradient methods (the starts split between them), of OBBT and of the MILP tree"),
+      "threads of the gradient methods (the starts split between them), of OBBT and of the MILP tree"
+    ),
     .integer(
       "batch", \.batch, 1...4096,
       "PPGA: starts run in lockstep per worker through matrix-matrix products"),
@@ -220,7 +222,8 @@ public struct OptionSpec: Sendable {
 
   /// An integer option in `range`.
   static func integer(
-    _ name: String, _ field: WritableKeyPath<SolveOptions, Int> & Sendable, _ range: ClosedRange<Int>,
+    _ name: String, _ field: WritableKeyPath<SolveOptions, Int> & Sendable,
+    _ range: ClosedRange<Int>,
     _ summary: String
   ) -> OptionSpec {
     let kind = OptionKind.integer(range)
@@ -367,7 +370,8 @@ public struct OptionAssignment: Sendable, Equatable {
   }
 
   /// A command-line assignment given by a dedicated flag.
-  public static func flag(_ flag: String, _ name: String, _ value: OptionValue) -> OptionAssignment {
+  public static func flag(_ flag: String, _ name: String, _ value: OptionValue) -> OptionAssignment
+  {
     OptionAssignment(name, value, origin: .commandLine(flag: flag))
   }
 

@@ -54,9 +54,11 @@ extension ParseState {
     case ("network", "input"):
       checkAttributes(attrs, allowed: ["name", "size"], element: name, line: line)
       if inputName != nil {
-        fail(Messages.xmlDuplicate("input"), line: line, tag: name, notes: [
-          note("first <input> here", line: inputLine, tag: "input")
-        ])
+        fail(
+          Messages.xmlDuplicate("input"), line: line, tag: name,
+          notes: [
+            note("first <input> here", line: inputLine, tag: "input")
+          ])
       }
       if !layers.isEmpty || layerLine > 0 {
         fail(Messages.xmlOrder("input", "layer"), line: line, tag: name)
@@ -68,9 +70,11 @@ extension ParseState {
     case ("network", "output"):
       checkAttributes(attrs, allowed: ["name", "size"], element: name, line: line)
       if outputName != nil {
-        fail(Messages.xmlDuplicate("output"), line: line, tag: name, notes: [
-          note("first <output> here", line: outputLine, tag: "output")
-        ])
+        fail(
+          Messages.xmlDuplicate("output"), line: line, tag: name,
+          notes: [
+            note("first <output> here", line: outputLine, tag: "output")
+          ])
       }
       outputName = attribute(attrs, "name") ?? "y"
       outputSize = sizeAttribute(attrs, "size", element: name, line: line)
@@ -125,7 +129,8 @@ extension ParseState {
       default: allowed = []
       }
       fail(
-        Messages.xmlUnknownElement(name, parent ?? "", suggestion: closestMatch(to: name, among: allowed)),
+        Messages.xmlUnknownElement(
+          name, parent ?? "", suggestion: closestMatch(to: name, among: allowed)),
         line: line, tag: name)
     }
   }
@@ -173,11 +178,15 @@ extension ParseState {
           tok.append(Character(Unicode.Scalar(UInt8(bitPattern: q.pointee))))
           q += 1
         }
-        fail(Messages.xmlBadNumber(tok, current), line: tokenLine, tag: tokenLine == elementLine ? current : nil)
+        fail(
+          Messages.xmlBadNumber(tok, current), line: tokenLine,
+          tag: tokenLine == elementLine ? current : nil)
         return
       }
       if !v.isFinite {
-        fail(Messages.xmlNonFinite(current, text.count + 1), line: tokenLine, tag: tokenLine == elementLine ? current : nil)
+        fail(
+          Messages.xmlNonFinite(current, text.count + 1), line: tokenLine,
+          tag: tokenLine == elementLine ? current : nil)
         return
       }
       text.append(v)
@@ -208,7 +217,10 @@ extension ParseState {
         fail(
           Messages.xmlRowLength(rowCount, layers.count + 1, text.count, layerInputs),
           line: elementLine, tag: "row",
-          notes: [note("layer declared here with inputs=\"\(layerInputs)\"", line: layerLine, tag: "layer")])
+          notes: [
+            note(
+              "layer declared here with inputs=\"\(layerInputs)\"", line: layerLine, tag: "layer")
+          ])
         return
       }
       rows.append(contentsOf: text)
@@ -221,7 +233,10 @@ extension ParseState {
         fail(
           Messages.xmlVectorLength("bias", "layer \(layers.count + 1)", text.count, layerOutputs),
           line: elementLine, tag: "bias",
-          notes: [note("layer declared here with outputs=\"\(layerOutputs)\"", line: layerLine, tag: "layer")])
+          notes: [
+            note(
+              "layer declared here with outputs=\"\(layerOutputs)\"", line: layerLine, tag: "layer")
+          ])
         return
       }
       bias = text

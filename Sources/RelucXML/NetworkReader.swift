@@ -69,4 +69,3 @@ public struct NetworkReader: Sendable {
     load(path: path, shown: displayPath).flatMap { parse($0, path: displayPath ?? path) }
   }
 }
-

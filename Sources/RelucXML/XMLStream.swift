@@ -33,7 +33,9 @@ private func closeCallback(_ ctx: UnsafeMutableRawPointer?) -> Int32 { 0 }
 private func errorCallback(_ ctx: UnsafeMutableRawPointer?, _ error: xmlErrorPtr?) {
   guard let ctx, let error else { return }
   let state = Unmanaged<ParseState>.fromOpaque(ctx).takeUnretainedValue()
-  guard error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue, state.xmlError == nil else { return }
+  guard error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue, state.xmlError == nil else {
+    return
+  }
   var message = error.pointee.message.map { String(cString: $0) } ?? "malformed XML"
   while message.last == "\n" || message.last == " " { message.removeLast() }
   state.xmlError = (message, Int(error.pointee.line), Int(error.pointee.int2))
@@ -94,7 +96,8 @@ extension ParseState {
   func run() {
     xmlInitParser()
     reluc_xml_silence_generic_errors()
-    let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_NOCDATA.rawValue)
+    let options = Int32(
+      XML_PARSE_NONET.rawValue | XML_PARSE_BIG_LINES.rawValue | XML_PARSE_NOCDATA.rawValue)
     let srcPtr = Unmanaged.passUnretained(source).toOpaque()
     guard
       let reader = xmlReaderForIO(readCallback, closeCallback, srcPtr, path, nil, options)

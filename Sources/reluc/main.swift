@@ -83,7 +83,8 @@ struct Solve: ParsableCommand {
   @Option(name: .long, parsing: .unconditional, help: "Random seed (overrides seed).")
   var seed: Double?
   @Option(
-    name: .customShort("O"), help: "Set any option: -O NAME=VALUE (repeatable; wins over the model).")
+    name: .customShort("O"),
+    help: "Set any option: -O NAME=VALUE (repeatable; wins over the model).")
   var set: [String] = []
   @Option(
     name: .long, parsing: .unconditionalSingleValue,
@@ -96,7 +97,9 @@ struct Solve: ParsableCommand {
   func run() throws {
     var request = SolveRequest(model: model)
     if let method { request.overrides.append(.flag("--method", "method", .identifier(method))) }
-    if let timeLimit { request.overrides.append(.flag("--time-limit", "time_limit", .number(timeLimit))) }
+    if let timeLimit {
+      request.overrides.append(.flag("--time-limit", "time_limit", .number(timeLimit)))
+    }
     if let seed { request.overrides.append(.flag("--seed", "seed", .number(seed))) }
     for item in set {
       guard let a = OptionAssignment.parseOverride(item) else {

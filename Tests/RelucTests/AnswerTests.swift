@@ -1,8 +1,9 @@
 import Foundation
-@testable import Reluc
 import RelucBase
 import RelucIR
 import Testing
+
+@testable import Reluc
 
 /// Issue 19, "wrong or failed answers": the fixtures in Fixtures/answers (make_fixtures.py: the
 /// polytopes' rows pass through a known interior point, scipy's LP confirms them non-empty; the
@@ -24,7 +25,9 @@ enum AnswerFixtures {
     return worst
   }
 
-  static let methods: [Method] = [.gradient_walk, .ppga, .ppga_lr, .lp_walk, .milp_walk, .milp, .auto]
+  static let methods: [Method] = [
+    .gradient_walk, .ppga, .ppga_lr, .lp_walk, .milp_walk, .milp, .auto,
+  ]
 }
 
 @Suite struct AnswerTests {
@@ -34,14 +37,20 @@ enum AnswerFixtures {
   func manyRowsGiveAdmissiblePointsOrNone(_ name: String, _ method: Method) throws {
     let p = try #require(
       AnswerFixtures.problem(
-        name, [("method", .identifier(method.rawValue)), ("time_limit", .number(1)), ("starts", .number(4))]))
+        name,
+        [
+          ("method", .identifier(method.rawValue)), ("time_limit", .number(1)),
+          ("starts", .number(4)),
+        ]))
     #expect(p.polytope.rowCount == (name == "rows_300.rmod" ? 300 : 1000))
     let r = Solver.solve(p, SolveContext(timeLimit: p.options.timeLimit))
     #expect(r.status != .checkFailed, "\(name) \(method): \(r.message ?? "")")
     #expect(r.status != .infeasible, "\(name) \(method): the polytope has a point")
     if let x = r.point {
       let scale = max(1, p.polytope.upper.map(abs).max() ?? 1)
-      #expect(AnswerFixtures.violation(p.polytope, x) <= p.options.feasibilityTolerance * scale, "\(name) \(method)")
+      #expect(
+        AnswerFixtures.violation(p.polytope, x) <= p.options.feasibilityTolerance * scale,
+        "\(name) \(method)")
     } else {
       #expect(r.message != nil, "\(name) \(method): no point and no message")
     }
@@ -52,7 +61,11 @@ enum AnswerFixtures {
   func gradientMethodsFindAPointOnAThousandRows(_ method: Method) throws {
     let p = try #require(
       AnswerFixtures.problem(
-        "rows_1000.rmod", [("method", .identifier(method.rawValue)), ("time_limit", .number(5)), ("starts", .number(2))]))
+        "rows_1000.rmod",
+        [
+          ("method", .identifier(method.rawValue)), ("time_limit", .number(5)),
+          ("starts", .number(2)),
+        ]))
     let r = Solver.solve(p, SolveContext(timeLimit: p.options.timeLimit))
     let x = try #require(r.point, "\(method): \(r.status) \(r.message ?? "")")
     #expect(AnswerFixtures.violation(p.polytope, x) <= 1e-7)
@@ -66,7 +79,10 @@ enum AnswerFixtures {
     let p = try #require(
       AnswerFixtures.problem(
         "empty_box.rmod",
-        [("method", .identifier(method.rawValue)), ("time_limit", .number(2)), ("feasibility_tolerance", .number(tolerance))]))
+        [
+          ("method", .identifier(method.rawValue)), ("time_limit", .number(2)),
+          ("feasibility_tolerance", .number(tolerance)),
+        ]))
     let r = Solver.solve(p, SolveContext(timeLimit: p.options.timeLimit))
     #expect(r.status == .infeasible, "\(method): \(r.status)")
     #expect(r.point == nil)
@@ -82,7 +98,8 @@ enum AnswerFixtures {
       #expect(p.polytope.emptiness(feasibilityTolerance: 1e-7) == .nonEmpty, "\(name)")
     }
     let p = try #require(AnswerFixtures.problem("empty_box.rmod"))
-    guard case .empty(let tolerance, let least) = p.polytope.emptiness(feasibilityTolerance: 1e-7) else {
+    guard case .empty(let tolerance, let least) = p.polytope.emptiness(feasibilityTolerance: 1e-7)
+    else {
       Issue.record("the 1e-8-empty box is not proven empty")
       return
     }
@@ -114,7 +131,8 @@ enum AnswerFixtures {
         upper: [Double](repeating: 1, count: n))
       for _ in 0..<10 {
         let v = (0..<n).map { _ in rng.unit() * 4 - 1.5 }
-        let p = try #require(v.withUnsafeBufferPointer { ActiveSetProjection(poly).project($0.baseAddress!) })
+        let p = try #require(
+          v.withUnsafeBufferPointer { ActiveSetProjection(poly).project($0.baseAddress!) })
         #expect(AnswerFixtures.violation(poly, p) <= 1e-10)
         var qs: [[Double]] = []
         for _ in 0..<100 {
@@ -183,7 +201,9 @@ enum AnswerFixtures {
     let o = out.fileHandleForReading.readDataToEndOfFile()
     let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    return (
+      p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self)
+    )
   }
 
   @Test func overflowingLiteralIsALocatedError() throws {
@@ -209,7 +229,8 @@ enum AnswerFixtures {
     try FileManager.default.copyItem(
       atPath: Fixtures.path("answers/net_u_2_8_1.xml"), toPath: folder + "/net_u_2_8_1.xml")
     let model = folder + "/big.rmod"
-    try "network \"net_u_2_8_1.xml\"\nmaximize 1e300 * v[0] - 1e300 * v[0] + 1e300 * u[0]\nconstraint -1 <= u <= 1\n"
+    try
+      "network \"net_u_2_8_1.xml\"\nmaximize 1e300 * v[0] - 1e300 * v[0] + 1e300 * u[0]\nconstraint -1 <= u <= 1\n"
       .write(toFile: model, atomically: true, encoding: .utf8)
     let (code, out, err) = try run(["eval", model, "--input", "1e300,1e300"])
     #expect(code == 65, "\(out) \(err)")
@@ -219,7 +240,9 @@ enum AnswerFixtures {
 
   @Test func emptyBoxIsInfeasibleThroughTheExecutable() throws {
     try #require(FileManager.default.fileExists(atPath: binary), "build the executable first")
-    let (code, out, _) = try run([Fixtures.path("answers/empty_box.rmod"), "--method", "milp", "-q"])
+    let (code, out, _) = try run([
+      Fixtures.path("answers/empty_box.rmod"), "--method", "milp", "-q",
+    ])
     #expect(code == 0)
     #expect(out.contains("status: infeasible"))
     #expect(!out.contains("optimal"))

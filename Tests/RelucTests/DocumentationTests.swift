@@ -5,7 +5,8 @@ import Testing
 
 /// The man page is kept in sync with the options.
 @Suite struct DocumentationTests {
-  let man = Fixtures.read(Fixtures.repository + "/man/reluc.1").replacingOccurrences(of: "\\-", with: "-")
+  let man = Fixtures.read(Fixtures.repository + "/man/reluc.1").replacingOccurrences(
+    of: "\\-", with: "-")
 
   @Test func everyModelOptionIsInTheManPage() {
     for spec in SolveOptions.specs {
@@ -43,7 +44,8 @@ import Testing
     let source = Fixtures.read(Fixtures.repository + "/Sources/reluc/main.swift")
     let lines = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     var flags: [String] = []
-    for (k, line) in lines.enumerated() where (line.contains("@Option(") || line.contains("@Flag(")) {
+    for (k, line) in lines.enumerated() where (line.contains("@Option(") || line.contains("@Flag("))
+    {
       // The property name follows on the same or a later line: `var name`.
       for l in lines[k..<min(lines.count, k + 6)] {
         if let r = l.range(of: #"var (\w+)"#, options: .regularExpression) {

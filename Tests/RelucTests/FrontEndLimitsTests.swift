@@ -40,11 +40,15 @@ enum Generated {
 
   static func nested(_ kind: String, _ depth: Int) -> String {
     switch kind {
-    case "paren": return String(repeating: "(", count: depth) + "x[0]" + String(repeating: ")", count: depth)
+    case "paren":
+      return String(repeating: "(", count: depth) + "x[0]" + String(repeating: ")", count: depth)
     case "minus": return String(repeating: "-", count: depth) + "x[0]"
-    case "times": return String(repeating: "2 * (", count: depth) + "x[0]" + String(repeating: ")", count: depth)
+    case "times":
+      return String(repeating: "2 * (", count: depth) + "x[0]"
+        + String(repeating: ")", count: depth)
     case "sum": return (0..<depth).map { "sum(i\($0) in 0..0) " }.joined() + "x[0]"
-    case "index": return String(repeating: "x[", count: depth) + "0" + String(repeating: "]", count: depth)
+    case "index":
+      return String(repeating: "x[", count: depth) + "0" + String(repeating: "]", count: depth)
     default: fatalError()
     }
   }
@@ -110,7 +114,8 @@ final class StackBox<T>: @unchecked Sendable { var value: T? }
     let c = Generated.onSmallStack { Compiler.compile(path: path) }
     #expect(ids(c) == ["nesting-too-deep"])
     #expect(c.exitCode == .dataError)
-    #expect(c.diagnostics.all[0].message.contains("more than \(FrontEndLimits.defaultMaxNesting) levels"))
+    #expect(
+      c.diagnostics.all[0].message.contains("more than \(FrontEndLimits.defaultMaxNesting) levels"))
   }
 
   @Test(arguments: ["paren", "minus", "times", "sum"])
@@ -136,7 +141,10 @@ final class StackBox<T>: @unchecked Sendable { var value: T? }
   @Test func nestingLimitCanBeChanged() throws {
     let dir = Generated.folder(inputs: 2)
     let path = Generated.model(dir, "maximize " + Generated.nested("paren", 20))
-    #expect(ids(Compiler.compile(path: path, limits: FrontEndLimits(maxNesting: 10))) == ["nesting-too-deep"])
+    #expect(
+      ids(Compiler.compile(path: path, limits: FrontEndLimits(maxNesting: 10))) == [
+        "nesting-too-deep"
+      ])
     #expect(Compiler.compile(path: path, limits: FrontEndLimits(maxNesting: 21)).problem != nil)
     let deep = Generated.model(dir, "maximize " + Generated.nested("paren", 300))
     #expect(ids(Compiler.compile(path: deep)) == ["nesting-too-deep"])
@@ -151,15 +159,21 @@ final class StackBox<T>: @unchecked Sendable { var value: T? }
   @Test func fiveNestedSumsHitTheTermLimitAtOnce() throws {
     let dir = Generated.folder(inputs: 2)
     let path = Generated.model(
-      dir, "maximize sum(i in 0..99) sum(j in 0..99) sum(k in 0..99) sum(l in 0..99) sum(m in 0..99) x[0]")
+      dir,
+      "maximize sum(i in 0..99) sum(j in 0..99) sum(k in 0..99) sum(l in 0..99) sum(m in 0..99) x[0]"
+    )
     let c = Compiler.compile(path: path)
     #expect(ids(c) == ["too-many-terms"])
     #expect(c.diagnostics.all[0].message.contains("10000000"))
     #expect(c.exitCode == .dataError)
     // A smaller limit applies to vectors too; a larger one lets a modest expansion through.
     let vec = Generated.model(dir, "maximize sum(i in 0..9) sum(x)")
-    #expect(ids(Compiler.compile(path: vec, limits: FrontEndLimits(maxExpandedTerms: 15))) == ["too-many-terms"])
-    #expect(Compiler.compile(path: vec, limits: FrontEndLimits(maxExpandedTerms: 100)).problem != nil)
+    #expect(
+      ids(Compiler.compile(path: vec, limits: FrontEndLimits(maxExpandedTerms: 15))) == [
+        "too-many-terms"
+      ])
+    #expect(
+      Compiler.compile(path: vec, limits: FrontEndLimits(maxExpandedTerms: 100)).problem != nil)
     // A huge range is the limit too, not "must be an integer".
     let huge = Generated.model(dir, "maximize sum(i in 0..99999999999999999999) x[0]")
     #expect(ids(Compiler.compile(path: huge)) == ["too-many-terms"])
@@ -174,13 +188,20 @@ final class StackBox<T>: @unchecked Sendable { var value: T? }
     #expect(ids(Compiler.compile(path: two)) == ["too-many-constraints"])
     // All statements count together.
     let many = Generated.model(
-      dir, "maximize y[0]\n" + String(repeating: "constraint [i in 0..99]: x[0] + x[1] <= i\n", count: 5))
+      dir,
+      "maximize y[0]\n" + String(repeating: "constraint [i in 0..99]: x[0] + x[1] <= i\n", count: 5)
+    )
     // (The bounds statement is one constraint.)
-    #expect(ids(Compiler.compile(path: many, limits: FrontEndLimits(maxConstraints: 500))) == ["too-many-constraints"])
-    let p = try #require(Compiler.compile(path: many, limits: FrontEndLimits(maxConstraints: 501)).problem)
+    #expect(
+      ids(Compiler.compile(path: many, limits: FrontEndLimits(maxConstraints: 500))) == [
+        "too-many-constraints"
+      ])
+    let p = try #require(
+      Compiler.compile(path: many, limits: FrontEndLimits(maxConstraints: 501)).problem)
     #expect(p.polytope.rhs.count == 500)
     // Sums inside quantified constraints multiply.
-    let inner = Generated.model(dir, "maximize y[0]\nconstraint [i in 0..999]: sum(j in 0..99999) x[0] <= i")
+    let inner = Generated.model(
+      dir, "maximize y[0]\nconstraint [i in 0..999]: sum(j in 0..99999) x[0] <= i")
     #expect(ids(Compiler.compile(path: inner)) == ["too-many-terms"])
   }
 
@@ -192,7 +213,8 @@ final class StackBox<T>: @unchecked Sendable { var value: T? }
     #expect(c.diagnostics.all[0].message.contains("51 rows of 2 inputs"))
     // Bounds (single-input constraints) need no row.
     let bounds = Generated.model(dir, "maximize y[0]\nconstraint [i in 0..99]: x[0] <= i + 1")
-    #expect(Compiler.compile(path: bounds, limits: FrontEndLimits(maxMatrixEntries: 1)).problem != nil)
+    #expect(
+      Compiler.compile(path: bounds, limits: FrontEndLimits(maxMatrixEntries: 1)).problem != nil)
   }
 
   @Test func keywordsNameTheNetworksVectors() throws {
@@ -212,7 +234,10 @@ final class StackBox<T>: @unchecked Sendable { var value: T? }
     #expect(p.objective.inputWeights == [2, 0, 0])
     #expect(p.polytope.rhs == [1.5])
     let text = Formatter.format(try #require(c.syntax))
-    #expect(text.contains("maximize maximize[0] + sum(sum) - sum(i in 0..1) maximize[i] + 2 * sum(maximize) + sum[0] - sum(sum[1..2])"))
+    #expect(
+      text.contains(
+        "maximize maximize[0] + sum(sum) - sum(i in 0..1) maximize[i] + 2 * sum(maximize) + sum[0] - sum(sum[1..2])"
+      ))
     #expect(Formatter.format(Parser.parse(SourceFile(path: "f", text: text)).0) == text)
     for k in ["network", "minimize", "constraint", "option", "in"] {
       let d = Generated.folder(inputs: 1, input: k)
@@ -224,10 +249,12 @@ final class StackBox<T>: @unchecked Sendable { var value: T? }
   @Test func statementKeywordsStillEndAnExpression() {
     // A keyword followed by what starts its statement is a statement, as before.
     let (_, bag) = Parser.parse(
-      SourceFile(path: "t", text: "maximize y[0] +\nconstraint x[0] <= 1\nminimize\noption seed = 1"))
-    #expect(bag.all.map(\.message) == [
-      "expected an expression, found 'constraint'", "expected an expression, found 'option'",
-    ])
+      SourceFile(
+        path: "t", text: "maximize y[0] +\nconstraint x[0] <= 1\nminimize\noption seed = 1"))
+    #expect(
+      bag.all.map(\.message) == [
+        "expected an expression, found 'constraint'", "expected an expression, found 'option'",
+      ])
   }
 
   @Test func hugeIndicesAreOutOfRange() throws {
@@ -269,7 +296,9 @@ final class StackBox<T>: @unchecked Sendable { var value: T? }
     try #require(FileManager.default.fileExists(atPath: binary), "build the executable first")
     let dir = Generated.folder(inputs: 2)
     let path = Generated.model(dir, "maximize " + Generated.nested(kind, 30_000))
-    for args in [["--validate", path], ["fmt", "--stdout", path], [path, "--time-limit", "5", "-q"]] {
+    for args in [
+      ["--validate", path], ["fmt", "--stdout", path], [path, "--time-limit", "5", "-q"],
+    ] {
       let (code, _, err) = try run(args)
       #expect(code == 65, "\(args)")
       #expect(err.contains("nests more than \(FrontEndLimits.defaultMaxNesting) levels"))
@@ -281,11 +310,14 @@ final class StackBox<T>: @unchecked Sendable { var value: T? }
     try #require(FileManager.default.fileExists(atPath: binary), "build the executable first")
     let dir = Generated.folder(inputs: 2)
     let sums = Generated.model(
-      dir, "maximize sum(i in 0..99) sum(j in 0..99) sum(k in 0..99) sum(l in 0..99) sum(m in 0..99) x[0]")
+      dir,
+      "maximize sum(i in 0..99) sum(j in 0..99) sum(k in 0..99) sum(l in 0..99) sum(m in 0..99) x[0]"
+    )
     let (c1, _, e1) = try run(["--validate", sums])
     #expect(c1 == 65)
     #expect(e1.contains("too-many-terms") || e1.contains("more than 10000000 terms"))
-    let rows = Generated.model(dir, "maximize y[0]\nconstraint c[i in 0..2999999]: x[0] + x[1] <= i")
+    let rows = Generated.model(
+      dir, "maximize y[0]\nconstraint c[i in 0..2999999]: x[0] + x[1] <= i")
     let (c2, _, e2) = try run([rows, "--time-limit", "5", "-q"])
     #expect(c2 == 65)
     #expect(e2.contains("more than 1000000 constraints"))

@@ -10,7 +10,8 @@ import Testing
   }
 
   @Test func numbersInAllUsualForms() {
-    #expect(kinds("1e-3 .5 2 3.25 1E+2 1_000") == [.real, .real, .integer, .real, .real, .integer, .eof])
+    #expect(
+      kinds("1e-3 .5 2 3.25 1E+2 1_000") == [.real, .real, .integer, .real, .real, .integer, .eof])
     // `0..3` is a range, not the number `0.`.
     #expect(kinds("0..3") == [.integer, .dotdot, .integer, .eof])
     #expect(kinds("-2") == [.minus, .integer, .eof])
@@ -58,12 +59,14 @@ import Testing
   }
 
   @Test func formatterNormalizesSpacingAndKeepsComments() {
-    let text = "# head\nnetwork   \"n.xml\"\n\n\n\nmaximize   y[0]+2*x[ 1 ] # tail\nconstraint c[i in 0..1]:x[i]<=1\n"
+    let text =
+      "# head\nnetwork   \"n.xml\"\n\n\n\nmaximize   y[0]+2*x[ 1 ] # tail\nconstraint c[i in 0..1]:x[i]<=1\n"
     let (m, bag) = Parser.parse(SourceFile(path: "t", text: text))
     #expect(!bag.hasErrors)
     #expect(
       Formatter.format(m)
-        == "# head\nnetwork \"n.xml\"\n\nmaximize y[0] + 2 * x[1]  # tail\nconstraint c[i in 0..1]: x[i] <= 1\n")
+        == "# head\nnetwork \"n.xml\"\n\nmaximize y[0] + 2 * x[1]  # tail\nconstraint c[i in 0..1]: x[i] <= 1\n"
+    )
   }
 
   /// Trailing white space of a comment (CRs of CRLF lines, spaces, tabs) is dropped, so a
@@ -81,14 +84,17 @@ import Testing
   func lower(_ body: String) -> Compilation {
     let dir = NSTemporaryDirectory() + "reluc-lowering-\(UUID().uuidString)"
     try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    try? FileManager.default.copyItem(atPath: Fixtures.path("nets/tiny.xml"), toPath: dir + "/tiny.xml")
+    try? FileManager.default.copyItem(
+      atPath: Fixtures.path("nets/tiny.xml"), toPath: dir + "/tiny.xml")
     let path = dir + "/m.rmod"
     try? ("network \"tiny.xml\"\n" + body).write(toFile: path, atomically: true, encoding: .utf8)
     return Compiler.compile(path: path)
   }
 
   @Test func singleVariableConstraintsBecomeBoundsAndOthersRows() throws {
-    let c = lower("maximize y[0] - 2 * x[2] + 3\nconstraint 0 <= x <= 1\nconstraint x[0] >= 0.25\nconstraint r: x[0] + x[1] <= 1.5\nconstraint [i in 0..1]: x[i] - x[i + 1] <= 0.5\n")
+    let c = lower(
+      "maximize y[0] - 2 * x[2] + 3\nconstraint 0 <= x <= 1\nconstraint x[0] >= 0.25\nconstraint r: x[0] + x[1] <= 1.5\nconstraint [i in 0..1]: x[i] - x[i + 1] <= 0.5\n"
+    )
     let p = try #require(c.problem)
     #expect(p.polytope.lower == [0.25, 0, 0])
     #expect(p.polytope.upper == [1, 1, 1])
@@ -102,7 +108,9 @@ import Testing
   }
 
   @Test func equalityAndSumsAndSlices() throws {
-    let c = lower("minimize sum(y) + sum(i in 0..2) 0.5 * x[i]\nconstraint 0 <= x <= 1\nconstraint sum(x[0..1]) == 1\n")
+    let c = lower(
+      "minimize sum(y) + sum(i in 0..2) 0.5 * x[i]\nconstraint 0 <= x <= 1\nconstraint sum(x[0..1]) == 1\n"
+    )
     let p = try #require(c.problem)
     #expect(p.objective.outputWeights == [1, 1])
     #expect(p.objective.inputWeights == [0.5, 0.5, 0.5])
@@ -114,7 +122,9 @@ import Testing
     let dir = Fixtures.repository + "/samples/peaks.rmod"
     let c = Compiler.compile(
       path: dir,
-      overrides: [.flag("--method", "method", .identifier("ppga")), .flag("--seed", "seed", .number(9))])
+      overrides: [
+        .flag("--method", "method", .identifier("ppga")), .flag("--seed", "seed", .number(9)),
+      ])
     let p = try #require(c.problem)
     #expect(p.options.method == .ppga)
     #expect(p.options.seed == 9)
@@ -133,17 +143,23 @@ import Testing
     let digest = try #require(sha256(ofFile: Fixtures.path("nets/tiny.xml")))
     let dir = NSTemporaryDirectory() + "reluc-digest-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    try FileManager.default.copyItem(atPath: Fixtures.path("nets/tiny.xml"), toPath: dir + "/tiny.xml")
+    try FileManager.default.copyItem(
+      atPath: Fixtures.path("nets/tiny.xml"), toPath: dir + "/tiny.xml")
     try "network \"tiny.xml\" sha256 \"\(digest)\"\nmaximize y[0]\nconstraint 0 <= x <= 1\n"
       .write(toFile: dir + "/m.rmod", atomically: true, encoding: .utf8)
     #expect(Compiler.compile(path: dir + "/m.rmod").problem != nil)
   }
 
   @Test func sha256KnownVectors() {
-    #expect(SHA256.hex(Array("".utf8)) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-    #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    #expect(
+      SHA256.hex(Array("".utf8))
+        == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    #expect(
+      SHA256.hex(Array("abc".utf8))
+        == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     let million = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
-    #expect(SHA256.hex(million) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    #expect(
+      SHA256.hex(million) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
   }
 }
 
@@ -169,7 +185,8 @@ import Testing
   }
 
   @Test func foldingAReluLastLayerKeepsTheFunction() {
-    let layer = DenseLayer(inputSize: 2, outputSize: 2, weights: [1, -1, 0.5, 2], bias: [0.1, -3], activation: .relu)
+    let layer = DenseLayer(
+      inputSize: 2, outputSize: 2, weights: [1, -1, 0.5, 2], bias: [0.1, -3], activation: .relu)
     let net = Network(
       layers: [layer], inputNormalization: Normalization(mean: [1, 2], scale: [2, 4]),
       outputNormalization: Normalization(mean: [5, -1], scale: [3, 0.5]))

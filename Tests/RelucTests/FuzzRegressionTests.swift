@@ -8,11 +8,14 @@ import Testing
 /// through the same entry points and oracles: each must come back as diagnostics or an
 /// ImportError, and a network an importer or the reader accepts must be written and read back.
 @Suite struct FuzzRegressionTests {
-  static let files = Fixtures.files("fuzz", ext: "nnet") + Fixtures.files("fuzz", ext: "onnx")
+  static let files =
+    Fixtures.files("fuzz", ext: "nnet") + Fixtures.files("fuzz", ext: "onnx")
     + Fixtures.files("fuzz", ext: "xml") + Fixtures.files("fuzz", ext: "rmod")
 
   static func rereads(_ net: Network) -> Bool {
-    if case .success = NetworkReader().parse(Array(NetworkWriter.xml(net).utf8), path: "written.xml") {
+    if case .success = NetworkReader().parse(
+      Array(NetworkWriter.xml(net).utf8), path: "written.xml")
+    {
       return true
     }
     return false
@@ -21,11 +24,15 @@ import Testing
   @Test(arguments: files) func replays(_ name: String) throws {
     let bytes = try #require(readFile(Fixtures.path("fuzz/" + name)))
     if name.hasSuffix(".nnet") {
-      if let net = try? NNetImporter.parse(String(decoding: bytes, as: UTF8.self)) { #expect(Self.rereads(net)) }
+      if let net = try? NNetImporter.parse(String(decoding: bytes, as: UTF8.self)) {
+        #expect(Self.rereads(net))
+      }
     } else if name.hasSuffix(".onnx") {
       if let net = try? ONNXImporter.parse(bytes) { #expect(Self.rereads(net)) }
     } else if name.hasSuffix(".xml") {
-      if case .success(let net) = NetworkReader().parse(bytes, path: name) { #expect(Self.rereads(net)) }
+      if case .success(let net) = NetworkReader().parse(bytes, path: name) {
+        #expect(Self.rereads(net))
+      }
     } else {
       _ = Compiler.compile(path: Fixtures.path("fuzz/" + name))
       // fuzz-model's oracle: formatting a model that parses is idempotent.
@@ -42,7 +49,10 @@ import Testing
   @Test func nnetCrossedBoundsAreAnImportError() throws {
     let bytes = try #require(readFile(Fixtures.path("fuzz/nnet_crossed_bounds.nnet")))
     let text = String(decoding: bytes, as: UTF8.self)
-    #expect(throws: ImportError("the bounds of input 0 cross: minimum 1100000.0 > maximum 100000.0", line: 6)) {
+    #expect(
+      throws: ImportError(
+        "the bounds of input 0 cross: minimum 1100000.0 > maximum 100000.0", line: 6)
+    ) {
       try NNetImporter.parse(text)
     }
   }

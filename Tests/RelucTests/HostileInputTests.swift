@@ -48,7 +48,8 @@ import Testing
     try "network \"lin.xml\"\nmaximize y[0]\nconstraint 0 <= x <= 1\n".write(
       toFile: dir + "/m.rmod", atomically: true, encoding: .utf8)
     for method in ["milp", "ppga_lr", "gradient_walk"] {
-      let p = try #require(Fixtures.problem(dir + "/m.rmod", overrides: [("method", .identifier(method))]))
+      let p = try #require(
+        Fixtures.problem(dir + "/m.rmod", overrides: [("method", .identifier(method))]))
       let r = Solver.solve(p, SolveContext(timeLimit: 5))
       #expect(close(try #require(r.objective), 1.5, abs: 1e-9, rel: 0), "\(method)")
     }
@@ -94,10 +95,13 @@ import Testing
     let dir = try tempDir()
     let n = 10_000
     let row = (0..<n).map { $0 % 2 == 0 ? "1" : "-1" }.joined(separator: " ")
-    try "<network><input name=\"x\" size=\"\(n)\"/><output name=\"y\" size=\"1\"/><layer inputs=\"\(n)\" outputs=\"1\" activation=\"linear\"><row>\(row)</row></layer></network>"
+    try
+      "<network><input name=\"x\" size=\"\(n)\"/><output name=\"y\" size=\"1\"/><layer inputs=\"\(n)\" outputs=\"1\" activation=\"linear\"><row>\(row)</row></layer></network>"
       .write(toFile: dir + "/w.xml", atomically: true, encoding: .utf8)
-    try "network \"w.xml\"\nmaximize y[0]\nconstraint 0 <= x <= 1\noption method = ppga_lr\noption starts = 2\n".write(
-      toFile: dir + "/m.rmod", atomically: true, encoding: .utf8)
+    try
+      "network \"w.xml\"\nmaximize y[0]\nconstraint 0 <= x <= 1\noption method = ppga_lr\noption starts = 2\n"
+      .write(
+        toFile: dir + "/m.rmod", atomically: true, encoding: .utf8)
     let p = try #require(Fixtures.problem(dir + "/m.rmod"))
     let r = Solver.solve(p, SolveContext(timeLimit: 10))
     #expect(close(try #require(r.objective), Double(n / 2), abs: 1e-6, rel: 0))
@@ -108,7 +112,9 @@ import Testing
 @Suite(.serialized) struct ExecutableTests {
   let binary = Fixtures.repository + "/.build/debug/reluc"
 
-  func run(_ args: [String], interruptAfter: Double? = nil, signal: Int32 = SIGINT) throws -> (Int32, String, String) {
+  func run(_ args: [String], interruptAfter: Double? = nil, signal: Int32 = SIGINT) throws -> (
+    Int32, String, String
+  ) {
     try Executable.run(args, interruptAfter: interruptAfter, signal: signal)
   }
 
@@ -118,9 +124,12 @@ import Testing
     #expect(try run(["--validate", Fixtures.path("broken/unknown_name.rmod")]).0 == 65)
     #expect(try run(["--validate", Fixtures.path("broken/missing_network_file.rmod")]).0 == 66)
     #expect(try run(["--validate", "/nonexistent.rmod"]).0 == 66)
-    #expect(try run(["--validate", Fixtures.repository + "/samples/peaks.rmod", "-O", "sed=1"]).0 == 64)
+    #expect(
+      try run(["--validate", Fixtures.repository + "/samples/peaks.rmod", "-O", "sed=1"]).0 == 64)
     #expect(try run(["--bogus-flag"]).0 == 64)
-    let (code, out, _) = try run(["eval", Fixtures.repository + "/samples/peaks.rmod", "--input", "0.1,1.5", "--json"])
+    let (code, out, _) = try run([
+      "eval", Fixtures.repository + "/samples/peaks.rmod", "--input", "0.1,1.5", "--json",
+    ])
     #expect(code == 0)
     #expect(out.contains("\"objective\""))
   }
@@ -131,9 +140,12 @@ import Testing
     try #require(FileManager.default.fileExists(atPath: binary), "build the executable first")
     let name = "min_3_6_6_1.rmod"
     let expected = try #require(OptFixtures.expectedOptimum(name))
-    let (code, out, err) = try run([Fixtures.path("opt/" + name), "--method", "milp", "-O", "threads=2", "--json"])
+    let (code, out, err) = try run([
+      Fixtures.path("opt/" + name), "--method", "milp", "-O", "threads=2", "--json",
+    ])
     #expect(code == 0, "\(err)")
-    let json = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+    let json = try #require(
+      try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
     #expect(json["status"] as? String == "optimal")
     #expect(close(try #require(json["objective"] as? Double), expected, abs: 1e-6, rel: 0))
   }
@@ -141,7 +153,10 @@ import Testing
   @Test func sigintPrintsTheBestPointAndExits130() throws {
     try #require(FileManager.default.fileExists(atPath: binary), "build the executable first")
     let (code, out, _) = try run(
-      [Fixtures.repository + "/samples/random.rmod", "--method", "ppga", "--time-limit", "60", "-O", "starts=1000000", "--json", "-q"],
+      [
+        Fixtures.repository + "/samples/random.rmod", "--method", "ppga", "--time-limit", "60",
+        "-O", "starts=1000000", "--json", "-q",
+      ],
       interruptAfter: 1.5)
     #expect(code == 130)
     #expect(out.contains("\"status\": \"interrupted\""))
@@ -154,7 +169,10 @@ import Testing
   func verboseLogLeavesTheJSONOutputIntact(_ cuts: String, _ logged: String) throws {
     try #require(FileManager.default.fileExists(atPath: binary), "build the executable first")
     let (code, out, err) = try run(
-      [Fixtures.repository + "/samples/peaks.rmod", "--method", "milp", "--json", "-v", "-O", "cuts=\(cuts)"])
+      [
+        Fixtures.repository + "/samples/peaks.rmod", "--method", "milp", "--json", "-v", "-O",
+        "cuts=\(cuts)",
+      ])
     #expect(code == 0)
     let object = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]
     #expect(object?["status"] as? String == "optimal")
@@ -166,7 +184,10 @@ import Testing
   @Test func aFatalSignalWhileSolvingExits70() throws {
     try #require(FileManager.default.fileExists(atPath: binary), "build the executable first")
     let (code, _, err) = try run(
-      [Fixtures.repository + "/samples/random.rmod", "--method", "milp", "--time-limit", "60", "-q"],
+      [
+        Fixtures.repository + "/samples/random.rmod", "--method", "milp", "--time-limit", "60",
+        "-q",
+      ],
       interruptAfter: 1.5, signal: SIGSEGV)
     #expect(code == 70)
     #expect(err.contains("reluc: internal error: fatal signal while solving"))

@@ -63,7 +63,9 @@ import Testing
     let outN = try #require(nnet.outputNormalization)
     var rng = Xoshiro256(seed: 4)
     for _ in 0..<100 {
-      let x = (0..<5).map { j in nnet.inputLower![j] + rng.unit() * (nnet.inputUpper![j] - nnet.inputLower![j]) }
+      let x = (0..<5).map { j in
+        nnet.inputLower![j] + rng.unit() * (nnet.inputUpper![j] - nnet.inputLower![j])
+      }
       let xn = (0..<5).map { (x[$0] - inN.mean[$0]) / inN.scale[$0] }
       let a = nnet.evaluate(x).enumerated().map { ($1 - outN.mean[$0]) / outN.scale[$0] }
       let b = onnx.evaluate(xn)
@@ -101,7 +103,10 @@ import Testing
     let lr = try #require(
       Fixtures.problem(
         path,
-        overrides: [("method", .identifier("ppga_lr")), ("starts", .number(8)), ("max_iterations", .number(2000))]))
+        overrides: [
+          ("method", .identifier("ppga_lr")), ("starts", .number(8)),
+          ("max_iterations", .number(2000)),
+        ]))
     let heuristic = Solver.solve(lr, SolveContext(timeLimit: 600))
     #expect(heuristic.status == .feasible)
     let f = try #require(exact.objective)

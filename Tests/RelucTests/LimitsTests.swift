@@ -1,9 +1,9 @@
 import Foundation
+import RelucBase
+import RelucIR
 import Testing
 
 @testable import Reluc
-import RelucBase
-import RelucIR
 
 /// Issue 19: every phase inside the time limit, SIGINT answered quickly, `auto` never worse than
 /// its members' points or a trivial point, no binary for a provably active ReLU. The tests whose
@@ -26,7 +26,9 @@ import RelucIR
   }
 
   /// Maximize the first output over [0, 1]^n.
-  static func problem(_ net: Network, _ settings: (inout SolveOptions) -> Void = { _ in }) -> Problem {
+  static func problem(_ net: Network, _ settings: (inout SolveOptions) -> Void = { _ in })
+    -> Problem
+  {
     let n = net.inputSize
     var options = SolveOptions()
     settings(&options)
@@ -35,8 +37,10 @@ import RelucIR
     return Problem(
       network: net,
       polytope: Polytope(
-        dimension: n, lower: [Double](repeating: 0, count: n), upper: [Double](repeating: 1, count: n)),
-      objective: Objective(sense: .maximize, outputWeights: out, inputWeights: [Double](repeating: 0, count: n)),
+        dimension: n, lower: [Double](repeating: 0, count: n),
+        upper: [Double](repeating: 1, count: n)),
+      objective: Objective(
+        sense: .maximize, outputWeights: out, inputWeights: [Double](repeating: 0, count: n)),
       options: options)
   }
 
@@ -44,12 +48,17 @@ import RelucIR
   /// unstable): the MILP (HiGHS's tree and ours) with a 1 s limit ends in time with a point.
   @Test(arguments: [CutsMethod.all, .none])
   func timeLimitIsHonouredOnADeepNarrowNetwork(_ cuts: CutsMethod) throws {
-    var layers = [DenseLayer(inputSize: 1, outputSize: 1, weights: [1], bias: [-0.5], activation: .relu)]
+    var layers = [
+      DenseLayer(inputSize: 1, outputSize: 1, weights: [1], bias: [-0.5], activation: .relu)
+    ]
     for k in 0..<20_000 {
       layers.append(
-        DenseLayer(inputSize: 1, outputSize: 1, weights: [k % 2 == 0 ? 1 : 0.999], bias: [-1e-4], activation: .relu))
+        DenseLayer(
+          inputSize: 1, outputSize: 1, weights: [k % 2 == 0 ? 1 : 0.999], bias: [-1e-4],
+          activation: .relu))
     }
-    layers.append(DenseLayer(inputSize: 1, outputSize: 1, weights: [1], bias: [0], activation: .linear))
+    layers.append(
+      DenseLayer(inputSize: 1, outputSize: 1, weights: [1], bias: [0], activation: .linear))
     let p = Self.problem(Network(layers: layers)) {
       $0.method = .milp
       $0.cuts = cuts
@@ -67,7 +76,8 @@ import RelucIR
   @Test func timeLimitIsHonouredByBoundTightening() throws {
     let p = Self.problem(Self.randomNetwork([100, 300, 300, 300, 1], seed: 3))
     let t0 = monotonicSeconds()
-    let b = try lpTightenedBounds(p, SolveContext(timeLimit: 60), budget: 0.05, cutRounds: 3, splits: 3)
+    let b = try lpTightenedBounds(
+      p, SolveContext(timeLimit: 60), budget: 0.05, cutRounds: 3, splits: 3)
     let elapsed = monotonicSeconds() - t0
     #expect(elapsed < 0.05 + 0.4, "took \(elapsed) s")
     // Never looser than the interval bounds.
@@ -117,13 +127,15 @@ import RelucIR
     let xs: [[Double]] = [[0.1, 0.9, 0.3], [0.7, 0.2, 0.8]]
     let values = xs.map { p.evaluate($0).objective }
     let (worse, better) = values[0] < values[1] ? (0, 1) : (1, 0)
-    let a = SolveResult(status: .timeLimit, method: .lp_walk, point: xs[worse], claimedObjective: values[worse])
+    let a = SolveResult(
+      status: .timeLimit, method: .lp_walk, point: xs[worse], claimedObjective: values[worse])
     let b = Solver.Candidate(point: xs[better], value: values[better], from: "ppga")
     let r = Solver.keepingBest(p, a, value: values[worse], candidates: [b])
     #expect(r.point == xs[better])
     #expect(r.status == .timeLimit)
     let c = Solver.Candidate(point: xs[worse], value: values[worse], from: "lp_walk")
-    let kept = SolveResult(status: .optimal, method: .milp, point: xs[better], claimedObjective: values[better])
+    let kept = SolveResult(
+      status: .optimal, method: .milp, point: xs[better], claimedObjective: values[better])
     #expect(Solver.keepingBest(p, kept, value: values[better], candidates: [c]).point == xs[better])
     // A result without a point (HiGHS stopped before one) gets the candidate's.
     let none = SolveResult(status: .timeLimit, method: .milp)
@@ -135,8 +147,10 @@ import RelucIR
   @Test(arguments: [BoundsMethod.interval, .lp])
   func aZeroLowerBoundGetsNoBinary(_ bounds: BoundsMethod) throws {
     let net = Network(layers: [
-      DenseLayer(inputSize: 2, outputSize: 2, weights: [1, 0.5, 1, -1], bias: [0, 0], activation: .relu),
-      DenseLayer(inputSize: 2, outputSize: 2, weights: [1, 1, 0.25, 0], bias: [0, 0], activation: .relu),
+      DenseLayer(
+        inputSize: 2, outputSize: 2, weights: [1, 0.5, 1, -1], bias: [0, 0], activation: .relu),
+      DenseLayer(
+        inputSize: 2, outputSize: 2, weights: [1, 1, 0.25, 0], bias: [0, 0], activation: .relu),
       DenseLayer(inputSize: 2, outputSize: 1, weights: [1, -1], bias: [0], activation: .linear),
     ])
     let p = Self.problem(net) {
@@ -155,7 +169,9 @@ import RelucIR
     // The optimum by enumeration of a fine grid is no better than the MILP's.
     var best = -Double.infinity
     for i in 0...100 {
-      for j in 0...100 { best = max(best, p.evaluate([Double(i) / 100, Double(j) / 100]).objective) }
+      for j in 0...100 {
+        best = max(best, p.evaluate([Double(i) / 100, Double(j) / 100]).objective)
+      }
     }
     #expect(try #require(r.objective) >= best - 1e-9)
   }
@@ -169,16 +185,21 @@ import RelucIR
   @Test(arguments: [("all", 0.8), ("all", 2.5), ("none", 2.5), ("root", 2.5)])
   func timeLimitIsHonouredOnSIGINTDuringAMILP(_ cuts: String, _ after: Double) throws {
     try #require(FileManager.default.fileExists(atPath: binary), "build the executable first")
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("reluc-sigint-\(getpid())-\(cuts)-\(after)")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "reluc-sigint-\(getpid())-\(cuts)-\(after)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     let net = LimitsTests.randomNetwork([100, 400, 400, 10], seed: 17)
-    try NetworkWriter.xml(net).write(to: dir.appendingPathComponent("big.xml"), atomically: true, encoding: .utf8)
+    try NetworkWriter.xml(net).write(
+      to: dir.appendingPathComponent("big.xml"), atomically: true, encoding: .utf8)
     let model = dir.appendingPathComponent("big.rmod")
-    try "network \"big.xml\"\nmaximize y[0]\nconstraint 0 <= x <= 1\n".write(to: model, atomically: true, encoding: .utf8)
+    try "network \"big.xml\"\nmaximize y[0]\nconstraint 0 <= x <= 1\n".write(
+      to: model, atomically: true, encoding: .utf8)
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binary)
-    p.arguments = [model.path, "--method", "milp", "--time-limit", "60", "-O", "cuts=\(cuts)", "--json", "-q"]
+    p.arguments = [
+      model.path, "--method", "milp", "--time-limit", "60", "-O", "cuts=\(cuts)", "--json", "-q",
+    ]
     let out = Pipe()
     p.standardOutput = out
     p.standardError = Pipe()

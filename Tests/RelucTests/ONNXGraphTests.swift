@@ -60,12 +60,24 @@ import Testing
 
   /// Invalid graphs: the message names the node (or the tensors, or the outputs).
   static let invalid: [(String, String)] = [
-    ("bad_undefined_input", "node 1 'mm2' (MatMul) reads tensor 'ghost', which no node, initializer or graph input defines"),
-    ("bad_undefined_unused", "node 1 'dangling' (Add) reads tensor 'phantom', which no node, initializer or graph input defines"),
+    (
+      "bad_undefined_input",
+      "node 1 'mm2' (MatMul) reads tensor 'ghost', which no node, initializer or graph input defines"
+    ),
+    (
+      "bad_undefined_unused",
+      "node 1 'dangling' (Add) reads tensor 'phantom', which no node, initializer or graph input defines"
+    ),
     ("bad_cycle", "the graph has a cycle through node 1 'loop_a' (Add)"),
     ("bad_self_cycle", "the graph has a cycle through node 1 'selfish' (Add)"),
-    ("bad_defined_twice", "tensor 'H' is defined twice: by node 0 'mm' (MatMul) and by node 1 'mm_again' (MatMul)"),
-    ("bad_shadows_initializer", "tensor 'W2' is defined twice: as an initializer and by node 1 'shadow' (Relu)"),
+    (
+      "bad_defined_twice",
+      "tensor 'H' is defined twice: by node 0 'mm' (MatMul) and by node 1 'mm_again' (MatMul)"
+    ),
+    (
+      "bad_shadows_initializer",
+      "tensor 'W2' is defined twice: as an initializer and by node 1 'shadow' (Relu)"
+    ),
     ("bad_two_outputs", "the graph declares 2 outputs ('Y', 'Z'); exactly one is supported"),
     (
       "bad_residual",
@@ -86,14 +98,19 @@ import Testing
   }
 
   /// The reference evaluation of the graph agrees with onnxruntime on every ONNX fixture.
-  @Test(arguments: tricky.map(\.0) + ["fc_2-2-3", "test_nano", "test_tiny", "test_small", "ACASXU_run2a_1_1_batch_2000"])
+  @Test(
+    arguments: tricky.map(\.0) + [
+      "fc_2-2-3", "test_nano", "test_tiny", "test_small", "ACASXU_run2a_1_1_batch_2000",
+    ])
   func referenceEvaluationMatchesOnnxruntime(_ name: String) throws {
     let graph = try ONNXImporter.readModel(try Self.bytes(name))
     var reference = ONNXReference(graph, try ONNXImporter.plan(graph))
     for (x, y) in Self.points(name) {
       let z = try reference.evaluate(x)
       #expect(z.count == y.count)
-      for (a, b) in zip(z, y) { #expect(close(a, b, abs: 1e-6, rel: 1e-6), "\(name): \(a) vs \(b)") }
+      for (a, b) in zip(z, y) {
+        #expect(close(a, b, abs: 1e-6, rel: 1e-6), "\(name): \(a) vs \(b)")
+      }
     }
   }
 
@@ -108,7 +125,9 @@ import Testing
     do {
       try ONNXImporter.verify(net, graph, plan)
     } catch {
-      #expect(error.message.hasPrefix("the imported network does not reproduce the ONNX graph at x = (0.0, 0.0): output 2 is "))
+      #expect(
+        error.message.hasPrefix(
+          "the imported network does not reproduce the ONNX graph at x = (0.0, 0.0): output 2 is "))
     }
   }
 
@@ -126,8 +145,10 @@ import Testing
     }
     // An unused Relu (and an unused Sigmoid) after the output.
     var g = graph
-    g.nodes.append(.init(opType: "Relu", name: "late", inputs: [g.outputs[0]], outputs: ["late_out"]))
-    g.nodes.insert(.init(opType: "Sigmoid", name: "odd", inputs: [g.outputs[0]], outputs: ["odd_out"]), at: 0)
+    g.nodes.append(
+      .init(opType: "Relu", name: "late", inputs: [g.outputs[0]], outputs: ["late_out"]))
+    g.nodes.insert(
+      .init(opType: "Sigmoid", name: "odd", inputs: [g.outputs[0]], outputs: ["odd_out"]), at: 0)
     #expect(try ONNXImporter.interpret(g, name: "n") == original)
     // The output moved to the hidden ReLU's output: one ReLU layer of 2, nothing after it.
     g = graph
@@ -135,7 +156,7 @@ import Testing
     let hidden = try ONNXImporter.interpret(g, name: "n")
     #expect(hidden.outputSize == 2)
     #expect(hidden.layers.map(\.activation) == [.relu])
-    #expect(hidden.layers[0] .weights == original.layers[0].weights)
+    #expect(hidden.layers[0].weights == original.layers[0].weights)
     // Its pre-activation.
     g.outputs = ["biased_tensor_name1"]
     #expect(try ONNXImporter.interpret(g, name: "n").layers.map(\.activation) == [.linear])
@@ -144,11 +165,17 @@ import Testing
     #expect(try ONNXImporter.interpret(g, name: "n").evaluate([0.5, -2]) == [0.5, -2])
     // The output is a constant.
     g.outputs = ["dense_12_1/bias:0"]
-    #expect(throws: ImportError("the graph output 'dense_12_1/bias:0' does not depend on the graph input 'dense_12_input'")) {
+    #expect(
+      throws: ImportError(
+        "the graph output 'dense_12_1/bias:0' does not depend on the graph input 'dense_12_input'")
+    ) {
       try ONNXImporter.interpret(g, name: "n")
     }
     g.outputs = ["nowhere"]
-    #expect(throws: ImportError("the graph output 'nowhere' is not defined by any node, initializer or graph input")) {
+    #expect(
+      throws: ImportError(
+        "the graph output 'nowhere' is not defined by any node, initializer or graph input")
+    ) {
       try ONNXImporter.interpret(g, name: "n")
     }
     g.outputs = []
@@ -158,35 +185,55 @@ import Testing
     // A node reads a tensor nobody defines.
     g = graph
     g.nodes[3].inputs[1] = "lost"
-    #expect(throws: ImportError("node 3 '\(g.nodes[3].name)' (MatMul) reads tensor 'lost', which no node, initializer or graph input defines")) {
+    #expect(
+      throws: ImportError(
+        "node 3 '\(g.nodes[3].name)' (MatMul) reads tensor 'lost', which no node, initializer or graph input defines"
+      )
+    ) {
       try ONNXImporter.interpret(g, name: "n")
     }
     // A node redefines the input.
     g = graph
     g.nodes[2].outputs = ["dense_12_input"]
-    #expect(throws: ImportError("tensor 'dense_12_input' is defined twice: as a graph input and by node 2 '\(g.nodes[2].name)' (Relu)")) {
+    #expect(
+      throws: ImportError(
+        "tensor 'dense_12_input' is defined twice: as a graph input and by node 2 '\(g.nodes[2].name)' (Relu)"
+      )
+    ) {
       try ONNXImporter.interpret(g, name: "n")
     }
     // The first MatMul reads the last node's output: a cycle through all five nodes.
     g = graph
     g.nodes[0].inputs[0] = g.outputs[0]
-    #expect(throws: ImportError("the graph has a cycle through node 0 '\(g.nodes[0].name)' (MatMul)")) {
+    #expect(
+      throws: ImportError("the graph has a cycle through node 0 '\(g.nodes[0].name)' (MatMul)")
+    ) {
       try ONNXImporter.interpret(g, name: "n")
     }
     // A Reshape to an absurd shape (the composition ignores shapes): refused by the graph's
     // evaluation, without trapping on the size.
     g = graph
     g.initializers["bigshape"] = .init(dims: [2], values: [1e18, 1e18])
-    g.nodes.insert(.init(opType: "Reshape", name: "huge", inputs: ["dense_12_input", "bigshape"], outputs: ["r"]), at: 0)
+    g.nodes.insert(
+      .init(
+        opType: "Reshape", name: "huge", inputs: ["dense_12_input", "bigshape"], outputs: ["r"]),
+      at: 0)
     g.nodes[1].inputs[0] = "r"
-    #expect(throws: ImportError("the ONNX graph cannot be evaluated at node 0 'huge' (Reshape): 1e+18 is not a dimension or an axis")) {
+    #expect(
+      throws: ImportError(
+        "the ONNX graph cannot be evaluated at node 0 'huge' (Reshape): 1e+18 is not a dimension or an axis"
+      )
+    ) {
       try ONNXImporter.interpret(g, name: "n")
     }
     g.initializers["bigshape"] = .init(dims: [2], values: [-1, 2])
     #expect(try ONNXImporter.interpret(g, name: "n") == original)
     // The hidden tensor also feeds a second branch that joins the output.
     g = graph
-    g.nodes.append(.init(opType: "Add", name: "join", inputs: [g.outputs[0], "dense_12_1/Identity:0"], outputs: ["joined"]))
+    g.nodes.append(
+      .init(
+        opType: "Add", name: "join", inputs: [g.outputs[0], "dense_12_1/Identity:0"],
+        outputs: ["joined"]))
     g.outputs = ["joined"]
     #expect(throws: ImportError.self) { try ONNXImporter.interpret(g, name: "n") }
   }
@@ -223,7 +270,9 @@ import Testing
     let dir = NSTemporaryDirectory() + "reluc-import-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let (code, _, err) = try run(["import", Fixtures.path("import/\(name).onnx"), "-o", dir + "/out.xml"])
+    let (code, _, err) = try run([
+      "import", Fixtures.path("import/\(name).onnx"), "-o", dir + "/out.xml",
+    ])
     #expect(code == 0, "\(err)")
     guard case .success(let net) = NetworkReader().read(path: dir + "/out.xml") else {
       Issue.record("the written XML does not read")

@@ -19,7 +19,8 @@ import Testing
   @Test func invisibleCharactersAreNamedByCodePoint() {
     #expect(DisplayText.sanitize("x\u{200B}y") == "x<U+200B>y")
     #expect(DisplayText.sanitize("\u{202E}abc\u{202C}") == "<U+202E>abc<U+202C>")
-    #expect(DisplayText.sanitize("\u{2066}\u{2069}\u{FEFF}\u{AD}") == "<U+2066><U+2069><U+FEFF><U+00AD>")
+    #expect(
+      DisplayText.sanitize("\u{2066}\u{2069}\u{FEFF}\u{AD}") == "<U+2066><U+2069><U+FEFF><U+00AD>")
     #expect(DisplayText.sanitize("\u{E0041}") == "<U+E0041>")
   }
 
@@ -63,7 +64,8 @@ import Testing
       #expect(!s.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" && $0 != "\t" })
       #expect(!s.unicodeScalars.contains { DisplayText.isInvisible($0.value) })
     }
-    let parsed = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+    let parsed = try #require(
+      try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
     let messages = parsed.compactMap { $0["message"] as? String }
     #expect(messages.contains("unexpected character '\\u{1B}'"))
     #expect(messages.contains("unexpected character '<U+202E>'"))
@@ -93,7 +95,9 @@ import Testing
     let net = try NNetImporter.parse(text, name: "fc")
     #expect(net.inputLower == [-100000, -100000])
     #expect(net.inputUpper == [100000, 100000])
-    guard case .success(let back) = NetworkReader().parse(Array(NetworkWriter.xml(net).utf8), path: "fc.xml")
+    guard
+      case .success(let back) = NetworkReader().parse(
+        Array(NetworkWriter.xml(net).utf8), path: "fc.xml")
     else {
       Issue.record("the written XML does not read")
       return
@@ -111,8 +115,12 @@ import Testing
 
   /// Runs the executable through the shell, so standard output can be redirected (`redirect`,
   /// e.g. `> /dev/full`).
-  func run(_ args: [String], redirect: String = "", in dir: String? = nil) throws -> (Int32, String, String) {
-    let quoted = ([binary] + args).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+  func run(_ args: [String], redirect: String = "", in dir: String? = nil) throws -> (
+    Int32, String, String
+  ) {
+    let quoted = ([binary] + args).map {
+      "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
     return try Executable.run(
       ["-c", "exec " + quoted.joined(separator: " ") + " " + redirect], program: "/bin/sh",
       directory: dir)
@@ -123,7 +131,8 @@ import Testing
     let dir = NSTemporaryDirectory() + "reluc-output-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     for f in ["peaks.rmod", "peaks.xml"] {
-      try FileManager.default.copyItem(atPath: Fixtures.repository + "/samples/" + f, toPath: dir + "/" + f)
+      try FileManager.default.copyItem(
+        atPath: Fixtures.repository + "/samples/" + f, toPath: dir + "/" + f)
     }
     return dir
   }
@@ -140,7 +149,10 @@ import Testing
       (["import", nnet, "-o", "/dev/full"], "", "cannot write '/dev/full'"),
       (["fmt", "--stdout", peaks], "> /dev/full", "cannot write 'standard output'"),
       (["eval", peaks, "--input", "0.1,1.5"], "> /dev/full", "cannot write 'standard output'"),
-      (["eval", peaks, "--input", "0.1,1.5", "--json"], "> /dev/full", "cannot write 'standard output'"),
+      (
+        ["eval", peaks, "--input", "0.1,1.5", "--json"], "> /dev/full",
+        "cannot write 'standard output'"
+      ),
     ]
     for (args, redirect, message) in cases {
       let (code, _, err) = try run(args, redirect: redirect)
@@ -148,7 +160,9 @@ import Testing
       #expect(err.contains("error: \(message): No space left on device"), "\(args): \(err)")
     }
     // export: HiGHS writes a temporary file, copied with checked writes.
-    let (exportCode, _, exportErr) = try run(["export", peaks, "--mps", "/nonexistent-folder/m.mps"])
+    let (exportCode, _, exportErr) = try run([
+      "export", peaks, "--mps", "/nonexistent-folder/m.mps",
+    ])
     #expect(exportCode == 74, "\(exportErr)")
     #expect(exportErr.contains("cannot write '/nonexistent-folder/m.mps'"))
     let (code, _, err) = try run([peaks, "-q", "-o", "/dev/full", "--diagnostics-format", "json"])
@@ -177,7 +191,8 @@ import Testing
     // export: onto the model (named .mps) and onto the network (named .mps).
     try FileManager.default.copyItem(atPath: dir + "/peaks.rmod", toPath: dir + "/m.mps")
     try FileManager.default.copyItem(atPath: dir + "/peaks.xml", toPath: dir + "/net.mps")
-    try "network \"net.mps\"\nmaximize y[0]\n".write(toFile: dir + "/n.rmod", atomically: true, encoding: .utf8)
+    try "network \"net.mps\"\nmaximize y[0]\n".write(
+      toFile: dir + "/n.rmod", atomically: true, encoding: .utf8)
     for (modelFile, target) in [("m.mps", "m.mps"), ("n.rmod", "net.mps")] {
       let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + target))
       let (code, _, err) = try run(["export", modelFile, "--mps", target], in: dir)
@@ -186,7 +201,8 @@ import Testing
       #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/" + target)) == before)
     }
     // import: onto the file being imported.
-    try FileManager.default.copyItem(atPath: Fixtures.path("import/fc_2-2-3.nnet"), toPath: dir + "/fc.nnet")
+    try FileManager.default.copyItem(
+      atPath: Fixtures.path("import/fc_2-2-3.nnet"), toPath: dir + "/fc.nnet")
     let nnet = try Data(contentsOf: URL(fileURLWithPath: dir + "/fc.nnet"))
     let (code, _, err) = try run(["import", "fc.nnet", "-o", "fc.nnet"], in: dir)
     #expect(code == 64, "\(err)")
@@ -203,7 +219,9 @@ import Testing
     let (code, out, err) = try run(["eval", peaks, "--input", "-0.5,1"])
     #expect(code == 0, "\(err)")
     #expect(out.contains("y[0] = "))
-    let (startCode, _, startErr) = try run([peaks, "--method", "ppga", "--start", "-0.5,1", "-q", "--time-limit", "5"])
+    let (startCode, _, startErr) = try run([
+      peaks, "--method", "ppga", "--start", "-0.5,1", "-q", "--time-limit", "5",
+    ])
     #expect(startCode == 0, "\(startErr)")
     let refused: [([String], String)] = [
       (["--time-limit", "-1"], "invalid value -1 for option 'time_limit'"),
@@ -225,9 +243,12 @@ import Testing
   @Test func validateJSONIsOneArray() throws {
     try #require(FileManager.default.fileExists(atPath: binary), "build the executable first")
     let broken = Fixtures.path("broken/unknown_name.rmod")
-    let (code, _, err) = try run(["validate", "--json", broken, peaks, Fixtures.path("broken/onnx_network.rmod")])
+    let (code, _, err) = try run([
+      "validate", "--json", broken, peaks, Fixtures.path("broken/onnx_network.rmod"),
+    ])
     #expect(code == 65)
-    let parsed = try #require(try JSONSerialization.jsonObject(with: Data(err.utf8)) as? [[String: Any]])
+    let parsed = try #require(
+      try JSONSerialization.jsonObject(with: Data(err.utf8)) as? [[String: Any]])
     #expect(parsed.count >= 2)
     #expect(parsed.contains { $0["id"] as? String == "unknown-name" })
     #expect(parsed.contains { $0["id"] as? String == "xml-malformed" })
@@ -243,24 +264,30 @@ import Testing
     let dir = try scratch()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     // By the name, and by the bytes (an ONNX file named .xml).
-    try FileManager.default.copyItem(atPath: Fixtures.path("import/fc_2-2-3.onnx"), toPath: dir + "/fc.onnx")
-    try FileManager.default.copyItem(atPath: Fixtures.path("import/fc_2-2-3.onnx"), toPath: dir + "/fc.bin")
-    try FileManager.default.copyItem(atPath: Fixtures.path("import/fc_2-2-3.nnet"), toPath: dir + "/fc.txt")
+    try FileManager.default.copyItem(
+      atPath: Fixtures.path("import/fc_2-2-3.onnx"), toPath: dir + "/fc.onnx")
+    try FileManager.default.copyItem(
+      atPath: Fixtures.path("import/fc_2-2-3.onnx"), toPath: dir + "/fc.bin")
+    try FileManager.default.copyItem(
+      atPath: Fixtures.path("import/fc_2-2-3.nnet"), toPath: dir + "/fc.txt")
     let cases = [
       ("fc.onnx", "reluc import fc.onnx -o fc.xml"),
       ("fc.bin", "reluc import --format onnx fc.bin -o fc.xml"),
       ("fc.txt", "reluc import --format nnet fc.txt -o fc.xml"),
     ]
     for (file, command) in cases {
-      try "network \"\(file)\"\nmaximize y[0]\n".write(toFile: dir + "/m.rmod", atomically: true, encoding: .utf8)
+      try "network \"\(file)\"\nmaximize y[0]\n".write(
+        toFile: dir + "/m.rmod", atomically: true, encoding: .utf8)
       let (code, _, err) = try run(["validate", "m.rmod"], in: dir)
       #expect(code == 65)
-      #expect(err.contains("help: this is an") && err.contains("convert it first: \(command)"), "\(err)")
+      #expect(
+        err.contains("help: this is an") && err.contains("convert it first: \(command)"), "\(err)")
     }
     // The hint's command works, and the model then validates.
     let (importCode, _, importErr) = try run(["import", "fc.onnx", "-o", "fc.xml"], in: dir)
     #expect(importCode == 0, "\(importErr)")
-    try "network \"fc.xml\"\nmaximize y[0]\nconstraint -1 <= x <= 1\n".write(toFile: dir + "/m.rmod", atomically: true, encoding: .utf8)
+    try "network \"fc.xml\"\nmaximize y[0]\nconstraint -1 <= x <= 1\n".write(
+      toFile: dir + "/m.rmod", atomically: true, encoding: .utf8)
     let (validCode, _, validErr) = try run(["validate", "m.rmod"], in: dir)
     #expect(validCode == 0, "\(validErr)")
   }

@@ -1,15 +1,18 @@
 import Foundation
-@testable import Reluc
 import RelucBase
-import RelucIR
 import RelucHiGHS
+import RelucIR
 import Testing
+
+@testable import Reluc
 
 /// The optimization fixtures: optima from an independent enumeration of linear regions
 /// (Fixtures/opt/make_fixtures.py, scipy's LP per activation pattern).
 enum OptFixtures {
   static let models = Fixtures.files("opt", ext: "rmod")
-  static let optimal = models.filter { Fixtures.expectation(Fixtures.path("opt/" + $0))?.hasPrefix("optimum") == true }
+  static let optimal = models.filter {
+    Fixtures.expectation(Fixtures.path("opt/" + $0))?.hasPrefix("optimum") == true
+  }
 
   static func expectedOptimum(_ name: String) -> Double? {
     Fixtures.expectation(Fixtures.path("opt/" + name)).flatMap {
@@ -17,8 +20,12 @@ enum OptFixtures {
     }
   }
 
-  static func solve(_ name: String, _ overrides: [(String, OptionValue)]) -> (Problem, SolutionReport)? {
-    guard let p = Fixtures.problem(Fixtures.path("opt/" + name), overrides: overrides) else { return nil }
+  static func solve(_ name: String, _ overrides: [(String, OptionValue)]) -> (
+    Problem, SolutionReport
+  )? {
+    guard let p = Fixtures.problem(Fixtures.path("opt/" + name), overrides: overrides) else {
+      return nil
+    }
     return (p, Solver.solve(p, SolveContext(timeLimit: p.options.timeLimit)))
   }
 }
@@ -47,9 +54,11 @@ enum OptFixtures {
   /// The convex-side rule: only last-layer neurons whose objective coefficient works against them
   /// lose their binary, and never when the output layer is not linear.
   @Test func convexSideNeuronsFollowTheObjectiveCoefficient() {
-    let hidden = DenseLayer(inputSize: 1, outputSize: 3, weights: [1, 1, 1], bias: [0, 0, 0], activation: .relu)
+    let hidden = DenseLayer(
+      inputSize: 1, outputSize: 3, weights: [1, 1, 1], bias: [0, 0, 0], activation: .relu)
     // Output rows [1, -1, 0] and [2, 1, -1]; objective y0 - y1: g = (-1, -2, 1).
-    let out = DenseLayer(inputSize: 3, outputSize: 2, weights: [1, -1, 0, 2, 1, -1], bias: [0, 0], activation: .linear)
+    let out = DenseLayer(
+      inputSize: 3, outputSize: 2, weights: [1, -1, 0, 2, 1, -1], bias: [0, 0], activation: .linear)
     let net = Network(layers: [hidden, out])
     let maxObjective = Objective(sense: .maximize, outputWeights: [1, -1], inputWeights: [0])
     let minObjective = Objective(sense: .minimize, outputWeights: [1, -1], inputWeights: [0])
@@ -57,7 +66,10 @@ enum OptFixtures {
     #expect(BigMModel.convexSideNeurons(net, objective: minObjective) == [false, false, true])
     var reluOut = out
     reluOut.activation = .relu
-    #expect(BigMModel.convexSideNeurons(Network(layers: [hidden, reluOut]), objective: maxObjective) == [false, false, false])
+    #expect(
+      BigMModel.convexSideNeurons(Network(layers: [hidden, reluOut]), objective: maxObjective) == [
+        false, false, false,
+      ])
     #expect(BigMModel.convexSideNeurons(net, objective: nil) == [false, false, false])
   }
 
@@ -66,7 +78,10 @@ enum OptFixtures {
     for name in ["max_2_5_5_2_rows.rmod", "min_3_6_6_1.rmod"] {
       let (_, r) = try #require(OptFixtures.solve(name, [("method", .identifier("milp"))]))
       let n = r.statistics.first { $0.0 == "convex_side" }?.1
-      guard case .int(let k)? = n else { Issue.record("\(name): no convex_side statistic"); continue }
+      guard case .int(let k)? = n else {
+        Issue.record("\(name): no convex_side statistic")
+        continue
+      }
       #expect(k > 0, "\(name)")
     }
   }
@@ -88,7 +103,9 @@ enum OptFixtures {
     let maximize = p.objective.sense == .maximize
     let slack = 1e-6 * (1 + abs(expected))
     #expect(maximize ? last <= first + 1e-9 : last >= first - 1e-9)
-    #expect(maximize ? last >= expected - slack : last <= expected + slack, "\(name): \(last) vs \(expected)")
+    #expect(
+      maximize ? last >= expected - slack : last <= expected + slack,
+      "\(name): \(last) vs \(expected)")
     // Fix every column to a sampled point's completion: the model must stay feasible.
     var rng = Xoshiro256(seed: 11)
     let domain = try Domain(p.polytope)
@@ -106,15 +123,19 @@ enum OptFixtures {
   /// The other formulations reach the same optimum: interval bounds, no cuts, no warm start, and
   /// our own branch and bound (`cuts = all`) with one to three workers and without strong
   /// branching.
-  @Test(arguments: OptFixtures.optimal, [
-    [("bounds", OptionValue.identifier("interval"))],
-    [("cuts", .identifier("none")), ("warm_start", .identifier("false"))],
-    [("bounds", .identifier("lp")), ("warm_start", .identifier("false"))],
-    [("cuts", .identifier("all"))],
-    [("cuts", .identifier("all")), ("warm_start", .identifier("false")), ("workers", .number(3))],
-    [("cuts", .identifier("all")), ("bounds", .identifier("interval")), ("workers", .number(1))],
-    [("cuts", .identifier("all")), ("strong_branching", .number(0)), ("workers", .number(1))],
-  ])
+  @Test(
+    arguments: OptFixtures.optimal,
+    [
+      [("bounds", OptionValue.identifier("interval"))],
+      [("cuts", .identifier("none")), ("warm_start", .identifier("false"))],
+      [("bounds", .identifier("lp")), ("warm_start", .identifier("false"))],
+      [("cuts", .identifier("all"))],
+      [
+        ("cuts", .identifier("all")), ("warm_start", .identifier("false")), ("workers", .number(3)),
+      ],
+      [("cuts", .identifier("all")), ("bounds", .identifier("interval")), ("workers", .number(1))],
+      [("cuts", .identifier("all")), ("strong_branching", .number(0)), ("workers", .number(1))],
+    ])
   func milpVariantsMatch(_ name: String, _ variant: [(String, OptionValue)]) throws {
     let expected = try #require(OptFixtures.expectedOptimum(name))
     let (_, r) = try #require(OptFixtures.solve(name, [("method", .identifier("milp"))] + variant))
@@ -123,7 +144,8 @@ enum OptFixtures {
   }
 
   @Test func infeasiblePolytopeIsAResult() throws {
-    let (_, r) = try #require(OptFixtures.solve("infeasible.rmod", [("method", .identifier("milp"))]))
+    let (_, r) = try #require(
+      OptFixtures.solve("infeasible.rmod", [("method", .identifier("milp"))]))
     #expect(r.status == .infeasible)
     #expect(r.point == nil)
   }
@@ -141,9 +163,14 @@ enum OptFixtures {
       for i in 0..<p.network.layers[l].outputSize {
         #expect(lp.lower[l][i] >= interval.lower[l][i] && lp.upper[l][i] <= interval.upper[l][i])
         // The cuts and the splits only tighten the bound LPs (up to HiGHS's tolerance).
-        #expect(cut.lower[l][i] >= lp.lower[l][i] - 1e-7 && cut.upper[l][i] <= lp.upper[l][i] + 1e-7)
-        #expect(split.lower[l][i] >= cut.lower[l][i] - 1e-7 && split.upper[l][i] <= cut.upper[l][i] + 1e-7)
-        #expect(split4.lower[l][i] >= split.lower[l][i] - 1e-7 && split4.upper[l][i] <= split.upper[l][i] + 1e-7)
+        #expect(
+          cut.lower[l][i] >= lp.lower[l][i] - 1e-7 && cut.upper[l][i] <= lp.upper[l][i] + 1e-7)
+        #expect(
+          split.lower[l][i] >= cut.lower[l][i] - 1e-7 && split.upper[l][i] <= cut.upper[l][i] + 1e-7
+        )
+        #expect(
+          split4.lower[l][i] >= split.lower[l][i] - 1e-7
+            && split4.upper[l][i] <= split.upper[l][i] + 1e-7)
       }
     }
     #expect(lp != interval)
@@ -153,7 +180,9 @@ enum OptFixtures {
     var rng = Xoshiro256(seed: 3)
     let k = NetworkKernel(problem: p)
     for _ in 0..<2000 {
-      let x = (0..<3).map { j in p.polytope.lower[j] + rng.unit() * (p.polytope.upper[j] - p.polytope.lower[j]) }
+      let x = (0..<3).map { j in
+        p.polytope.lower[j] + rng.unit() * (p.polytope.upper[j] - p.polytope.lower[j])
+      }
       x.withUnsafeBufferPointer { _ = k.forward($0.baseAddress!) }
       for l in 0..<p.network.layers.count {
         for (i, z) in k.preactivations(l).enumerated() {
@@ -179,14 +208,26 @@ enum OptFixtures {
       let r = try tree.solve(start: nil)
       // No bound at all is honest when the search stopped before the root LP.
       if let b = r.bound {
-        if p.objective.sense == .maximize { #expect(b >= expected - 1e-9) } else { #expect(b <= expected + 1e-9) }
+        if p.objective.sense == .maximize {
+          #expect(b >= expected - 1e-9)
+        } else {
+          #expect(b <= expected + 1e-9)
+        }
       } else {
         #expect(!r.complete)
       }
       if let v = r.value {
-        if p.objective.sense == .maximize { #expect(v <= expected + 1e-9) } else { #expect(v >= expected - 1e-9) }
+        if p.objective.sense == .maximize {
+          #expect(v <= expected + 1e-9)
+        } else {
+          #expect(v >= expected - 1e-9)
+        }
       }
-      if r.complete { #expect(close(try #require(r.value), expected, abs: 1e-6, rel: 0)) } else { stops += 1 }
+      if r.complete {
+        #expect(close(try #require(r.value), expected, abs: 1e-6, rel: 0))
+      } else {
+        stops += 1
+      }
     }
     #expect(stops > 0, "\(name): no budget stopped the search early")
   }
@@ -200,7 +241,9 @@ enum OptFixtures {
   func reachesTheOptimum(_ method: Method, _ name: String) throws {
     let expected = try #require(OptFixtures.expectedOptimum(name))
     let (_, r) = try #require(
-      OptFixtures.solve(name, [("method", .identifier(method.rawValue)), ("starts", .number(64)), ("seed", .number(1))]))
+      OptFixtures.solve(
+        name,
+        [("method", .identifier(method.rawValue)), ("starts", .number(64)), ("seed", .number(1))]))
     #expect(r.status == .feasible)
     let f = try #require(r.objective)
     #expect(close(f, expected, abs: 1e-6, rel: 0), "\(method) on \(name): \(f) vs \(expected)")
@@ -211,13 +254,16 @@ enum OptFixtures {
 
   @Test(arguments: [Method.ppga_lr, .lp_walk, .milp_walk, .gradient_walk])
   func emptyPolytopeIsInfeasibleForEveryMethod(_ method: Method) throws {
-    let (_, r) = try #require(OptFixtures.solve("infeasible.rmod", [("method", .identifier(method.rawValue))]))
+    let (_, r) = try #require(
+      OptFixtures.solve("infeasible.rmod", [("method", .identifier(method.rawValue))]))
     #expect(r.status == .infeasible)
   }
 
   @Test(arguments: [Method.gradient_walk, .ppga, .ppga_lr])
   func deterministicForASeedAndFeasible(_ method: Method) throws {
-    let o: [(String, OptionValue)] = [("method", .identifier(method.rawValue)), ("starts", .number(8)), ("seed", .number(5))]
+    let o: [(String, OptionValue)] = [
+      ("method", .identifier(method.rawValue)), ("starts", .number(8)), ("seed", .number(5)),
+    ]
     let (_, a) = try #require(OptFixtures.solve("max_2_5_5_2_rows.rmod", o))
     let (_, b) = try #require(OptFixtures.solve("max_2_5_5_2_rows.rmod", o))
     #expect(a.point == b.point)
@@ -227,12 +273,16 @@ enum OptFixtures {
   /// Hand-built 2-D network: y = relu(x0 - 0.5) + relu(x1 - 0.25) - relu(x0 + x1 - 1.5).
   /// From (0, 0) along (1, 0) the first activation change is at t = 0.5 exactly.
   @Test func regionStepLandsExactlyOnTheBoundary() throws {
-    let hidden = DenseLayer(inputSize: 2, outputSize: 3, weights: [1, 0, 0, 1, 1, 1], bias: [-0.5, -0.25, -1.5], activation: .relu)
-    let out = DenseLayer(inputSize: 3, outputSize: 1, weights: [1, 1, -1], bias: [0], activation: .linear)
+    let hidden = DenseLayer(
+      inputSize: 2, outputSize: 3, weights: [1, 0, 0, 1, 1, 1], bias: [-0.5, -0.25, -1.5],
+      activation: .relu)
+    let out = DenseLayer(
+      inputSize: 3, outputSize: 1, weights: [1, 1, -1], bias: [0], activation: .linear)
     let net = Network(layers: [hidden, out])
     let p = Problem(
       network: net, polytope: Polytope(dimension: 2, lower: [0, 0], upper: [2, 2]),
-      objective: Objective(sense: .maximize, outputWeights: [1], inputWeights: [0, 0]), options: SolveOptions())
+      objective: Objective(sense: .maximize, outputWeights: [1], inputWeights: [0, 0]),
+      options: SolveOptions())
     let k = NetworkKernel(problem: p)
     let x: [Double] = [0, 0]
     x.withUnsafeBufferPointer { _ = k.forward($0.baseAddress!) }
@@ -263,10 +313,13 @@ enum OptFixtures {
       <layer inputs="3" outputs="1" activation="linear"><row>1 1 -1</row></layer></network>
       """
     try xml.write(toFile: dir + "/h.xml", atomically: true, encoding: .utf8)
-    try "network \"h.xml\"\nmaximize y[0]\nconstraint 0 <= x <= 2\n".write(toFile: dir + "/m.rmod", atomically: true, encoding: .utf8)
-    let milp = try #require(Fixtures.problem(dir + "/m.rmod", overrides: [("method", .identifier("milp"))]))
+    try "network \"h.xml\"\nmaximize y[0]\nconstraint 0 <= x <= 2\n".write(
+      toFile: dir + "/m.rmod", atomically: true, encoding: .utf8)
+    let milp = try #require(
+      Fixtures.problem(dir + "/m.rmod", overrides: [("method", .identifier("milp"))]))
     let exact = Solver.solve(milp, SolveContext(timeLimit: 10))
-    let lr = try #require(Fixtures.problem(dir + "/m.rmod", overrides: [("method", .identifier("ppga_lr"))]))
+    let lr = try #require(
+      Fixtures.problem(dir + "/m.rmod", overrides: [("method", .identifier("ppga_lr"))]))
     let heuristic = Solver.solve(lr, SolveContext(timeLimit: 10))
     #expect(close(try #require(exact.objective), 1.25, abs: 1e-9, rel: 0))
     #expect(close(try #require(heuristic.objective), 1.25, abs: 1e-9, rel: 0))
@@ -280,9 +333,11 @@ enum OptFixtures {
     let r = SolutionReport(problem: p, result: bad, seconds: 0)
     #expect(r.status == .checkFailed)
     let (_, f) = p.evaluate([0.5, 0.5])
-    let wrongValue = SolveResult(status: .optimal, method: .milp, point: [0.5, 0.5], claimedObjective: f + 1)
+    let wrongValue = SolveResult(
+      status: .optimal, method: .milp, point: [0.5, 0.5], claimedObjective: f + 1)
     #expect(SolutionReport(problem: p, result: wrongValue, seconds: 0).status == .checkFailed)
-    let right = SolveResult(status: .optimal, method: .milp, point: [0.5, 0.5], claimedObjective: f)
+    let right = SolveResult(
+      status: .optimal, method: .milp, point: [0.5, 0.5], claimedObjective: f)
     #expect(SolutionReport(problem: p, result: right, seconds: 0).status == .optimal)
   }
 
@@ -294,7 +349,8 @@ enum OptFixtures {
       Fixtures.problem(
         Fixtures.repository + "/samples/random.rmod",
         overrides: [
-          ("time_limit", .number(1)), ("starts", .number(100000)), ("method", .identifier(method.rawValue)),
+          ("time_limit", .number(1)), ("starts", .number(100000)),
+          ("method", .identifier(method.rawValue)),
           ("auto_milp_neurons", .number(1000)),
         ]))
     let t0 = Date()
@@ -326,7 +382,8 @@ enum OptFixtures {
         upper: [Double](repeating: 1, count: n))
       for _ in 0..<10 {
         let v = (0..<n).map { _ in rng.unit() * 4 - 2 }
-        let p = try #require(v.withUnsafeBufferPointer { DualProjection(poly).project($0.baseAddress!) })
+        let p = try #require(
+          v.withUnsafeBufferPointer { DualProjection(poly).project($0.baseAddress!) })
         #expect(poly.maxViolation(p) <= 1e-9)
         for _ in 0..<200 {
           let q = (0..<n).map { _ in rng.unit() }
@@ -347,7 +404,8 @@ enum OptFixtures {
     var rng = Xoshiro256(seed: 2)
     for _ in 0..<50 {
       let v = (0..<3).map { _ in rng.unit() * 3 - 1 }
-      let p = try #require(v.withUnsafeBufferPointer { DualProjection(poly).project($0.baseAddress!) })
+      let p = try #require(
+        v.withUnsafeBufferPointer { DualProjection(poly).project($0.baseAddress!) })
       let q = try #require(solver.project(v))
       for j in 0..<3 { #expect(abs(p[j] - q[j]) <= 1e-6) }
     }
@@ -361,7 +419,10 @@ enum OptFixtures {
     let name = "max_3_10_1.rmod"
     let expected = try #require(OptFixtures.expectedOptimum(name))
     let (_, exact) = try #require(OptFixtures.solve(name, [("method", .identifier("milp"))]))
-    let p = try #require(Fixtures.problem(Fixtures.path("opt/" + name), overrides: [("method", .identifier(method.rawValue)), ("starts", .number(1))]))
+    let p = try #require(
+      Fixtures.problem(
+        Fixtures.path("opt/" + name),
+        overrides: [("method", .identifier(method.rawValue)), ("starts", .number(1))]))
     var context = SolveContext(timeLimit: 30)
     context.userStarts = [try #require(exact.point)]
     let r = Solver.solve(p, context)
@@ -385,7 +446,9 @@ enum OptFixtures {
     let many = BatchKernel(problem: p, batch: batch)
     var rng = Xoshiro256(seed: seed)
     let points = (0..<batch).map { _ in
-      (0..<n).map { j in p.polytope.lower[j] + rng.unit() * (p.polytope.upper[j] - p.polytope.lower[j]) }
+      (0..<n).map { j in
+        p.polytope.lower[j] + rng.unit() * (p.polytope.upper[j] - p.polytope.lower[j])
+      }
     }
     var x = [Double](repeating: 0, count: n * batch)
     for (b, pt) in points.enumerated() { for j in 0..<n { x[j * batch + b] = pt[j] } }
@@ -409,12 +472,20 @@ enum OptFixtures {
     for name in OptFixtures.optimal {
       let expected = try #require(OptFixtures.expectedOptimum(name))
       let (_, r) = try #require(
-        OptFixtures.solve(name, [("method", .identifier("ppga")), ("batch", .number(Double(batch))), ("starts", .number(64))]))
+        OptFixtures.solve(
+          name,
+          [
+            ("method", .identifier("ppga")), ("batch", .number(Double(batch))),
+            ("starts", .number(64)),
+          ]))
       let f = try #require(r.objective)
-      #expect(close(f, expected, abs: 1e-6, rel: 1e-6), "\(name), batch \(batch): \(f) vs \(expected)")
+      #expect(
+        close(f, expected, abs: 1e-6, rel: 1e-6), "\(name), batch \(batch): \(f) vs \(expected)")
       #expect(try #require(r.maxViolation) <= 1e-9)
       let lanes = r.statistics.first { $0.0 == "lanes" }?.1
-      #expect(lanes == (batch == 1 ? nil : .int(2 * min(batch, 32))), "\(name): \(String(describing: lanes))")
+      #expect(
+        lanes == (batch == 1 ? nil : .int(2 * min(batch, 32))),
+        "\(name): \(String(describing: lanes))")
     }
   }
 }
@@ -429,7 +500,8 @@ enum OptFixtures {
     for _ in 0..<n { _ = try s.addColumn(lower: 0, upper: 1) }
     for _ in 0..<n {
       let values = (0..<n).map { _ in rng.unit() }
-      try s.addRow(lower: -s.infinity, upper: 10, indices: (0..<n).map { Int32($0) }, values: values)
+      try s.addRow(
+        lower: -s.infinity, upper: 10, indices: (0..<n).map { Int32($0) }, values: values)
     }
     try s.setMaximize(true)
     var runs = 0

@@ -28,7 +28,10 @@ enum Fixtures {
 
   /// Compiles a model; fails the test's expectations in the caller if it does not compile.
   static func problem(_ path: String, overrides: [(String, OptionValue)] = []) -> Problem? {
-    Compiler.compile(path: path, overrides: overrides.map { OptionAssignment($0.0, $0.1, origin: .commandLine(flag: "-O")) }).problem
+    Compiler.compile(
+      path: path,
+      overrides: overrides.map { OptionAssignment($0.0, $0.1, origin: .commandLine(flag: "-O")) }
+    ).problem
   }
 
   /// The `# expect: ...` header of a fixture.

@@ -1,7 +1,7 @@
 import Dispatch
 import RelucBase
-import RelucIR
 import RelucHiGHS
+import RelucIR
 import Synchronization
 
 /// LP-based bound tightening (OBBT): for each layer in turn, minimize and maximize every unstable
@@ -51,7 +51,8 @@ func lpTightenedBounds(
         for i in stride(from: t, to: todo.count, by: threads).map({ todo[$0] }) {
           if context.shouldStop(by: stop) { break }
           let r = try model.boundPreactivation(
-            l, i, network: net, bounds: layerBounds, cutRounds: cutRounds, splits: splits, stop: stop)
+            l, i, network: net, bounds: layerBounds, cutRounds: cutRounds, splits: splits,
+            stop: stop)
           found.withLock { $0.append((i, r.lower, r.upper)) }
         }
       } catch {
@@ -137,7 +138,8 @@ extension BigMModel {
         let rounds = split.isEmpty ? cutRounds : min(cutRounds, 1)
         while status == .optimal, round < rounds, monotonicSeconds() < stop {
           round += 1
-          let added = try separateIdealCuts(at: solver.columnValues(), tolerance: BigMModel.cutTolerance)
+          let added = try separateIdealCuts(
+            at: solver.columnValues(), tolerance: BigMModel.cutTolerance)
           if added == 0 { break }
           try solver.setTimeLimit(stop - monotonicSeconds())
           let next = try solver.run()
@@ -154,7 +156,11 @@ extension BigMModel {
       }
       for b in split { try solver.setColumnBounds(b, lower: 0, upper: 1) }
       guard solved, let best else { continue }
-      if maximize { result.upper = best + layer.bias[i] } else { result.lower = best + layer.bias[i] }
+      if maximize {
+        result.upper = best + layer.bias[i]
+      } else {
+        result.lower = best + layer.bias[i]
+      }
     }
     return result
   }

@@ -57,7 +57,8 @@ public enum Commands {
       guard let x = parsePoint(text, size: problem.network.inputSize) else {
         return console.report(
           Messages.badCommandLine(
-            "--start needs \(problem.network.inputSize) comma-separated finite numbers, got '\(text)'"))
+            "--start needs \(problem.network.inputSize) comma-separated finite numbers, got '\(text)'"
+          ))
       }
       starts.append(x)
     }
@@ -67,7 +68,8 @@ public enum Commands {
     let showProgress = !r.quiet && !r.verbose && isatty(2) == 1
     let line =
       showProgress
-      ? RunSignals.progressLine(method: problem.options.method.rawValue, start: context.start, console: console)
+      ? RunSignals.progressLine(
+        method: problem.options.method.rawValue, start: context.start, console: console)
       : nil
     context.progress = line?.callback
     let result = Solver.solve(problem, context)
@@ -122,7 +124,8 @@ public enum Commands {
     guard x.count == net.inputSize else {
       return console.report(
         Messages.badCommandLine(
-          "--input has \(x.count) numbers; the network '\(net.inputName)' has \(net.inputSize) inputs"))
+          "--input has \(x.count) numbers; the network '\(net.inputName)' has \(net.inputSize) inputs"
+        ))
     }
     let check = PointCheck(problem: problem, point: x)
     guard check.objective.isFinite, check.outputs.allSatisfy(\.isFinite) else {
@@ -201,7 +204,8 @@ public enum Commands {
       // HiGHS writes to a private temporary folder (it does not report a short write); the
       // bytes are then written to the destination with every write checked.
       guard let folder = makeTemporaryFolder() else {
-        return console.report(Messages.cannotWrite("a temporary folder", String(cString: strerror(errno))))
+        return console.report(
+          Messages.cannotWrite("a temporary folder", String(cString: strerror(errno))))
       }
       let temporary = folder + "/model" + ext
       defer {

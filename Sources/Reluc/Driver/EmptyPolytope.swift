@@ -19,7 +19,8 @@ extension Emptiness {
     case .undecided(let reason):
       return SolveResult(
         status: .error, method: method,
-        message: "could not decide whether the constraints on the inputs have a common point: \(reason)")
+        message:
+          "could not decide whether the constraints on the inputs have a common point: \(reason)")
     }
   }
 }

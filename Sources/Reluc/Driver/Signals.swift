@@ -49,7 +49,8 @@ public enum RunSignals {
   public static func progressText(
     method: String, tenths: UInt64, best: Double, bound: Double?, nodes: Int? = nil, width: Int
   ) -> String {
-    var line = "\(method) \(tenths / 10).\(tenths % 10)s best \(best.isFinite ? significant(best) : "none")"
+    var line =
+      "\(method) \(tenths / 10).\(tenths % 10)s best \(best.isFinite ? significant(best) : "none")"
     if let bound {
       line += " bound \(significant(bound))"
       if best.isFinite {
@@ -113,7 +114,8 @@ public final class ProgressLine: @unchecked Sendable {
     self.console = console
     timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
     timer.schedule(
-      deadline: .now() + Self.redrawInterval, repeating: Self.redrawInterval, leeway: .milliseconds(50))
+      deadline: .now() + Self.redrawInterval, repeating: Self.redrawInterval,
+      leeway: .milliseconds(50))
     timer.setEventHandler { [weak self] in self?.draw(force: true) }
     timer.resume()
   }

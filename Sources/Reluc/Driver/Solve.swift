@@ -20,7 +20,8 @@ public enum Solver {
     let result: SolveResult
     switch problem.options.method {
     case .milp:
-      result = problem.options.warmStart
+      result =
+        problem.options.warmStart
         ? warmStartedMILP(problem, context, note: nil)
         : MILPBackend().solve(problem, context)
     case .ppga, .ppga_lr, .gradient_walk:
@@ -68,7 +69,8 @@ public enum Solver {
       let r =
         k == 0
         ? (ppgaTooDeep
-          ? SolveResult(status: context.stopStatus, method: .ppga, message: "not run: the network is too deep")
+          ? SolveResult(
+            status: context.stopStatus, method: .ppga, message: "not run: the network is too deep")
           : GradientBackend(.ppga, workers: 1).solve(problem, context))
         : LPWalkBackend().solve(problem, context)
       results.set(k, r)
@@ -80,7 +82,11 @@ public enum Solver {
     var r = vb > va ? b : a
     let loser = vb > va ? a : b
     r.statistics.insert(
-      ("auto", .string("ppga and lp_walk in parallel (\(unstable) unstable ReLUs); winner \(r.method.rawValue)")),
+      (
+        "auto",
+        .string(
+          "ppga and lp_walk in parallel (\(unstable) unstable ReLUs); winner \(r.method.rawValue)")
+      ),
       at: 0)
     r.statistics.append(("other_method", .string(loser.method.rawValue)))
     r.statistics.append(("other_objective", loser.claimedObjective.map { .number($0) } ?? .null))
@@ -132,7 +138,8 @@ public enum Solver {
   /// The trivial points with their values; computed before the methods run (inside the limit).
   static func trivialCandidates(_ problem: Problem) -> [Candidate] {
     trivialPoints(problem).map {
-      Candidate(point: $0, value: checkedValue(problem, $0), from: "trivial point (box centre or origin)")
+      Candidate(
+        point: $0, value: checkedValue(problem, $0), from: "trivial point (box centre or origin)")
     }
   }
 
@@ -141,7 +148,9 @@ public enum Solver {
   /// member found or one it could have checked for nothing. The status, bound and statistics
   /// stay `r`'s (an `optimal` result whose bound the better point passes becomes `feasible`);
   /// `best_point_from` names where the point came from when it is not `r`'s.
-  static func keepingBest(_ problem: Problem, _ r: SolveResult, value: Double, candidates: [Candidate])
+  static func keepingBest(
+    _ problem: Problem, _ r: SolveResult, value: Double, candidates: [Candidate]
+  )
     -> SolveResult
   {
     guard r.status != .infeasible, r.status != .unbounded,
@@ -170,7 +179,8 @@ public enum Solver {
   {
     var candidates = trivialCandidates(problem)
     var heuristicContext = context
-    heuristicContext.deadline = context.start + Budget.warmStart * (context.deadline - context.start)
+    heuristicContext.deadline =
+      context.start + Budget.warmStart * (context.deadline - context.start)
     // A network too deep for even one pass of the batched kernel in the warm start's share
     // (PPGA checks its deadline between passes) gets no warm start.
     let tooDeep =
@@ -178,10 +188,14 @@ public enum Solver {
       > heuristicContext.deadline - monotonicSeconds()
     let first =
       tooDeep
-      ? SolveResult(status: .timeLimit, method: .ppga, message: "no warm start: the network is too deep for its share")
-      : GradientBackend(.ppga, minimumStarts: Budget.warmStartStarts).solve(problem, heuristicContext)
+      ? SolveResult(
+        status: .timeLimit, method: .ppga,
+        message: "no warm start: the network is too deep for its share")
+      : GradientBackend(.ppga, minimumStarts: Budget.warmStartStarts).solve(
+        problem, heuristicContext)
     if let x = first.point {
-      candidates.append(Candidate(point: x, value: claimedValue(problem, first), from: "ppga (the warm start)"))
+      candidates.append(
+        Candidate(point: x, value: claimedValue(problem, first), from: "ppga (the warm start)"))
     }
     guard !Interrupt.requested else {
       var r = first
@@ -194,7 +208,8 @@ public enum Solver {
       exact.statistics.append(("warm_start_objective", .number(f)))
       // How far the warm start was from the MILP's final point (0: it was already optimal).
       if let g = exact.claimedObjective {
-        exact.statistics.append(("warm_start_relative_gap", .number(abs(g - f) / max(1e-12, abs(g)))))
+        exact.statistics.append(
+          ("warm_start_relative_gap", .number(abs(g - f) / max(1e-12, abs(g)))))
       }
     }
     if exact.point == nil, first.point != nil, exact.status == .optimal { exact.status = .feasible }

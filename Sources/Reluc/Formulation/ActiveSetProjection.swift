@@ -40,10 +40,13 @@ struct ActiveSetProjection {
     upper = p.upper
     rowNorm = (0..<p.rowCount).map { r in
       var s = 0.0
-      for j in 0..<p.dimension { s += p.matrix[r * p.dimension + j] * p.matrix[r * p.dimension + j] }
+      for j in 0..<p.dimension {
+        s += p.matrix[r * p.dimension + j] * p.matrix[r * p.dimension + j]
+      }
       return max(s.squareRoot(), 1e-300)
     }
-    let magnitude = (p.rhs.map(abs) + p.lower.map(abs) + p.upper.map(abs)).filter(\.isFinite).max() ?? 0
+    let magnitude =
+      (p.rhs.map(abs) + p.lower.map(abs) + p.upper.map(abs)).filter(\.isFinite).max() ?? 0
     tolerance = 1e-12 * max(1, magnitude)
   }
 

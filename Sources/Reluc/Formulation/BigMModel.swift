@@ -1,6 +1,6 @@
 import RelucBase
-import RelucIR
 import RelucHiGHS
+import RelucIR
 
 /// The big-M MILP of a ReLU network over a polytope (Fischetti and Jo 2018; Anderson et al. 2020,
 /// eq. (2)), built in HiGHS. For a ReLU neuron with pre-activation `z = w.h + b` in `[L, U]`:
@@ -76,7 +76,8 @@ struct BigMModel {
     inputColumns = try solver.addPolytope(poly)
     var previous = Layer(columns: inputColumns.map { $0 }, lower: poly.lower, upper: poly.upper)
     let layerCount = layers ?? net.layers.count
-    let convexOnly = Self.convexSideNeurons(net, objective: layerCount == net.layers.count ? objective : nil)
+    let convexOnly = Self.convexSideNeurons(
+      net, objective: layerCount == net.layers.count ? objective : nil)
     activationColumns.reserveCapacity(layerCount)
     binaryColumns.reserveCapacity(layerCount)
     var added = 0
@@ -143,7 +144,8 @@ struct BigMModel {
       if layer.activation == .relu { stableActive += 1 }
       let a = try solver.addColumn(lower: free ? -inf : L, upper: free ? inf : U)
       // a - w.h = b
-      try solver.addRow(lower: b, upper: b, indices: idx + [Int32(a)], values: val.map { -$0 } + [1])
+      try solver.addRow(
+        lower: b, upper: b, indices: idx + [Int32(a)], values: val.map { -$0 } + [1])
       return (a, nil)
     }
     if U <= 0 {
@@ -173,14 +175,17 @@ struct BigMModel {
   /// convex side (see the type's comment). All false when the rule does not apply.
   static func convexSideNeurons(_ net: Network, objective: Objective?) -> [Bool] {
     let n = net.layers.count
-    guard let objective, n >= 2, net.outputNormalization == nil, net.layers[n - 1].activation == .linear,
+    guard let objective, n >= 2, net.outputNormalization == nil,
+      net.layers[n - 1].activation == .linear,
       net.layers[n - 2].activation == .relu
     else { return n >= 2 ? Array(repeating: false, count: net.layers[n - 2].outputSize) : [] }
     let out = net.layers[n - 1]
     let sign = objective.sign
     return (0..<out.inputSize).map { j in
       var g = 0.0
-      for k in 0..<out.outputSize { g += objective.outputWeights[k] * out.weights[k * out.inputSize + j] }
+      for k in 0..<out.outputSize {
+        g += objective.outputWeights[k] * out.weights[k * out.inputSize + j]
+      }
       return sign * g <= 0
     }
   }

@@ -1,6 +1,6 @@
 import RelucBase
-import RelucIR
 import RelucHiGHS
+import RelucIR
 
 /// The feasible set of inputs: Euclidean projection (the gradient methods) and sampling (their
 /// starts and the walks).
@@ -37,7 +37,9 @@ final class Domain {
     self.polytope = polytope
     n = polytope.dimension
     var d2 = 0.0
-    for j in 0..<n { d2 += (polytope.upper[j] - polytope.lower[j]) * (polytope.upper[j] - polytope.lower[j]) }
+    for j in 0..<n {
+      d2 += (polytope.upper[j] - polytope.lower[j]) * (polytope.upper[j] - polytope.lower[j])
+    }
     diameter = max(d2.squareRoot(), 1e-12)
     acceptedViolation = feasibilityTolerance * max(1, polytope.upper.map(abs).max() ?? 1)
     dual = exact && !polytope.isBox && polytope.rowCount <= 64 ? DualProjection(polytope) : nil

@@ -44,7 +44,8 @@ struct DualProjection {
     }
   }
 
-  func dual(_ v: UnsafePointer<Double>, _ x: [Double], _ r: [Double], _ lambda: [Double]) -> Double {
+  func dual(_ v: UnsafePointer<Double>, _ x: [Double], _ r: [Double], _ lambda: [Double]) -> Double
+  {
     var g = 0.0
     for j in 0..<n { g += 0.5 * (x[j] - v[j]) * (x[j] - v[j]) }
     for i in 0..<m { g += lambda[i] * r[i] }

@@ -1,6 +1,6 @@
 import RelucBase
-import RelucIR
 import RelucHiGHS
+import RelucIR
 
 extension BigMModel {
   /// The relative violation above which an ideal cut is added.
@@ -74,7 +74,9 @@ extension BigMModel {
   /// solution. Returns the cuts added (a batch per round), the rounds of separation, the LP
   /// objective after each solve and the last LP status.
   func cutLoop(rounds: Int, until stop: Double, onSolution: ([Double]) -> Void = { _ in })
-    throws(HighsError) -> (batches: [RowBatch], rounds: Int, bounds: [Double], status: HighsModelStatus?)
+    throws(HighsError) -> (
+      batches: [RowBatch], rounds: Int, bounds: [Double], status: HighsModelStatus?
+    )
   {
     var batches: [RowBatch] = []
     var history: [Double] = []

@@ -1,6 +1,6 @@
 import RelucBase
-import RelucIR
 import RelucHiGHS
+import RelucIR
 
 extension HighsSolver {
   /// Adds one column per input (with its bounds) and the rows `A x <= b` of a polytope; returns
@@ -66,7 +66,8 @@ extension Polytope {
         if violation <= accepted { return .nonEmpty }
         return .undecided(
           "HiGHS's point of the emptiness LP violates the constraints on the inputs by "
-            + "\(formatNumber(violation)), more than the final check accepts (\(formatNumber(accepted)))")
+            + "\(formatNumber(violation)), more than the final check accepts (\(formatNumber(accepted)))"
+        )
       case let status:
         return .undecided("HiGHS ended the emptiness LP with status \(status)")
       }
@@ -96,8 +97,11 @@ extension Polytope {
       try s.addRow(lower: -s.infinity, upper: rhs[r], indices: idx, values: val)
     }
     for j in 0..<n {
-      try s.addRow(lower: -s.infinity, upper: upper[j], indices: [Int32(columns[j]), Int32(t)], values: [1, -1])
-      try s.addRow(lower: lower[j], upper: s.infinity, indices: [Int32(columns[j]), Int32(t)], values: [1, 1])
+      try s.addRow(
+        lower: -s.infinity, upper: upper[j], indices: [Int32(columns[j]), Int32(t)],
+        values: [1, -1])
+      try s.addRow(
+        lower: lower[j], upper: s.infinity, indices: [Int32(columns[j]), Int32(t)], values: [1, 1])
     }
     guard try s.run() == .optimal else { return nil }
     return maxViolation(Array(s.columnValues()[0..<n]))

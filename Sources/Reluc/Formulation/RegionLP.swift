@@ -1,6 +1,6 @@
 import RelucBase
-import RelucIR
 import RelucHiGHS
+import RelucIR
 
 /// The linear region of a point: on the activation pattern of `x` every pre-activation is affine
 /// in the inputs, `z_i(x) = M_i x + m_i`, and so is the objective, `T(z) x + t(z)`
@@ -86,7 +86,9 @@ final class RegionLPSolver {
   /// and its value, or nil if the LP failed.
   func solve(_ region: LinearRegion, timeLimit: Double) throws(HighsError) -> ([Double], Double)? {
     let n = problem.network.inputSize
-    if solver.rowCount > fixedRows { try solver.deleteRows(from: fixedRows, to: solver.rowCount - 1) }
+    if solver.rowCount > fixedRows {
+      try solver.deleteRows(from: fixedRows, to: solver.rowCount - 1)
+    }
     var rows = RowBatch()
     let inf = solver.infinity
     for (i, row) in region.rows.enumerated() {

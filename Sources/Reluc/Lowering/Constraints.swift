@@ -53,9 +53,14 @@ extension Lowering {
             Messages.lengthMismatch(v.components.count, length), at: me.loc(range))
           return false
         }
-        let suffix = binders.isEmpty ? "" : "[" + binders.map { String(scope.indices[$0.name.name]!) }.joined(separator: ",") + "]"
+        let suffix =
+          binders.isEmpty
+          ? ""
+          : "[" + binders.map { String(scope.indices[$0.name.name]!) }.joined(separator: ",") + "]"
         for k in 0..<length {
-          func comp(_ v: Value) -> Affine { v.components.count == 1 ? v.components[0] : v.components[k] }
+          func comp(_ v: Value) -> Affine {
+            v.components.count == 1 ? v.components[0] : v.components[k]
+          }
           for (o, op) in rel.operators.enumerated() {
             // lhs op rhs  ->  (lhs - rhs) op 0
             let diff = comp(values[o]) - comp(values[o + 1])

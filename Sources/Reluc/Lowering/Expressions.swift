@@ -41,7 +41,13 @@ extension Lowering {
           acc = r
         }
       }
-      if additive { acc = map(acc) { var a = $0; a.prune(); return a } }
+      if additive {
+        acc = map(acc) {
+          var a = $0
+          a.prune()
+          return a
+        }
+      }
       return acc
     case .sum(let binders, let body, _):
       if binders.isEmpty {
@@ -57,7 +63,11 @@ extension Lowering {
         return me.accumulate(&total, v, times: 1, body.range)
       }
       guard ok else { return nil }
-      return map(total) { var a = $0; a.prune(); return a }
+      return map(total) {
+        var a = $0
+        a.prune()
+        return a
+      }
     }
   }
 
@@ -72,7 +82,12 @@ extension Lowering {
       a.add(b, times: s)
       acc = .scalar(a)
     case (.scalar(let a), .vector(let bs)):
-      acc = .vector(bs.map { var r = a; r.add($0, times: s); return r })
+      acc = .vector(
+        bs.map {
+          var r = a
+          r.add($0, times: s)
+          return r
+        })
     case (.vector(var xs), .scalar(let b)):
       acc = .scalar(Affine())
       for k in xs.indices { xs[k].add(b, times: s) }

@@ -1,6 +1,5 @@
 import RelucBase
 import RelucIR
-
 import RelucXML
 
 /// The `network` statement: the file is read once (size limit, type check), its SHA-256
@@ -98,10 +97,13 @@ extension Lowering {
       }
     }
     var stem = path
-    if let dot = path.lastIndex(of: "."), !path[dot...].contains("/") { stem = String(path[..<dot]) }
+    if let dot = path.lastIndex(of: "."), !path[dot...].contains("/") {
+      stem = String(path[..<dot])
+    }
     let output = stem + ".xml" == path ? stem + ".converted.xml" : stem + ".xml"
     let format = byName ? "" : "--format \(kind.lowercased()) "
-    return "this is an \(kind) network: convert it first: reluc import \(format)\(path) -o \(output)"
+    return
+      "this is an \(kind) network: convert it first: reluc import \(format)\(path) -o \(output)"
   }
 
   /// An ONNX model is a protobuf message that starts with its IR version: field 1, a varint

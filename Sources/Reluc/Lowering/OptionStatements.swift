@@ -39,7 +39,9 @@ extension Lowering {
       message = Messages.unknownOption(a.name, suggestion: suggestion)
     case .badValue(let expected):
       let shown: String
-      if case .model(_, let value, _) = a.origin { shown = file.text(value) } else {
+      if case .model(_, let value, _) = a.origin {
+        shown = file.text(value)
+      } else {
         shown = a.value.description
       }
       message = Messages.badOptionValue(a.name, shown, expected)

@@ -40,11 +40,13 @@ public enum NNetImporter {
       return v
     }
     let header = try next("the header")
-    guard header.count >= 3, let layerCount = Int(exactly: header[0]), let nIn = Int(exactly: header[1]),
+    guard header.count >= 3, let layerCount = Int(exactly: header[0]),
+      let nIn = Int(exactly: header[1]),
       let nOut = Int(exactly: header[2]), layerCount >= 1, nIn >= 1, nOut >= 1
     else { throw ImportError("bad header", line: lines[0].0) }
     let sizes = try next("the layer sizes", count: layerCount + 1).map { Int(exactly: $0) ?? 0 }
-    guard sizes.first == nIn, sizes.last == nOut, sizes.allSatisfy({ $0 >= 1 && $0 <= 10_000_000 }) else {
+    guard sizes.first == nIn, sizes.last == nOut, sizes.allSatisfy({ $0 >= 1 && $0 <= 10_000_000 })
+    else {
       throw ImportError("the layer sizes do not match the header", line: lines[1].0)
     }
     _ = try next("the unused flag")
@@ -52,7 +54,8 @@ public enum NNetImporter {
     let maxs = try next("the input maximums", count: nIn)
     if let j = (0..<nIn).first(where: { mins[$0] > maxs[$0] }) {
       throw ImportError(
-        "the bounds of input \(j) cross: minimum \(mins[j]) > maximum \(maxs[j])", line: lines[cursor - 1].0)
+        "the bounds of input \(j) cross: minimum \(mins[j]) > maximum \(maxs[j])",
+        line: lines[cursor - 1].0)
     }
     let means = try next("the means", count: nIn + 1)
     let ranges = try next("the ranges", count: nIn + 1)
@@ -69,10 +72,13 @@ public enum NNetImporter {
           name: "layer\(k + 1)", inputSize: cols, outputSize: rows, weights: w, bias: b,
           activation: k == layerCount - 1 ? .linear : .relu))
     }
-    if cursor < lines.count { throw ImportError("unexpected data after the last layer", line: lines[cursor].0) }
+    if cursor < lines.count {
+      throw ImportError("unexpected data after the last layer", line: lines[cursor].0)
+    }
     if ranges.contains(0) { throw ImportError("a range is zero") }
     return Network(
-      name: name, inputName: "x", outputName: "y", layers: layers, inputLower: mins, inputUpper: maxs,
+      name: name, inputName: "x", outputName: "y", layers: layers, inputLower: mins,
+      inputUpper: maxs,
       inputNormalization: Normalization(mean: Array(means[0..<nIn]), scale: Array(ranges[0..<nIn])),
       outputNormalization: Normalization(
         mean: [Double](repeating: means[nIn], count: nOut),

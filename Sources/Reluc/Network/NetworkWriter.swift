@@ -22,7 +22,8 @@ public enum NetworkWriter {
     out += "  </output>\n"
     for (k, layer) in net.layers.enumerated() {
       let name = layer.name.isEmpty ? "L\(k + 1)" : layer.name
-      out += "  <layer name=\"\(escape(name))\" inputs=\"\(layer.inputSize)\" outputs=\"\(layer.outputSize)\" activation=\"\(layer.activation.rawValue)\">\n"
+      out +=
+        "  <layer name=\"\(escape(name))\" inputs=\"\(layer.inputSize)\" outputs=\"\(layer.outputSize)\" activation=\"\(layer.activation.rawValue)\">\n"
       for i in 0..<layer.outputSize {
         let row = layer.weights[(i * layer.inputSize)..<((i + 1) * layer.inputSize)]
         out += "    <row>\(numbers(row))</row>\n"

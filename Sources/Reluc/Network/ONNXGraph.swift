@@ -42,11 +42,14 @@ extension ONNXImporter {
       if defined[name] != nil { throw ImportError("graph input '\(name)' is declared twice") }
       defined[name] = g.initializers[name] == nil ? .input : .initializer
     }
-    for name in g.initializers.keys.sorted() where defined[name] == nil { defined[name] = .initializer }
+    for name in g.initializers.keys.sorted() where defined[name] == nil {
+      defined[name] = .initializer
+    }
     for (i, node) in g.nodes.enumerated() {
       for out in node.outputs where !out.isEmpty {
         if let d = defined[out] {
-          throw ImportError("tensor '\(out)' is defined twice: \(definer(d)) and by \(describe(g, i))")
+          throw ImportError(
+            "tensor '\(out)' is defined twice: \(definer(d)) and by \(describe(g, i))")
         }
         defined[out] = .node(i)
       }
@@ -59,7 +62,8 @@ extension ONNXImporter {
       for name in node.inputs where !name.isEmpty {
         guard let d = defined[name] else {
           throw ImportError(
-            "\(describe(g, i)) reads tensor '\(name)', which no node, initializer or graph input defines")
+            "\(describe(g, i)) reads tensor '\(name)', which no node, initializer or graph input defines"
+          )
         }
         if case .node(let j) = d { from.append(j) }
       }
@@ -68,10 +72,12 @@ extension ONNXImporter {
     guard g.outputs.count == 1, let output = g.outputs.first else {
       let names = g.outputs.map { "'\($0)'" }.joined(separator: ", ")
       throw ImportError(
-        "the graph declares \(g.outputs.count) outputs\(names.isEmpty ? "" : " (\(names))"); exactly one is supported")
+        "the graph declares \(g.outputs.count) outputs\(names.isEmpty ? "" : " (\(names))"); exactly one is supported"
+      )
     }
     guard let outputDefinition = defined[output] else {
-      throw ImportError("the graph output '\(output)' is not defined by any node, initializer or graph input")
+      throw ImportError(
+        "the graph output '\(output)' is not defined by any node, initializer or graph input")
     }
     let dataInputs = g.inputs.filter { g.initializers[$0.0] == nil }
     guard dataInputs.count == 1, let (input, inputDims) = dataInputs.first else {
@@ -119,6 +125,7 @@ extension ONNXImporter {
         }
       }
     }
-    return Plan(input: input, inputDims: inputDims, output: output, order: topological.filter { needed[$0] })
+    return Plan(
+      input: input, inputDims: inputDims, output: output, order: topological.filter { needed[$0] })
   }
 }

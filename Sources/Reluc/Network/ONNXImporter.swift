@@ -63,7 +63,9 @@ public enum ONNXImporter {
       case 1: g.nodes.append(try readNode(field))
       case 5:
         let (name, t) = try readTensor(field)
-        if g.initializers[name] != nil { throw ImportError("initializer '\(name)' is defined twice") }
+        if g.initializers[name] != nil {
+          throw ImportError("initializer '\(name)' is defined twice")
+        }
         g.initializers[name] = t
       case 11: g.inputs.append(try readValueInfo(field))
       case 12: g.outputs.append(try readValueInfo(field).0)
@@ -93,7 +95,8 @@ public enum ONNXImporter {
           case (1, 2): attrName = a.string(try a.lengthDelimited())
           case (2, 5): f = Double(Float(bitPattern: try a.fixed32()))
           case (3, 0): i = Int(truncatingIfNeeded: Int64(bitPattern: try a.varint()))
-          case (8, 0): list = (list ?? []) + [Int(truncatingIfNeeded: Int64(bitPattern: try a.varint()))]
+          case (8, 0):
+            list = (list ?? []) + [Int(truncatingIfNeeded: Int64(bitPattern: try a.varint()))]
           case (8, 2):
             var p = a.sub(try a.lengthDelimited())
             var l = list ?? []
@@ -137,7 +140,8 @@ public enum ONNXImporter {
       case (8, 2): name = r.string(try r.lengthDelimited())
       case (9, 2): raw = try r.lengthDelimited()
       case (14, 2):
-        throw ImportError("tensor '\(name)' keeps its data in an external file, which is not supported")
+        throw ImportError(
+          "tensor '\(name)' keeps its data in an external file, which is not supported")
       default: try r.skip(wire)
       }
     }
@@ -145,7 +149,9 @@ public enum ONNXImporter {
       let b = r.bytes
       /// The little-endian words of the raw data, `width` bytes each.
       func words(_ width: Int) throws(ImportError) -> [UInt64] {
-        guard raw.count % width == 0 else { throw ImportError("tensor '\(name)': bad raw data length") }
+        guard raw.count % width == 0 else {
+          throw ImportError("tensor '\(name)': bad raw data length")
+        }
         return stride(from: raw.lowerBound, to: raw.upperBound, by: width).map { p in
           var v: UInt64 = 0
           for k in 0..<width { v |= UInt64(b[p + k]) << (8 * UInt64(k)) }
@@ -157,7 +163,8 @@ public enum ONNXImporter {
       case 11: values = try words(8).map { Double(bitPattern: $0) }
       case 7: values = try words(8).map { Double(Int64(bitPattern: $0)) }
       default:
-        throw ImportError("tensor '\(name)' has data type \(type); only float, double and int64 are supported")
+        throw ImportError(
+          "tensor '\(name)' has data type \(type); only float, double and int64 are supported")
       }
     }
     var count: Int? = 1
@@ -266,7 +273,8 @@ public enum ONNXImporter {
     for d in inputDims where d > 0 {
       let (p, overflow) = size.multipliedReportingOverflow(by: d)
       guard !overflow, p <= ONNXReference.largest else {
-        throw ImportError("the graph input '\(plan.input)' has dimensions \(inputDims): too many values")
+        throw ImportError(
+          "the graph input '\(plan.input)' has dimensions \(inputDims): too many values")
       }
       size = p
     }
@@ -274,26 +282,36 @@ public enum ONNXImporter {
     var current = plan.input
     // The tensors computed from the data input.
     var variable: Set<String> = [plan.input]
-    var pending: Affine? = size > 0 ? Affine(rows: size, cols: size, matrix: nil, shift: [Double](repeating: 0, count: size)) : nil
+    var pending: Affine? =
+      size > 0
+      ? Affine(rows: size, cols: size, matrix: nil, shift: [Double](repeating: 0, count: size))
+      : nil
     var layers: [DenseLayer] = []
 
     func constant(_ node: Node, _ index: Int) throws(ImportError) -> (Tensor, Int)? {
       // The operand that is not `current`: (tensor, its position), or nil.
       for (k, i) in node.inputs.enumerated() where i != current && !i.isEmpty {
         guard let t = g.initializers[i] else {
-          throw ImportError("node \(index) '\(node.name)' (\(node.opType)): input '\(i)' is neither the data path nor a constant")
+          throw ImportError(
+            "node \(index) '\(node.name)' (\(node.opType)): input '\(i)' is neither the data path nor a constant"
+          )
         }
         return (t, k)
       }
       return nil
     }
     func unsupported(_ node: Node, _ index: Int, _ why: String = "") -> ImportError {
-      ImportError("unsupported ONNX operator \(node.opType) (node \(index) '\(node.name)')" + (why.isEmpty ? "" : ": " + why))
+      ImportError(
+        "unsupported ONNX operator \(node.opType) (node \(index) '\(node.name)')"
+          + (why.isEmpty ? "" : ": " + why))
     }
-    func broadcast(_ t: Tensor, _ n: Int, _ node: Node, _ index: Int) throws(ImportError) -> [Double] {
+    func broadcast(_ t: Tensor, _ n: Int, _ node: Node, _ index: Int) throws(ImportError)
+      -> [Double]
+    {
       if t.values.count == 1 { return [Double](repeating: t.values[0], count: n) }
       guard t.values.count == n else {
-        throw unsupported(node, index, "a constant of \(t.values.count) values for a vector of \(n)")
+        throw unsupported(
+          node, index, "a constant of \(t.values.count) values for a vector of \(n)")
       }
       return t.values
     }
@@ -303,18 +321,25 @@ public enum ONNXImporter {
       // The chain: each node reads exactly one tensor computed from the data, the last one.
       let fromData = node.inputs.filter { variable.contains($0) }
       guard let data = fromData.first else {
-        throw unsupported(node, index, "none of its inputs depends on the graph input '\(plan.input)'")
+        throw unsupported(
+          node, index, "none of its inputs depends on the graph input '\(plan.input)'")
       }
       guard fromData.count == 1 else {
         let names = fromData.map { "'\($0)'" }.joined(separator: " and ")
         throw unsupported(
-          node, index, "it combines tensors \(names) computed from the graph input; only a chain of operations is supported")
+          node, index,
+          "it combines tensors \(names) computed from the graph input; only a chain of operations is supported"
+        )
       }
       guard data == current else {
         throw unsupported(
-          node, index, "it reads '\(data)' while the chain has reached '\(current)'; only a chain of operations is supported")
+          node, index,
+          "it reads '\(data)' while the chain has reached '\(current)'; only a chain of operations is supported"
+        )
       }
-      guard let out = node.outputs.first, !out.isEmpty else { throw unsupported(node, index, "no output") }
+      guard let out = node.outputs.first, !out.isEmpty else {
+        throw unsupported(node, index, "no output")
+      }
       for o in node.outputs where !o.isEmpty { variable.insert(o) }
       switch node.opType {
       case "Identity", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Dropout":
@@ -322,9 +347,11 @@ public enum ONNXImporter {
       case "Relu":
         guard let a = pending else { throw unsupported(node, index, "the input size is unknown") }
         layers.append(try layer(a, .relu, layers.count))
-        pending = Affine(rows: a.rows, cols: a.rows, matrix: nil, shift: [Double](repeating: 0, count: a.rows))
+        pending = Affine(
+          rows: a.rows, cols: a.rows, matrix: nil, shift: [Double](repeating: 0, count: a.rows))
       case "MatMul", "Gemm":
-        guard let (t, position) = try constant(node, index), t.dims.count == 2 || t.dims.count == 1 else {
+        guard let (t, position) = try constant(node, index), t.dims.count == 2 || t.dims.count == 1
+        else {
           throw unsupported(node, index, "needs a constant 2-D weight")
         }
         var r = t.dims[0]
@@ -333,7 +360,8 @@ public enum ONNXImporter {
         var transposed: Bool
         if node.opType == "Gemm" {
           if node.ints["transA"] ?? 0 != 0 || position != 1 {
-            throw unsupported(node, index, "only Y = alpha X B' + beta C with X the data is supported")
+            throw unsupported(
+              node, index, "only Y = alpha X B' + beta C with X the data is supported")
           }
           transposed = node.ints["transB"] ?? 0 == 0  // X B: B is in x out, so W = B^T
         } else {
@@ -350,7 +378,8 @@ public enum ONNXImporter {
           pending = Affine(rows: c, cols: c, matrix: nil, shift: [Double](repeating: 0, count: c))
         }
         guard var a = pending, a.rows == c else {
-          throw unsupported(node, index, "weight of shape \(t.dims) does not fit a vector of \(pending?.rows ?? 0)")
+          throw unsupported(
+            node, index, "weight of shape \(t.dims) does not fit a vector of \(pending?.rows ?? 0)")
         }
         let alpha = node.floats["alpha"] ?? 1
         if alpha != 1 { w = w.map { $0 * alpha } }
@@ -385,7 +414,8 @@ public enum ONNXImporter {
       current = out
     }
     guard current == plan.output else {
-      throw ImportError("the graph output '\(plan.output)' does not depend on the graph input '\(plan.input)'")
+      throw ImportError(
+        "the graph output '\(plan.output)' does not depend on the graph input '\(plan.input)'")
     }
     guard var last = pending else { throw ImportError("the graph has no operation on its input") }
     if !last.isIdentity || layers.isEmpty {

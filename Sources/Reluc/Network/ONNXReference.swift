@@ -34,7 +34,9 @@ struct ONNXReference {
     for index in plan.order {
       let node = graph.nodes[index]
       let where_ = ONNXImporter.describe(graph, index)
-      func fail(_ why: String) -> ImportError { ImportError("the ONNX graph cannot be evaluated at \(where_): \(why)") }
+      func fail(_ why: String) -> ImportError {
+        ImportError("the ONNX graph cannot be evaluated at \(where_): \(why)")
+      }
       func operand(_ k: Int) throws(ImportError) -> Value? {
         guard k < node.inputs.count, !node.inputs[k].isEmpty else { return nil }
         let name = node.inputs[k]
@@ -54,7 +56,9 @@ struct ONNXReference {
       func integers(_ values: [Double]) throws(ImportError) -> [Int] {
         var r: [Int] = []
         for v in values {
-          guard abs(v) <= Double(Self.largest), let i = Int(exactly: v) else { throw fail("\(v) is not a dimension or an axis") }
+          guard abs(v) <= Double(Self.largest), let i = Int(exactly: v) else {
+            throw fail("\(v) is not a dimension or an axis")
+          }
           r.append(i)
         }
         return r
@@ -71,8 +75,12 @@ struct ONNXReference {
         let v = try required(0)
         var axis = node.ints["axis"] ?? 1
         if axis < 0 { axis += v.dims.count }
-        guard axis >= 0, axis <= v.dims.count else { throw fail("axis \(axis) for rank \(v.dims.count)") }
-        guard let outer = product(Array(v.dims[..<axis])), let inner = product(Array(v.dims[axis...])) else {
+        guard axis >= 0, axis <= v.dims.count else {
+          throw fail("axis \(axis) for rank \(v.dims.count)")
+        }
+        guard let outer = product(Array(v.dims[..<axis])),
+          let inner = product(Array(v.dims[axis...]))
+        else {
           throw fail("dimensions \(v.dims)")
         }
         result = Value(dims: [outer, inner], values: v.values)
@@ -80,7 +88,9 @@ struct ONNXReference {
         let v = try required(0)
         let shape = try integers(try required(1).values)
         let allowZero = (node.ints["allowzero"] ?? 0) != 0
-        var dims = shape.enumerated().map { k, d in d == 0 && !allowZero ? (k < v.dims.count ? v.dims[k] : -2) : d }
+        var dims = shape.enumerated().map { k, d in
+          d == 0 && !allowZero ? (k < v.dims.count ? v.dims[k] : -2) : d
+        }
         let unknown = dims.indices.filter { dims[$0] == -1 }
         guard !dims.contains(-2), dims.allSatisfy({ $0 >= -1 }), unknown.count <= 1,
           let known = product(dims.filter { $0 >= 0 })
@@ -88,10 +98,14 @@ struct ONNXReference {
           throw fail("shape \(shape) for dimensions \(v.dims)")
         }
         if let u = unknown.first {
-          guard known > 0, v.values.count % known == 0 else { throw fail("shape \(shape) for dimensions \(v.dims)") }
+          guard known > 0, v.values.count % known == 0 else {
+            throw fail("shape \(shape) for dimensions \(v.dims)")
+          }
           dims[u] = v.values.count / known
         }
-        guard product(dims) == v.values.count else { throw fail("shape \(shape) for dimensions \(v.dims)") }
+        guard product(dims) == v.values.count else {
+          throw fail("shape \(shape) for dimensions \(v.dims)")
+        }
         result = Value(dims: dims, values: v.values)
       case "Squeeze":
         let v = try required(0)
@@ -100,7 +114,9 @@ struct ONNXReference {
           guard normal.allSatisfy({ $0 >= 0 && $0 < v.dims.count && v.dims[$0] == 1 }) else {
             throw fail("axes \(a) for dimensions \(v.dims)")
           }
-          result = Value(dims: v.dims.indices.filter { !normal.contains($0) }.map { v.dims[$0] }, values: v.values)
+          result = Value(
+            dims: v.dims.indices.filter { !normal.contains($0) }.map { v.dims[$0] },
+            values: v.values)
         } else {
           result = Value(dims: v.dims.filter { $0 != 1 }, values: v.values)
         }
@@ -127,7 +143,9 @@ struct ONNXReference {
       case "Gemm":
         var a = try required(0)
         var b = try required(1)
-        guard a.dims.count == 2, b.dims.count == 2 else { throw fail("operands of dimensions \(a.dims) and \(b.dims)") }
+        guard a.dims.count == 2, b.dims.count == 2 else {
+          throw fail("operands of dimensions \(a.dims) and \(b.dims)")
+        }
         if (node.ints["transA"] ?? 0) != 0 { a = transpose(a) }
         if (node.ints["transB"] ?? 0) != 0 { b = transpose(b) }
         var y = try matmul(a, b, fail)
@@ -136,7 +154,9 @@ struct ONNXReference {
         if let c = try operand(2) {
           let beta = node.floats["beta"] ?? 1
           let sum = try broadcast(y, c, fail) { $0 + beta * $1 }
-          guard sum.dims == y.dims else { throw fail("C of dimensions \(c.dims) for a result \(y.dims)") }
+          guard sum.dims == y.dims else {
+            throw fail("C of dimensions \(c.dims) for a result \(y.dims)")
+          }
           y = sum
         }
         result = y
@@ -151,7 +171,8 @@ struct ONNXReference {
       if let out = node.outputs.first, !out.isEmpty { values[out] = result }
     }
     guard let y = values[plan.output] else {
-      throw ImportError("the ONNX graph cannot be evaluated: its output '\(plan.output)' has no value")
+      throw ImportError(
+        "the ONNX graph cannot be evaluated: its output '\(plan.output)' has no value")
     }
     return y.values
   }
@@ -204,7 +225,9 @@ struct ONNXReference {
     }
     let sa = strides(ad)
     let sb = strides(bd)
-    guard let total = product(dims) else { throw fail("dimensions \(a) and \(b) broadcast to \(dims): too many values") }
+    guard let total = product(dims) else {
+      throw fail("dimensions \(a) and \(b) broadcast to \(dims): too many values")
+    }
     var pairs: [(Int, Int)] = []
     pairs.reserveCapacity(total)
     var index = [Int](repeating: 0, count: rank)
@@ -227,7 +250,9 @@ struct ONNXReference {
     return (dims, pairs)
   }
 
-  func broadcast(_ a: Value, _ b: Value, _ fail: (String) -> ImportError, _ f: (Double, Double) -> Double)
+  func broadcast(
+    _ a: Value, _ b: Value, _ fail: (String) -> ImportError, _ f: (Double, Double) -> Double
+  )
     throws(ImportError) -> Value
   {
     let (dims, pairs) = try broadcastIndices(a.dims, b.dims, fail)
@@ -236,7 +261,9 @@ struct ONNXReference {
 
   /// numpy's matmul: a 1-D operand is a row (left) or a column (right) vector whose dimension is
   /// dropped from the result; leading dimensions broadcast.
-  mutating func matmul(_ a: Value, _ b: Value, _ fail: (String) -> ImportError) throws(ImportError) -> Value {
+  mutating func matmul(_ a: Value, _ b: Value, _ fail: (String) -> ImportError) throws(ImportError)
+    -> Value
+  {
     var ad = a.dims
     var bd = b.dims
     guard !ad.isEmpty, !bd.isEmpty else { throw fail("a scalar operand") }
@@ -295,15 +322,20 @@ extension ONNXImporter {
     for x in points {
       let expected = try reference.evaluate(x)
       let got = net.evaluate(x)
-      let at = x.count <= 8 ? "x = (\(x.map { "\($0)" }.joined(separator: ", ")))" : "a point of \(x.count) inputs"
+      let at =
+        x.count <= 8
+        ? "x = (\(x.map { "\($0)" }.joined(separator: ", ")))" : "a point of \(x.count) inputs"
       guard expected.count == got.count else {
         throw ImportError(
-          "the imported network does not reproduce the ONNX graph at \(at): it has \(got.count) outputs, the graph's output '\(plan.output)' has \(expected.count) values")
+          "the imported network does not reproduce the ONNX graph at \(at): it has \(got.count) outputs, the graph's output '\(plan.output)' has \(expected.count) values"
+        )
       }
       let tolerance = 1e-9 * (1 + reference.magnitude)
-      for (i, (a, b)) in zip(got, expected).enumerated() where a != b && !(abs(a - b) <= tolerance) {
+      for (i, (a, b)) in zip(got, expected).enumerated() where a != b && !(abs(a - b) <= tolerance)
+      {
         throw ImportError(
-          "the imported network does not reproduce the ONNX graph at \(at): output \(i) is \(a), the graph gives \(b)")
+          "the imported network does not reproduce the ONNX graph at \(at): output \(i) is \(a), the graph gives \(b)"
+        )
       }
     }
   }

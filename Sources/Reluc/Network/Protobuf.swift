@@ -120,5 +120,7 @@ struct ProtoReader {
 
   func string(_ r: Range<Int>) -> String { String(decoding: bytes[r], as: UTF8.self) }
 
-  func sub(_ r: Range<Int>) -> ProtoReader { ProtoReader(bytes, from: r.lowerBound, to: r.upperBound) }
+  func sub(_ r: Range<Int>) -> ProtoReader {
+    ProtoReader(bytes, from: r.lowerBound, to: r.upperBound)
+  }
 }

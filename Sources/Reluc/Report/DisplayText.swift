@@ -49,7 +49,9 @@ public enum DisplayText {
   /// range when long), and the caret and tildes under the range of `width` scalars starting at
   /// the 1-based scalar `column`. Tabs before the caret are kept so the caret lines up under
   /// the same text.
-  public static func excerpt(_ line: String, column: Int, width: Int) -> (text: String, marker: (prefix: String, length: Int)) {
+  public static func excerpt(_ line: String, column: Int, width: Int) -> (
+    text: String, marker: (prefix: String, length: Int)
+  ) {
     // Each scalar as shown, with its displayed width (one per character; escapes are wider).
     var pieces: [(text: String, width: Int, tab: Bool)] = []
     for u in line.unicodeScalars {

@@ -131,7 +131,8 @@ public struct SolutionReport: Sendable {
     guard let x = result.point else {
       // No point: a stopped solve says that it found none (never silent about it).
       if message == nil, status == .timeLimit || status == .interrupted {
-        message = "\(method.rawValue) found no point before it \(status == .timeLimit ? "reached the time limit" : "was interrupted")"
+        message =
+          "\(method.rawValue) found no point before it \(status == .timeLimit ? "reached the time limit" : "was interrupted")"
       }
       return
     }
@@ -190,10 +191,14 @@ public struct SolutionReport: Sendable {
     if let bound { out += "bound: \(formatNumber(bound))\n" }
     if let gap { out += "gap: \(formatNumber(gap))\n" }
     if let point {
-      for (j, v) in point.enumerated() { out += "\(problem.network.inputName)[\(j)] = \(formatNumber(v))\n" }
+      for (j, v) in point.enumerated() {
+        out += "\(problem.network.inputName)[\(j)] = \(formatNumber(v))\n"
+      }
     }
     if let outputs {
-      for (i, v) in outputs.enumerated() { out += "\(problem.network.outputName)[\(i)] = \(finiteText(v))\n" }
+      for (i, v) in outputs.enumerated() {
+        out += "\(problem.network.outputName)[\(i)] = \(finiteText(v))\n"
+      }
     }
     if let maxViolation {
       out += "check: max violation \(finiteText(maxViolation))"

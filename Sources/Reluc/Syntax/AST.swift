@@ -11,7 +11,10 @@ public struct Identifier: Sendable, Equatable {
 
 /// Binary arithmetic operators.
 public enum BinaryOperator: String, Sendable, Equatable {
-  case add = "+", subtract = "-", multiply = "*", divide = "/"
+  case add = "+"
+  case subtract = "-"
+  case multiply = "*"
+  case divide = "/"
 }
 
 /// One link of a chain: an operator and its right operand.
@@ -81,7 +84,9 @@ public indirect enum Expr: Sendable, Equatable {
 
 /// A comparison operator.
 public enum RelationOperator: String, Sendable, Equatable {
-  case lessEqual = "<=", greaterEqual = ">=", equal = "=="
+  case lessEqual = "<="
+  case greaterEqual = ">="
+  case equal = "=="
 }
 
 /// `e0 op e1 [op e2]`.

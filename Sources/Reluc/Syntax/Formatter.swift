@@ -56,7 +56,9 @@ public enum Formatter {
       var t = "constraint "
       if name != nil || !binders.isEmpty {
         t += name?.name ?? ""
-        if !binders.isEmpty { t += "[" + binders.map { binder($0, file) }.joined(separator: ", ") + "]" }
+        if !binders.isEmpty {
+          t += "[" + binders.map { binder($0, file) }.joined(separator: ", ") + "]"
+        }
         t += ": "
       }
       for (k, operand) in rel.operands.enumerated() {

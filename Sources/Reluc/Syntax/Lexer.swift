@@ -98,7 +98,9 @@ public struct Lexer {
       if c == 10 { break }
       if c == UInt8(ascii: "\\") {
         let e = peek(1)
-        if ![UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "n"), UInt8(ascii: "t")].contains(e) {
+        if ![UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "n"), UInt8(ascii: "t")].contains(
+          e)
+        {
           diagnostics.report(Messages.badEscape, at: .range(file.path, SourceRange(i, i + 2)))
         }
         i += 2
@@ -133,7 +135,10 @@ public struct Lexer {
     }
     // A number running into letters (`12abc`, `1e`) is one malformed token.
     var bad = false
-    while i < bytes.count, isIdentifierByte(bytes[i]) || bytes[i] == UInt8(ascii: ".") && peek(1) != UInt8(ascii: ".") && !isReal {
+    while i < bytes.count,
+      isIdentifierByte(bytes[i])
+        || bytes[i] == UInt8(ascii: ".") && peek(1) != UInt8(ascii: ".") && !isReal
+    {
       bad = true
       i += 1
     }

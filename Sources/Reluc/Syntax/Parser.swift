@@ -12,16 +12,16 @@ import RelucIR
 /// expression was expected, and resynchronises at the next statement keyword, so one run reports
 /// every independent error.
 public struct Parser {
-  private let file: SourceFile
-  private let tokens: [Token]
-  private var p = 0
-  private var diagnostics = DiagnosticBag()
-  private var statements: [Statement] = []
-  private var limits = FrontEndLimits()
+  let file: SourceFile
+  let tokens: [Token]
+  var p = 0
+  var diagnostics = DiagnosticBag()
+  var statements: [Statement] = []
+  var limits = FrontEndLimits()
   /// The current nesting depth of the expression being parsed.
-  private var depth = 0
+  var depth = 0
   /// Set when the nesting limit was passed: the rest of the statement is skipped silently.
-  private var abandoned = false
+  var abandoned = false
 
   /// Parses a file; the result holds the syntax tree and all lexical and syntax diagnostics.
   /// Runs on a thread of its own with a large stack (`onLargeStack`), so the nesting limit
@@ -46,26 +46,26 @@ public struct Parser {
     )
   }
 
-  private init(file: SourceFile, tokens: [Token]) {
+  init(file: SourceFile, tokens: [Token]) {
     self.file = file
     self.tokens = tokens
   }
 
   // MARK: Token access
 
-  private var current: Token { tokens[min(p, tokens.count - 1)] }
-  private func peekKind(_ k: Int) -> TokenKind { tokens[min(p + k, tokens.count - 1)].kind }
-  private func text(_ t: Token) -> String { file.text(t.range) }
-  private func loc(_ r: SourceRange) -> DiagnosticLocation { .range(file.path, r) }
+  var current: Token { tokens[min(p, tokens.count - 1)] }
+  func peekKind(_ k: Int) -> TokenKind { tokens[min(p + k, tokens.count - 1)].kind }
+  func text(_ t: Token) -> String { file.text(t.range) }
+  func loc(_ r: SourceRange) -> DiagnosticLocation { .range(file.path, r) }
 
   @discardableResult
-  private mutating func advance() -> Token {
+  mutating func advance() -> Token {
     let t = current
     if p < tokens.count - 1 { p += 1 }
     return t
   }
 
-  private var atStatementBoundary: Bool {
+  var atStatementBoundary: Bool {
     switch current.kind {
     case .eof: return true
     case .keyword(let k): return k.startsStatement
@@ -73,7 +73,7 @@ public struct Parser {
     }
   }
 
-  private func describe(_ t: Token) -> String {
+  func describe(_ t: Token) -> String {
     switch t.kind {
     case .identifier: return "identifier '\(text(t))'"
     case .integer, .real: return "number '\(text(t))'"
@@ -85,26 +85,26 @@ public struct Parser {
   }
 
   /// Reports "expected X" at the current token unless it is an error token (already reported).
-  private mutating func expected(_ what: String) {
+  mutating func expected(_ what: String) {
     if current.kind != .error, !abandoned {
       diagnostics.report(Messages.expected(what, found: describe(current)), at: loc(current.range))
     }
   }
 
-  private mutating func expect(_ kind: TokenKind, _ what: String) -> Token? {
+  mutating func expect(_ kind: TokenKind, _ what: String) -> Token? {
     if current.kind == kind { return advance() }
     expected(what)
     return nil
   }
 
   /// Skips to the next statement keyword.
-  private mutating func synchronize() {
+  mutating func synchronize() {
     while !atStatementBoundary { advance() }
   }
 
   // MARK: Statements
 
-  private mutating func parseModel() {
+  mutating func parseModel() {
     while current.kind != .eof {
       let before = p
       let errorsBefore = diagnostics.errorCount
@@ -124,7 +124,7 @@ public struct Parser {
     }
   }
 
-  private mutating func parseStatement() -> Statement? {
+  mutating func parseStatement() -> Statement? {
     let start = current.range.start
     switch current.kind {
     case .keyword(.network):
@@ -165,7 +165,7 @@ public struct Parser {
     }
   }
 
-  private mutating func parseString(_ what: String) -> StringLiteral? {
+  mutating func parseString(_ what: String) -> StringLiteral? {
     guard current.kind == .string else {
       expected(what)
       return nil
@@ -190,7 +190,7 @@ public struct Parser {
     return StringLiteral(value: String(decoding: out, as: UTF8.self), range: t.range)
   }
 
-  private mutating func parseOptionValue() -> OptionLiteral? {
+  mutating func parseOptionValue() -> OptionLiteral? {
     let start = current.range.start
     var sign = 1.0
     if current.kind == .minus || current.kind == .plus {
@@ -216,7 +216,7 @@ public struct Parser {
     }
   }
 
-  private mutating func parseConstraint() -> Statement? {
+  mutating func parseConstraint() -> Statement? {
     let start = advance().range.start
     var name: Identifier? = nil
     var binders: [Binder] = []
@@ -245,7 +245,7 @@ public struct Parser {
   }
 
   /// Parses `( i in a..b, j in c..d )` or the bracketed form, the opener being current.
-  private mutating func parseBinderList(close: TokenKind, _ closeText: String) -> [Binder]? {
+  mutating func parseBinderList(close: TokenKind, _ closeText: String) -> [Binder]? {
     let open = advance()
     var binders: [Binder] = []
     repeat {
@@ -269,7 +269,7 @@ public struct Parser {
     return binders
   }
 
-  private mutating func expectedClosing(_ what: String, open: Token) {
+  mutating func expectedClosing(_ what: String, open: Token) {
     if current.kind != .error, !abandoned {
       diagnostics.report(
         Messages.expected(what, found: describe(current)), at: loc(current.range),
@@ -277,7 +277,7 @@ public struct Parser {
     }
   }
 
-  private mutating func parseRelation() -> Relation? {
+  mutating func parseRelation() -> Relation? {
     let first = parseExpression()
     if case .missing = first { return nil }
     var operands = [first]
@@ -319,165 +319,11 @@ public struct Parser {
     }
     if [TokenKind.lessEqual, .greaterEqual, .equalEqual, .less, .greater].contains(current.kind) {
       diagnostics.report(
-        Messages.expected("end of the constraint", found: describe(current)), at: loc(current.range),
+        Messages.expected("end of the constraint", found: describe(current)),
+        at: loc(current.range),
         help: "a constraint compares at most three expressions")
       return nil
     }
     return Relation(operands: operands, operators: ops, operatorRanges: ranges)
   }
-
-  // MARK: Expressions
-
-  /// Enters one nesting level at `t`; false (after reporting `nesting-too-deep` once) when that
-  /// passes the limit. Every successful call is paired with `depth -= 1`.
-  private mutating func enter(_ t: Token) -> Bool {
-    if abandoned { return false }
-    if depth >= limits.maxNesting {
-      diagnostics.report(Messages.nestingTooDeep(limits.maxNesting), at: loc(t.range))
-      abandoned = true
-      return false
-    }
-    depth += 1
-    return true
-  }
-
-  /// expression = term { ("+" | "-") term }
-  private mutating func parseExpression() -> Expr {
-    let first = parseTerm()
-    var links: [ChainLink] = []
-    while current.kind == .plus || current.kind == .minus {
-      let op: BinaryOperator = advance().kind == .plus ? .add : .subtract
-      links.append(ChainLink(op, parseTerm()))
-    }
-    guard let last = links.last else { return first }
-    return .chain(first, links, first.range.union(last.operand.range))
-  }
-
-  /// term = unary { ("*" | "/") unary }
-  private mutating func parseTerm() -> Expr {
-    let first = parseUnary()
-    var links: [ChainLink] = []
-    while current.kind == .star || current.kind == .slash {
-      let op: BinaryOperator = advance().kind == .star ? .multiply : .divide
-      links.append(ChainLink(op, parseUnary()))
-    }
-    guard let last = links.last else { return first }
-    return .chain(first, links, first.range.union(last.operand.range))
-  }
-
-  /// unary = ("-" | "+") unary | primary. The signs are read in a loop; each '-' is a nesting
-  /// level (a `.negate` node), a '+' is dropped.
-  private mutating func parseUnary() -> Expr {
-    var minuses: [Token] = []
-    while current.kind == .minus || current.kind == .plus {
-      let t = advance()
-      if t.kind == .minus {
-        guard enter(t) else {
-          depth -= minuses.count
-          return .missing(t.range)
-        }
-        minuses.append(t)
-      }
-    }
-    var e = parsePrimary()
-    for t in minuses.reversed() { e = .negate(e, t.range.union(e.range)) }
-    depth -= minuses.count
-    return e
-  }
-
-  /// Whether a token can follow a complete operand: then a keyword before it is a name.
-  private func canFollowOperand(_ k: TokenKind) -> Bool {
-    switch k {
-    case .plus, .minus, .star, .slash, .rparen, .lbracket, .rbracket, .comma, .dotdot,
-      .lessEqual, .greaterEqual, .equalEqual, .less, .greater, .assign, .eof:
-      return true
-    case .keyword(let k): return k.startsStatement
-    default: return false
-    }
-  }
-
-  private mutating func parsePrimary() -> Expr {
-    let t = current
-    if abandoned { return .missing(SourceRange(t.range.start, t.range.start)) }
-    switch t.kind {
-    case .integer, .real:
-      advance()
-      let v = Double(text(t).replacingOccurrences("_", "")) ?? .nan
-      return .number(v, text: text(t), t.range)
-    case .identifier:
-      return parseReference()
-    case .keyword where canFollowOperand(peekKind(1)):
-      // A keyword in operand position followed by what may follow an operand is a name (the
-      // network may call its input `sum` or `maximize`); `sum(` is always a sum.
-      return parseReference()
-    case .lparen:
-      let open = advance()
-      guard enter(open) else { return .missing(open.range) }
-      defer { depth -= 1 }
-      let e = parseExpression()
-      guard current.kind == .rparen else {
-        expectedClosing("')'", open: open)
-        return .missing(open.range.union(e.range))
-      }
-      let close = advance()
-      return .paren(e, open.range.union(close.range))
-    case .keyword(.sum):
-      advance()
-      guard current.kind == .lparen else {
-        expected("'(' after 'sum'")
-        return .missing(t.range)
-      }
-      // A sum counts two levels: lowering it recurses through the loop over its indices too.
-      guard enter(t) else { return .missing(t.range) }
-      guard enter(t) else {
-        depth -= 1
-        return .missing(t.range)
-      }
-      defer { depth -= 2 }
-      if peekKind(1) == .identifier, peekKind(2) == .keyword(.in) {
-        guard let binders = parseBinderList(close: .rparen, "')'") else {
-          return .missing(t.range)
-        }
-        let body = parseUnaryTerm()
-        return .sum(binders, body, t.range.union(body.range))
-      }
-      let open = advance()
-      let e = parseExpression()
-      guard current.kind == .rparen else {
-        expectedClosing("')'", open: open)
-        return .missing(t.range.union(e.range))
-      }
-      let close = advance()
-      return .sum([], e, t.range.union(close.range))
-    default:
-      expected("an expression")
-      return .missing(SourceRange(t.range.start, t.range.start))
-    }
-  }
-
-  /// A name, possibly subscripted (`x`, `x[3]`, `x[0..4]`); the name token is current.
-  private mutating func parseReference() -> Expr {
-    let t = advance()
-    let id = Identifier(name: text(t), range: t.range)
-    guard current.kind == .lbracket else { return .reference(id, nil, t.range) }
-    let open = advance()
-    guard enter(open) else { return .missing(t.range.union(open.range)) }
-    defer { depth -= 1 }
-    let lo = parseExpression()
-    var hi: Expr? = nil
-    if current.kind == .dotdot {
-      advance()
-      hi = parseExpression()
-    }
-    guard current.kind == .rbracket else {
-      expectedClosing("']'", open: open)
-      return .missing(t.range.union(current.range))
-    }
-    let close = advance()
-    let sub = Subscript(lower: lo, upper: hi, range: open.range.union(close.range))
-    return .reference(id, sub, t.range.union(close.range))
-  }
-
-  /// The body of an indexed sum: a product of unary factors (binds tighter than + and -).
-  private mutating func parseUnaryTerm() -> Expr { parseTerm() }
 }

@@ -75,10 +75,12 @@ case "gradb":
         a.withUnsafeBufferPointer { h in
           out.withUnsafeMutableBufferPointer { o in
             BLAS.gemm(
-              transposeA: false, m: layer.outputSize, n: batch, k: layer.inputSize, a: w.baseAddress!,
+              transposeA: false, m: layer.outputSize, n: batch, k: layer.inputSize,
+              a: w.baseAddress!,
               b: h.baseAddress!, beta: 0, c: o.baseAddress!)
             BLAS.gemm(
-              transposeA: true, m: layer.inputSize, n: batch, k: layer.outputSize, a: w.baseAddress!,
+              transposeA: true, m: layer.inputSize, n: batch, k: layer.outputSize,
+              a: w.baseAddress!,
               b: h.baseAddress!, beta: 0, c: o.baseAddress!)
           }
         }

@@ -34,7 +34,9 @@ public enum FuzzTargets {
     let path = String(cString: dir)
     let net = path + "/tiny.xml"
     guard let f = fopen(net, "wb") else { fatalError("reluc-fuzz: cannot write \(net)") }
-    _ = tinyNetwork.utf8CString.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count - 1, f) }
+    _ = tinyNetwork.utf8CString.withUnsafeBufferPointer {
+      fwrite($0.baseAddress, 1, $0.count - 1, f)
+    }
     fclose(f)
     return path
   }()
@@ -108,23 +110,23 @@ public enum FuzzTargets {
 
 /// `Tests/RelucTests/Fixtures/nets/tiny.xml` (3 inputs, 2 outputs).
 let tinyNetwork = """
-<?xml version="1.0" encoding="UTF-8"?>
-<network name="tiny" version="1">
-  <input name="x" size="3">
-  </input>
-  <output name="y" size="2">
-  </output>
-  <layer name="L1" inputs="3" outputs="4" activation="relu">
-    <row>-0.47845112977714827 -0.3039050497292462 0.3478817871737476</row>
-    <row>0.09487254727786099 -0.4686598753177289 -0.07721835811201161</row>
-    <row>-0.02418947731512533 -0.3928996584580739 0.27086636302369127</row>
-    <row>-0.44609312658772426 -0.12559886699514444 0.019329897885455583</row>
-    <bias>-0.08010386217618337 0.10022635717017103 0.2746314210331874 0.5268520448040662</bias>
-  </layer>
-  <layer name="L2" inputs="4" outputs="2" activation="linear">
-    <row>-0.21579883625120855 0.14854720707982505 0.19621599667015543 -0.20727925098751288</row>
-    <row>-0.49850991649116383 0.4734602747664127 -0.20159877698312434 -0.1860139979656632</row>
-    <bias>0.3917110704451572 0.08516293989090806</bias>
-  </layer>
-</network>
-"""
+  <?xml version="1.0" encoding="UTF-8"?>
+  <network name="tiny" version="1">
+    <input name="x" size="3">
+    </input>
+    <output name="y" size="2">
+    </output>
+    <layer name="L1" inputs="3" outputs="4" activation="relu">
+      <row>-0.47845112977714827 -0.3039050497292462 0.3478817871737476</row>
+      <row>0.09487254727786099 -0.4686598753177289 -0.07721835811201161</row>
+      <row>-0.02418947731512533 -0.3928996584580739 0.27086636302369127</row>
+      <row>-0.44609312658772426 -0.12559886699514444 0.019329897885455583</row>
+      <bias>-0.08010386217618337 0.10022635717017103 0.2746314210331874 0.5268520448040662</bias>
+    </layer>
+    <layer name="L2" inputs="4" outputs="2" activation="linear">
+      <row>-0.21579883625120855 0.14854720707982505 0.19621599667015543 -0.20727925098751288</row>
+      <row>-0.49850991649116383 0.4734602747664127 -0.20159877698312434 -0.1860139979656632</row>
+      <bias>0.3917110704451572 0.08516293989090806</bias>
+    </layer>
+  </network>
+  """

@@ -32,23 +32,31 @@ func listFiles(_ dir: String, _ ext: String) -> [String] {
   defer { closedir(d) }
   var files: [String] = []
   while let e = readdir(d) {
-    let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    let name = withUnsafeBytes(of: e.pointee.d_name) {
+      String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+    }
     if name.hasSuffix(ext) { files.append(dir + "/" + name) }
   }
   return files.sorted()
 }
 
-let modelSeeds = (listFiles("samples", ".rmod") + listFiles("Tests/RelucTests/Fixtures/broken", ".rmod")
+let modelSeeds =
+  (listFiles("samples", ".rmod") + listFiles("Tests/RelucTests/Fixtures/broken", ".rmod")
   + listFiles("Tests/RelucTests/Fixtures/opt", ".rmod")).compactMap { readFile($0) }
-let xmlSeeds = (listFiles("Tests/RelucTests/Fixtures/nets", ".xml") + listFiles("Tests/RelucTests/Fixtures/opt", ".xml"))
+let xmlSeeds =
+  (listFiles("Tests/RelucTests/Fixtures/nets", ".xml")
+  + listFiles("Tests/RelucTests/Fixtures/opt", ".xml"))
   .compactMap { readFile($0) }
 guard !modelSeeds.isEmpty, !xmlSeeds.isEmpty else {
   print("reluc-fuzz: run from the repository root (no seed corpus found)")
   exit(64)
 }
-let dictionary = ["network", "maximize", "minimize", "constraint", "option", "sum", "in", "..", "<=", ">=",
-  "==", "[", "]", "(", ")", ":", "x", "y", "1e308", "-0", ".5", "\"", "#", "\n", "é", "\u{0}", "<row>", "</row>",
-  "<layer inputs=\"2\" outputs=\"2\">", "&amp;", "<!DOCTYPE a>", "nan", "inf", "99999999999"].map { Array($0.utf8) }
+let dictionary = [
+  "network", "maximize", "minimize", "constraint", "option", "sum", "in", "..", "<=", ">=",
+  "==", "[", "]", "(", ")", ":", "x", "y", "1e308", "-0", ".5", "\"", "#", "\n", "é", "\u{0}",
+  "<row>", "</row>",
+  "<layer inputs=\"2\" outputs=\"2\">", "&amp;", "<!DOCTYPE a>", "nan", "inf", "99999999999",
+].map { Array($0.utf8) }
 
 @MainActor func mutate(_ input: [UInt8]) -> [UInt8] {
   var b = input

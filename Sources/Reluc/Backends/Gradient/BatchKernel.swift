@@ -1,6 +1,6 @@
+import RelucBLAS
 import RelucBase
 import RelucIR
-import RelucBLAS
 
 /// Forward and backward passes for `batch` points at once (matrix-matrix products by OpenBLAS's
 /// dgemm), so each weight is read once per `batch` points instead of once per point: the kernel
@@ -43,7 +43,9 @@ public final class BatchKernel {
     var input = x
     for (l, layer) in layers.enumerated() {
       let zl = z[l]
-      for i in 0..<layer.outputSize { (zl + i * batch).update(repeating: layer.bias[i], count: batch) }
+      for i in 0..<layer.outputSize {
+        (zl + i * batch).update(repeating: layer.bias[i], count: batch)
+      }
       layer.weights.withUnsafeBufferPointer { w in
         // Z += W X: coefficient (i, j) of W is w[i * inputSize + j].
         BLAS.gemm(

@@ -129,7 +129,9 @@ extension GradientRun {
         record(v.x, ft)
         // A new best of the start (a start's first point always is; failedPerturbations is then
         // already 0).
-        if v.startBestValue == -.infinity || ft > v.startBestValue + 1e-12 * (1 + abs(v.startBestValue)) {
+        if v.startBestValue == -.infinity
+          || ft > v.startBestValue + 1e-12 * (1 + abs(v.startBestValue))
+        {
           v.startBestValue = ft
           v.startBest = v.x
           v.failedPerturbations = 0

@@ -1,7 +1,7 @@
 import Dispatch
 import RelucBase
-import RelucIR
 import RelucHiGHS
+import RelucIR
 
 /// Gradient Walk, PPGA and PPGA_LR (Tong, Zhu, Serra, Burer 2025, "Going large with
 /// gradient-based algorithms"), on the maximization of F = s (c.y + d.x) over the polytope X.
@@ -41,7 +41,8 @@ public struct GradientBackend: Backend, Sendable {
     let workers = max(1, min(self.workers ?? problem.options.workers, starts))
     guard workers > 1 else {
       return solveOne(
-        problem, context, StartShare(starts: starts, seed: problem.options.seed, user: context.userStarts))
+        problem, context,
+        StartShare(starts: starts, seed: problem.options.seed, user: context.userStarts))
     }
     // The starts are split between `workers` threads, each with its own kernel, domain and
     // random stream (seed + k * 1000003), so the result is deterministic for a given seed and
@@ -67,37 +68,43 @@ public struct GradientBackend: Backend, Sendable {
     // no worker has a point; otherwise the point stands and the error is mentioned.
     if let r = all.first(where: { $0.status == .error }) {
       guard best.point != nil else { return r }
-      best.message = (best.message.map { $0 + "; " } ?? "") + "another worker: " + (r.message ?? "error")
+      best.message =
+        (best.message.map { $0 + "; " } ?? "") + "another worker: " + (r.message ?? "error")
     }
-    best.status = all.contains { $0.status == .interrupted } ? .interrupted
+    best.status =
+      all.contains { $0.status == .interrupted }
+      ? .interrupted
       : all.contains { $0.status == .timeLimit } ? .timeLimit : best.status
-    best.statistics = best.statistics.map { key, value in
-      var total = 0.0
-      var integer = true
-      for r in all {
-        switch r.statistics.first(where: { $0.0 == key })?.1 {
-        case .int(let i): total += Double(i)
-        case .number(let d):
-          total += d
-          integer = false
-        default: break
+    best.statistics =
+      best.statistics.map { key, value in
+        var total = 0.0
+        var integer = true
+        for r in all {
+          switch r.statistics.first(where: { $0.0 == key })?.1 {
+          case .int(let i): total += Double(i)
+          case .number(let d):
+            total += d
+            integer = false
+          default: break
+          }
         }
-      }
-      return (key, integer ? .int(Int(total)) : .number(total))
-    } + [("workers", .int(workers))]
+        return (key, integer ? .int(Int(total)) : .number(total))
+      } + [("workers", .int(workers))]
     return best
   }
 
   func solveOne(_ problem: Problem, _ context: SolveContext, _ share: StartShare) -> SolveResult {
     let domain: Domain
     do {
-      domain = try Domain(problem.polytope, feasibilityTolerance: problem.options.feasibilityTolerance)
+      domain = try Domain(
+        problem.polytope, feasibilityTolerance: problem.options.feasibilityTolerance)
     } catch {
       return SolveResult(
         status: .error, method: variant,
         message: "HiGHS could not set up the projection onto the inputs' polytope: \(error)")
     }
-    var run = GradientRun(problem: problem, domain: domain, variant: variant, context: context, share: share)
+    var run = GradientRun(
+      problem: problem, domain: domain, variant: variant, context: context, share: share)
     return run.solve()
   }
 }
@@ -156,7 +163,8 @@ struct GradientRun {
   /// The unit gradient of the previous PPGA_LR step, kept when that step was short (a ridge).
   var ridgeGradient: [Double]? = nil
 
-  init(problem: Problem, domain: Domain, variant: Method, context: SolveContext, share: StartShare) {
+  init(problem: Problem, domain: Domain, variant: Method, context: SolveContext, share: StartShare)
+  {
     self.problem = problem
     self.domain = domain
     self.variant = variant
@@ -215,21 +223,24 @@ struct GradientRun {
     if context.shouldStop && startsDone < total { stopped = true }
     let seconds = max(1e-9, monotonicSeconds() - t0)
     let sign = problem.objective.sign
-    let stats: [(String, JSON)] = [
-      ("starts", .int(startsDone)),
-      ("iterations", .int(iterations)),
-      ("iterations_per_second", .number((Double(iterations) / seconds).rounded())),
-      ("perturbations", .int(perturbations)),
-      ("regions_visited", .int(regions.count)),
-    ] + (variant == .ppga_lr ? [("region_steps", JSON.int(regionSteps))] : [])
+    let stats: [(String, JSON)] =
+      [
+        ("starts", .int(startsDone)),
+        ("iterations", .int(iterations)),
+        ("iterations_per_second", .number((Double(iterations) / seconds).rounded())),
+        ("perturbations", .int(perturbations)),
+        ("regions_visited", .int(regions.count)),
+      ] + (variant == .ppga_lr ? [("region_steps", JSON.int(regionSteps))] : [])
       + (batched ? [("lanes", JSON.int(lanes))] : [])
       + (problem.polytope.isBox ? [] : [("qp_projections", JSON.int(domain.qpProjections))])
-      + (domain.failedProjections > 0 ? [("failed_projections", JSON.int(domain.failedProjections))] : [])
+      + (domain.failedProjections > 0
+        ? [("failed_projections", JSON.int(domain.failedProjections))] : [])
     guard let best else {
       // No point passed the final check's rule: say so, and never claim a point.
       let failed =
         domain.failedProjections > 0
-        ? " (\(domain.failedProjections) projections onto the inputs' polytope gave no admissible point)" : ""
+        ? " (\(domain.failedProjections) projections onto the inputs' polytope gave no admissible point)"
+        : ""
       return SolveResult(
         status: stopped ? context.stopStatus : .error, method: variant, statistics: stats,
         message: "\(variant.rawValue) found no point that satisfies the constraints on the inputs"
@@ -296,7 +307,8 @@ struct GradientRun {
       norm += direction[j] * direction[j]
     }
     norm = max(norm.squareRoot(), 1e-300)
-    let radius = options.perturbationRadius * domain.diameter
+    let radius =
+      options.perturbationRadius * domain.diameter
       * pow(rng.unit(), 1 / Double(max(1, n)))
     for j in 0..<n { x[j] = center[j] + radius * direction[j] / norm }
     // A failed projection: stay at the centre (the start's best point).
@@ -381,7 +393,8 @@ struct GradientRun {
     ridgeGradient = tBoundary * dn < 1e-4 * D ? grad.map { $0 / gn } : nil
     for t in candidates {
       for j in 0..<n {
-        trial[j] = min(max(x[j] + t * direction[j], problem.polytope.lower[j]), problem.polytope.upper[j])
+        trial[j] = min(
+          max(x[j] + t * direction[j], problem.polytope.lower[j]), problem.polytope.upper[j])
       }
       let ft = value(trial)
       regionSteps += 1

@@ -162,7 +162,8 @@ func matvec(
   let blocks = cols / 8
   for i in 0..<rows {
     let row = wp + i * cols
-    var a0 = SIMD4<Double>(), a1 = SIMD4<Double>()
+    var a0 = SIMD4<Double>()
+    var a1 = SIMD4<Double>()
     var j = 0
     for _ in 0..<blocks {
       let w0 = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD4<Double>.self)

@@ -1,6 +1,6 @@
 import RelucBase
-import RelucIR
 import RelucHiGHS
+import RelucIR
 
 /// LP Walk (Tong, Cai, Serra 2024, "relax-and-walk"). From a point, solve the LP of its linear
 /// region, step past the optimum by `lp_walk_epsilon` (x <- x* + eps (x* - x), kept in X) into a
@@ -26,7 +26,7 @@ public struct LPWalkBackend: Backend {
       return try highsStage("run LP Walk (region LPs)") { () throws(HighsError) in
         try run(problem, context)
       }
-    } catch where error.isStop {
+    } catch  where error.isStop {
       return SolveResult(status: context.stopStatus, method: .lp_walk)
     } catch {
       return SolveResult(status: .error, method: .lp_walk, message: "\(error)")
@@ -43,7 +43,7 @@ public struct LPWalkBackend: Backend {
         startIndex += 1
         try walk.walk(from: start)
       }
-    } catch where error.isStop {}
+    } catch  where error.isStop {}
     return walk.result()
   }
 }
@@ -135,7 +135,9 @@ struct LPWalk {
   /// last relaxed point's), chosen by its fractionality, and returns the relaxation's optimum.
   mutating func flippedStart() throws(HighsError) -> [Double]? {
     let values = relaxation.solver.columnValues()
-    let pattern = LinearRegion(problem: problem, at: best ?? Array(values[0..<problem.network.inputSize])).active
+    let pattern = LinearRegion(
+      problem: problem, at: best ?? Array(values[0..<problem.network.inputSize])
+    ).active
     let on = { (k: Int) in pattern.indices.contains(k) && pattern[k] }
     let weights = binaries.map { (k, col) in abs((on(k) ? 1.0 : 0.0) - values[col]) + 0.05 }
     var u = rng.unit() * weights.reduce(0, +)
@@ -216,11 +218,15 @@ struct LPWalk {
       ("walks", .int(walks)), ("lps", .int(lp.solves)),
       ("lps_per_second", .number((Double(lp.solves) / seconds).rounded())),
       ("regions_visited", .int(seen.count)),
-      ("relaxation_starts", .string(relaxationTooSlow ? "stopped: the relaxation LP took too long" : "used")),
+      (
+        "relaxation_starts",
+        .string(relaxationTooSlow ? "stopped: the relaxation LP took too long" : "used")
+      ),
     ]
     guard let best else {
       return SolveResult(
-        status: context.shouldStop ? context.stopStatus : .infeasible, method: .lp_walk, statistics: stats)
+        status: context.shouldStop ? context.stopStatus : .infeasible, method: .lp_walk,
+        statistics: stats)
     }
     return SolveResult(
       status: context.shouldStop ? context.stopStatus : .feasible, method: .lp_walk, point: best,

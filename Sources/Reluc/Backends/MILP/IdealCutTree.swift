@@ -1,7 +1,7 @@
 import Dispatch
 import RelucBase
-import RelucIR
 import RelucHiGHS
+import RelucIR
 import Synchronization
 
 #if canImport(Glibc)
@@ -134,10 +134,12 @@ struct IdealCutTree {
     let root: BigMModel
     do throws(HighsError) {
       root = try makeModel()
-    } catch where error.isStop {
+    } catch  where error.isStop {
       // The deadline passed while the root LP was built: the starting point is all there is.
       return Outcome(
-        complete: false, formulation: BigMModel.Counts(binaries: 0, convexSide: 0, stableActive: 0, stableInactive: 0),
+        complete: false,
+        formulation: BigMModel.Counts(
+          binaries: 0, convexSide: 0, stableActive: 0, stableInactive: 0),
         point: initial.point, value: initial.point == nil ? nil : sign * initial.incumbent,
         nodes: 0, cuts: 0, rootCuts: 0, rootBounds: [], maxDepth: 0, lps: 0, strongLPs: 0,
         lpFailures: 0)

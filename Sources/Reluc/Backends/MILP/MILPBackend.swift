@@ -1,6 +1,6 @@
 import RelucBase
-import RelucIR
 import RelucHiGHS
+import RelucIR
 
 /// The exact big-M MILP (`method = milp`), solved by HiGHS.
 public struct MILPBackend: Backend {
@@ -22,7 +22,7 @@ public struct MILPBackend: Backend {
       return try highsStage("solve the MILP") { () throws(HighsError) in
         try solveThrowing(problem, context)
       }
-    } catch where error.isStop {
+    } catch  where error.isStop {
       // The model was still being built at the deadline (or an interrupt): no point of our own.
       return SolveResult(
         status: context.stopStatus, method: .milp,
@@ -51,9 +51,11 @@ public struct MILPBackend: Backend {
 
   /// The root cut loop of `cuts = root` on the model (`Budget.rootCuts` of the time left), and
   /// its statistics.
-  func rootCuts(_ model: BigMModel, _ context: SolveContext) throws(HighsError) -> [(String, JSON)] {
+  func rootCuts(_ model: BigMModel, _ context: SolveContext) throws(HighsError) -> [(String, JSON)]
+  {
     let t = monotonicSeconds()
-    let r = try model.rootCuts(rounds: Self.rootCutRounds, budget: Budget.rootCuts * context.remaining)
+    let r = try model.rootCuts(
+      rounds: Self.rootCutRounds, budget: Budget.rootCuts * context.remaining)
     return [
       ("cuts", .int(r.cuts)), ("cut_rounds", .int(r.rounds)),
       ("root_bound_before_cuts", r.bounds.first.map { .number($0) } ?? .null),
@@ -62,9 +64,11 @@ public struct MILPBackend: Backend {
     ]
   }
 
-  func solveThrowing(_ problem: Problem, _ context: SolveContext) throws(HighsError) -> SolveResult {
+  func solveThrowing(_ problem: Problem, _ context: SolveContext) throws(HighsError) -> SolveResult
+  {
     let t0 = monotonicSeconds()
-    let bounds = try highsStage("compute the pre-activation bounds (bound LPs)") { () throws(HighsError) in
+    let bounds = try highsStage("compute the pre-activation bounds (bound LPs)") {
+      () throws(HighsError) in
       try preactivationBounds(problem, context)
     }
     let boundSeconds = monotonicSeconds() - t0
@@ -84,7 +88,9 @@ public struct MILPBackend: Backend {
     try s.stopping(at: context.deadline)
     var cutStats: [(String, JSON)] = []
     if problem.options.cuts == .root, !model.unstable.isEmpty {
-      cutStats = try highsStage("run the root cut loop") { () throws(HighsError) in try rootCuts(model, context) }
+      cutStats = try highsStage("run the root cut loop") { () throws(HighsError) in
+        try rootCuts(model, context)
+      }
     }
     try s.setTimeLimit(context.remaining)
     try s.set("mip_rel_gap", problem.options.mipGap)
@@ -108,11 +114,12 @@ public struct MILPBackend: Backend {
       try s.setSolution(model.completion(of: w, network: problem.network))
     }
     let status = try highsStage("solve the MILP") { () throws(HighsError) in try s.run() }
-    var stats: [(String, JSON)] = Self.formulationStatistics(model.counts, problem, boundSeconds) + [
-      ("nodes", .int(Int(s.int64Info("mip_node_count") ?? 0))),
-    ] + cutStats + [
-      ("highs", .string(HighsSolver.version)),
-    ]
+    var stats: [(String, JSON)] =
+      Self.formulationStatistics(model.counts, problem, boundSeconds) + [
+        ("nodes", .int(Int(s.int64Info("mip_node_count") ?? 0)))
+      ] + cutStats + [
+        ("highs", .string(HighsSolver.version))
+      ]
     let n = problem.network.inputSize
     let point: [Double]? =
       s.hasPrimalSolution ? Array(s.columnValues()[0..<n]) : nil
@@ -165,23 +172,28 @@ public struct MILPBackend: Backend {
   func solveByTree(
     _ problem: Problem, _ context: SolveContext, bounds: PreactivationBounds, boundSeconds: Double
   ) throws(HighsError) -> SolveResult {
-    let tree = IdealCutTree(problem: problem, bounds: bounds, context: context, absoluteGap: Self.absoluteGap)
+    let tree = IdealCutTree(
+      problem: problem, bounds: bounds, context: context, absoluteGap: Self.absoluteGap)
     let t = monotonicSeconds()
     let r = try tree.solve(start: warmStart)
-    let stats: [(String, JSON)] = Self.formulationStatistics(r.formulation, problem, boundSeconds) + [
-      ("tree", .string("reluc branch and bound, ideal cuts at every node, \(tree.workers) workers")),
-      ("nodes", .int(r.nodes)),
-      ("max_depth", .int(r.maxDepth)),
-      ("lps", .int(r.lps)),
-      ("strong_branching_lps", .int(r.strongLPs)),
-      ("lp_failures", .int(r.lpFailures)),
-      ("cuts", .int(r.rootCuts + r.cuts)),
-      ("root_cuts", .int(r.rootCuts)),
-      ("root_bound_before_cuts", r.rootBounds.first.map { .number($0) } ?? .null),
-      ("root_bound_after_cuts", r.rootBounds.last.map { .number($0) } ?? .null),
-      ("tree_seconds", .number(((monotonicSeconds() - t) * 1000).rounded() / 1000)),
-      ("highs", .string(HighsSolver.version)),
-    ]
+    let stats: [(String, JSON)] =
+      Self.formulationStatistics(r.formulation, problem, boundSeconds) + [
+        (
+          "tree",
+          .string("reluc branch and bound, ideal cuts at every node, \(tree.workers) workers")
+        ),
+        ("nodes", .int(r.nodes)),
+        ("max_depth", .int(r.maxDepth)),
+        ("lps", .int(r.lps)),
+        ("strong_branching_lps", .int(r.strongLPs)),
+        ("lp_failures", .int(r.lpFailures)),
+        ("cuts", .int(r.rootCuts + r.cuts)),
+        ("root_cuts", .int(r.rootCuts)),
+        ("root_bound_before_cuts", r.rootBounds.first.map { .number($0) } ?? .null),
+        ("root_bound_after_cuts", r.rootBounds.last.map { .number($0) } ?? .null),
+        ("tree_seconds", .number(((monotonicSeconds() - t) * 1000).rounded() / 1000)),
+        ("highs", .string(HighsSolver.version)),
+      ]
     if r.complete, r.point == nil {
       return SolveResult(status: .infeasible, method: .milp, statistics: stats)
     }
@@ -194,7 +206,8 @@ public struct MILPBackend: Backend {
   /// Writes the MILP (interval bounds) to an MPS or LP file.
   public static func export(_ problem: Problem, to path: String) throws(HighsError) {
     try highsStage("build and write the big-M MILP") { () throws(HighsError) in
-      let model = try BigMModel(problem: problem, bounds: intervalBounds(of: problem), objective: problem.objective)
+      let model = try BigMModel(
+        problem: problem, bounds: intervalBounds(of: problem), objective: problem.objective)
       try model.setObjective(problem)
       try model.solver.writeModel(path)
     }

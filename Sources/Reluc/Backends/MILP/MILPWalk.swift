@@ -1,6 +1,6 @@
 import RelucBase
-import RelucIR
 import RelucHiGHS
+import RelucIR
 
 /// MILP Walk (Perakis and Tsiourvas 2022, "sample-and-MIP"). Sample x uniformly in X; solve the
 /// LP of its linear region; if the value is within `milp_walk_gap` (relative) of the best so far,
@@ -16,7 +16,7 @@ public struct MILPWalkBackend: Backend {
       return try highsStage("run MILP Walk (region LPs and restricted MILPs)") {
         () throws(HighsError) in try run(problem, context)
       }
-    } catch where error.isStop {
+    } catch  where error.isStop {
       return SolveResult(status: context.stopStatus, method: .milp_walk)
     } catch {
       return SolveResult(status: .error, method: .milp_walk, message: "\(error)")
@@ -44,7 +44,9 @@ public struct MILPWalkBackend: Backend {
       samples += 1
       var x = [Double](repeating: 0, count: n)
       x.withUnsafeMutableBufferPointer { domain.sample(&rng, into: $0.baseAddress!) }
-      guard let (xs, v) = try lp.solve(LinearRegion(problem: problem, at: x), timeLimit: context.remaining)
+      guard
+        let (xs, v) = try lp.solve(
+          LinearRegion(problem: problem, at: x), timeLimit: context.remaining)
       else { continue }
       var current = sign * v
       x = xs
@@ -72,9 +74,13 @@ public struct MILPWalkBackend: Backend {
         }
       }
     }
-    let stats: [(String, JSON)] = [("samples", .int(samples)), ("lps", .int(lp.solves)), ("milps", .int(milps))]
+    let stats: [(String, JSON)] = [
+      ("samples", .int(samples)), ("lps", .int(lp.solves)), ("milps", .int(milps)),
+    ]
     guard let best else {
-      return SolveResult(status: context.shouldStop ? context.stopStatus : .infeasible, method: .milp_walk, statistics: stats)
+      return SolveResult(
+        status: context.shouldStop ? context.stopStatus : .infeasible, method: .milp_walk,
+        statistics: stats)
     }
     return SolveResult(
       status: context.shouldStop ? context.stopStatus : .feasible, method: .milp_walk, point: best,

@@ -1,6 +1,6 @@
 import RelucBase
-import RelucIR
 import RelucHiGHS
+import RelucIR
 
 extension IdealCutTree {
   enum Branching {
@@ -24,7 +24,9 @@ extension IdealCutTree {
       sum = Array(repeating: [0, 0], count: n)
       count = Array(repeating: [0, 0], count: n)
     }
-    mutating func record(_ k: Int, up: Bool, decrease: Double, change: Double, minimumChange: Double) {
+    mutating func record(
+      _ k: Int, up: Bool, decrease: Double, change: Double, minimumChange: Double
+    ) {
       let d = up ? 1 : 0
       sum[k][d] += max(0, decrease) / max(change, minimumChange)
       count[k][d] += 1

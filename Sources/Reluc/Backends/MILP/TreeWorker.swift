@@ -1,6 +1,6 @@
 import RelucBase
-import RelucIR
 import RelucHiGHS
+import RelucIR
 
 extension IdealCutTree {
   /// One worker: its own LP (the root's cuts added) and a depth-first stack of nodes.
@@ -93,7 +93,9 @@ struct TreeWorker {
         shared.state.withLock {
           $0.nodes += 1
           $0.cuts += lp.added
-          if lp.status == .objectiveBound { $0.closedBound = max($0.closedBound, min(lp.bound, cutoff)) }
+          if lp.status == .objectiveBound {
+            $0.closedBound = max($0.closedBound, min(lp.bound, cutoff))
+          }
         }
         continue
       }
@@ -139,7 +141,9 @@ struct TreeWorker {
 
   /// Solves the node's LP, then up to `nodeRounds` rounds of cuts; every LP solution's inputs are
   /// offered as incumbents.
-  mutating func solve(_ node: IdealCutTree.Node, incumbent start: Double) throws(HighsError) -> NodeLP {
+  mutating func solve(_ node: IdealCutTree.Node, incumbent start: Double) throws(HighsError)
+    -> NodeLP
+  {
     var incumbent = start
     try s.setTimeLimit(tree.context.remaining)
     try s.set("objective_bound", -(incumbent + tree.tolerance(incumbent)))
@@ -157,7 +161,9 @@ struct TreeWorker {
         return st.incumbent
       }
       try s.set("objective_bound", -(incumbent + tree.tolerance(incumbent)))
-      if bound <= incumbent + tree.tolerance(incumbent) || round == tree.tunables.nodeRounds { break }
+      if bound <= incumbent + tree.tolerance(incumbent) || round == tree.tunables.nodeRounds {
+        break
+      }
       let cuts = model.idealCuts(at: values, tolerance: tree.tunables.cutTolerance)
       if cuts.count == 0 { break }
       try s.addRows(cuts)
@@ -225,7 +231,8 @@ struct TreeWorker {
         st.lastLog = monotonicSeconds()
         tree.log(
           "\(st.nodes) nodes, depth \(node.depth), node bound \(tree.format(lp.bound)), "
-            + "incumbent \(tree.format(st.incumbent)), \(stackSize + st.queue.count) open here and shared")
+            + "incumbent \(tree.format(st.incumbent)), \(stackSize + st.queue.count) open here and shared"
+        )
       }
       if closed { st.closedBound = max(st.closedBound, lp.bound) }
       // The progress line: incumbent, the root's bound (valid throughout; the open nodes of
