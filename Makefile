@@ -55,5 +55,9 @@ fuzz-mutate: deps
 bench: release
 	bash bench/run.sh
 
+# Formats the Swift sources with the committed .swift-format.
+format:
+	swift-format format -i -r --configuration .swift-format Sources Tests bench/Sources fuzz/Sources Package.swift
+
 clean:
 	rm -rf .build .build-fuzz
