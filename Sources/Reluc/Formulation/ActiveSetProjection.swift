@@ -136,7 +136,7 @@ struct ActiveSetProjection {
           for j in 0..<n { s += normals[i][j] * np[j] }
           rhs[i] = s
         }
-        guard let r = Self.solveSPD(gram, rhs, q) else { return nil }
+        guard let r = solveSPD(gram, rhs, q) else { return nil }
         var z = np
         for i in 0..<q { for j in 0..<n { z[j] -= r[i] * normals[i][j] } }
         let zz = z.reduce(0) { $0 + $1 * $1 }
@@ -172,32 +172,5 @@ struct ActiveSetProjection {
         u.remove(at: block)
       }
     }
-  }
-
-  /// Solves a small symmetric positive definite system by Cholesky; nil if not positive definite.
-  static func solveSPD(_ m: [Double], _ rhs: [Double], _ k: Int) -> [Double]? {
-    var l = [Double](repeating: 0, count: k * k)
-    for i in 0..<k {
-      for j in 0...i {
-        var s = m[i * k + j]
-        for p in 0..<j { s -= l[i * k + p] * l[j * k + p] }
-        if i == j {
-          guard s > 0 else { return nil }
-          l[i * k + i] = s.squareRoot()
-        } else {
-          l[i * k + j] = s / l[j * k + j]
-        }
-      }
-    }
-    var y = rhs
-    for i in 0..<k {
-      for p in 0..<i { y[i] -= l[i * k + p] * y[p] }
-      y[i] /= l[i * k + i]
-    }
-    for i in stride(from: k - 1, through: 0, by: -1) {
-      for p in (i + 1)..<max(i + 1, k) { y[i] -= l[p * k + i] * y[p] }
-      y[i] /= l[i * k + i]
-    }
-    return y
   }
 }
