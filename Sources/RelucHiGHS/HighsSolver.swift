@@ -300,6 +300,21 @@ public final class HighsSolver {
   }
 
   /// Writes the model; the format follows the extension (`.mps`, `.lp`).
+  /// Reads a model from an MPS or LP file (replacing the current one).
+  public func readModel(_ path: String) throws(HighsError) {
+    try check(Highs_readModel(handle, path), "Highs_readModel")
+  }
+
+  /// Names column `j` (written to MPS and LP files).
+  public func setColumnName(_ j: Int, _ name: String) throws(HighsError) {
+    try check(Highs_passColName(handle, Int32(j), name), "Highs_passColName")
+  }
+
+  /// Names row `r` (written to MPS and LP files).
+  public func setRowName(_ r: Int, _ name: String) throws(HighsError) {
+    try check(Highs_passRowName(handle, Int32(r), name), "Highs_passRowName")
+  }
+
   public func writeModel(_ path: String) throws(HighsError) {
     try check(Highs_writeModel(handle, path), "writeModel")
   }

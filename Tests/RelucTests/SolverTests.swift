@@ -573,3 +573,32 @@ extension HighsSolverTests {
     #expect(!s.setBasis(wrong))
   }
 }
+
+/// `reluc export`: the written MILP, read back by HiGHS, has the enumerated optimum and the
+/// model's names.
+@Suite struct ExportTests {
+  @Test(arguments: OptFixtures.optimal, [".mps", ".lp"])
+  func exportedMILPHasTheOptimumAndTheNames(_ name: String, _ ext: String) throws {
+    let problem = try #require(Fixtures.problem(Fixtures.path("opt/" + name)))
+    let expected = try #require(OptFixtures.expectedOptimum(name))
+    let dir = NSTemporaryDirectory() + "reluc-export-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let path = dir + "/m" + ext
+    try MILPBackend.export(problem, to: path)
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    #expect(text.contains("\(problem.network.inputName)_0"))
+    #expect(text.contains("_a_0"))
+    for row in problem.polytope.rowNames.prefix(1) {
+      let stem = String(row.prefix { $0.isLetter || $0.isNumber })
+      #expect(text.contains(stem + "_"), "row \(row)")
+    }
+    let s = HighsSolver()
+    try s.setLogging(false)
+    try s.readModel(path)
+    try s.set("mip_rel_gap", 1e-9)
+    #expect(try s.run() == .optimal)
+    #expect(
+      close(s.objectiveValue, expected, abs: 1e-6, rel: 1e-6), "\(s.objectiveValue) vs \(expected)")
+  }
+}

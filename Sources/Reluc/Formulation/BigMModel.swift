@@ -221,3 +221,35 @@ struct BigMModel {
     return v
   }
 }
+
+extension BigMModel {
+  /// Names the columns and rows after the model (for `reluc export`): inputs `x_0`, ...,
+  /// activations `LAYER_a_i`, binaries `LAYER_d_i`, the polytope's rows by their constraints;
+  /// the other rows and columns `r_k` and `c_k`. Names keep only letters, digits and `_`.
+  func nameForExport(_ problem: Problem) throws(HighsError) {
+    func clean(_ s: String) -> String {
+      let kept = s.unicodeScalars.map {
+        ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)))
+          ? Character($0) : "_"
+      }
+      let name = String(kept)
+      return name.isEmpty || name.first!.isNumber ? "_" + name : name
+    }
+    var columnNames = (0..<solver.columnCount).map { "c_\($0)" }
+    var rowNames = (0..<solver.rowCount).map { "r_\($0)" }
+    let input = clean(problem.network.inputName)
+    for (j, c) in inputColumns.enumerated() { columnNames[c] = "\(input)_\(j)" }
+    for (l, layer) in problem.network.layers.enumerated() where l < activationColumns.count {
+      let name = clean(layer.name.isEmpty ? "L\(l + 1)" : layer.name)
+      for (i, c) in activationColumns[l].enumerated() {
+        if let c { columnNames[c] = "\(name)_a_\(i)" }
+        if let d = binaryColumns[l][i] { columnNames[d] = "\(name)_d_\(i)" }
+      }
+    }
+    for (r, name) in problem.polytope.rowNames.enumerated() where r < rowNames.count {
+      rowNames[r] = clean(name) + "_\(r)"
+    }
+    for (j, name) in columnNames.enumerated() { try solver.setColumnName(j, name) }
+    for (r, name) in rowNames.enumerated() { try solver.setRowName(r, name) }
+  }
+}

@@ -209,6 +209,7 @@ public struct MILPBackend: Backend {
       let model = try BigMModel(
         problem: problem, bounds: intervalBounds(of: problem), objective: problem.objective)
       try model.setObjective(problem)
+      try model.nameForExport(problem)
       try model.solver.writeModel(path)
     }
   }
