@@ -127,11 +127,7 @@ public struct DiagnosticBag: Sendable, Equatable, Error {
   /// The exit code the errors call for (0 when there is none). When errors call for several,
   /// a usage error wins, then a missing file, then the rest in the order reported.
   public var exitCode: RelucExit {
-    let codes = all.filter { $0.severity == .error }.map(\.exit)
-    for preferred in [RelucExit.usage, .noInput] where codes.contains(preferred) {
-      return preferred
-    }
-    return codes.first ?? .ok
+    all.filter { $0.severity == .error }.map(\.exit).reduce(.ok, RelucExit.worse)
   }
 
   /// Adds a diagnostic.

@@ -18,4 +18,13 @@ public enum RelucExit: Int32, Sendable, Equatable {
   case ioError = 74
   /// The run was interrupted (SIGINT); the best point so far was printed.
   case interrupted = 130
+
+  /// The code a run that called for both `a` and then `b` exits with: a usage error wins, then
+  /// a missing file, then the first failure.
+  public static func worse(_ a: RelucExit, _ b: RelucExit) -> RelucExit {
+    for preferred in [RelucExit.usage, .noInput] where a == preferred || b == preferred {
+      return preferred
+    }
+    return a == .ok ? b : a
+  }
 }

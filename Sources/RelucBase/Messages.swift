@@ -337,4 +337,17 @@ extension Messages {
       "the network's outputs '\(output)' or the objective are not finite at this input (the forward pass overflows)"
     )
   }
+
+  /// The message for a file that could not be read: `missing(path)` when it is absent or
+  /// unreadable, `not-a-regular-file`, or `tooLarge(path, size)` (`missing` when not given).
+  public static func readFailure(
+    _ error: FileReadError, _ path: String, missing: (String) -> DiagnosticMessage,
+    tooLarge: ((String, Int) -> DiagnosticMessage)? = nil
+  ) -> DiagnosticMessage {
+    switch error {
+    case .notFound: return missing(path)
+    case .notRegular: return notRegularFile(path)
+    case .tooLarge(let size): return tooLarge?(path, size) ?? missing(path)
+    }
+  }
 }

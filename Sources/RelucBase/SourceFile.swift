@@ -103,3 +103,15 @@ public struct SourceFile: Sendable, Equatable {
     return String(decoding: bytes[s..<e], as: UTF8.self)
   }
 }
+
+/// The byte range of 1-based line `line` of `bytes`, without its line break; nil when the bytes
+/// have fewer lines. For files kept as raw bytes (a network file), where no `SourceFile` with its
+/// line table is built.
+public func lineRange(_ line: Int, in bytes: [UInt8]) -> Range<Int>? {
+  var start = 0
+  for _ in 1..<max(1, line) {
+    guard let newline = bytes[start...].firstIndex(of: 10) else { return nil }
+    start = newline + 1
+  }
+  return start..<(bytes[start...].firstIndex(of: 10) ?? bytes.count)
+}

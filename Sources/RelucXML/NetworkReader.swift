@@ -33,12 +33,11 @@ public struct NetworkReader: Sendable {
     switch readRegularFile(path, limit: maxBytes) {
     case .success(let bytes):
       return .success(bytes)
-    case .failure(.notFound):
-      bag.report(Messages.networkNotFound(shown), at: .file(shown))
-    case .failure(.notRegular):
-      bag.report(Messages.notRegularFile(shown), at: .file(shown))
-    case .failure(.tooLarge(let size)):
-      bag.report(Messages.networkTooLarge(shown, size, maxBytes), at: .file(shown))
+    case .failure(let e):
+      let message = Messages.readFailure(
+        e, shown, missing: Messages.networkNotFound,
+        tooLarge: { Messages.networkTooLarge($0, $1, maxBytes) })
+      bag.report(message, at: .file(shown))
     }
     return .failure(bag)
   }

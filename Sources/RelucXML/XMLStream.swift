@@ -152,16 +152,8 @@ extension ParseState {
 
   /// Column of `needle` on a line of the file (searched only on the error path).
   func columnOf(_ needle: String, line: Int) -> Int {
-    let bytes = source.bytes
-    var current = 1
-    var start = 0
-    while current < line, start < bytes.count {
-      guard let nl = bytes[start...].firstIndex(of: 10) else { return 1 }
-      start = nl + 1
-      current += 1
-    }
-    let end = min(bytes[start...].firstIndex(of: 10) ?? bytes.count, start + (1 << 20))
-    let hay = Array(bytes[start..<end])
+    guard let range = lineRange(line, in: source.bytes) else { return 1 }
+    let hay = Array(source.bytes[range.prefix(1 << 20)])
     let nd = Array(needle.utf8)
     if nd.count <= hay.count {
       for i in 0...(hay.count - nd.count) where Array(hay[i..<(i + nd.count)]) == nd {

@@ -49,9 +49,7 @@ public enum Commands {
     guard let problem = c.problem else { return code }
     if r.validateOnly { return .ok }
     // Refused before the solve rather than after it.
-    if let output = r.output, let input = c.inputFiles.first(where: { sameFile($0, output) }) {
-      return console.report(Messages.wouldOverwriteInput(input))
-    }
+    if let refused = console.refuseOverwriting(r.output, inputs: c.inputFiles) { return refused }
     var starts: [[Double]] = []
     for text in r.starts {
       guard let x = parsePoint(text, size: problem.network.inputSize) else {
@@ -95,7 +93,7 @@ public enum Commands {
     var sources = SourceManager()
     for m in models {
       let c = Compiler.compile(path: m, maxNetworkBytes: maxNetworkBytes, limits: limits)
-      worst = worse(worst, c.diagnostics.exitCode)
+      worst = RelucExit.worse(worst, c.diagnostics.exitCode)
       if json {
         all.add(contentsOf: c.diagnostics)
         sources.add(contentsOf: c.sources)
@@ -159,20 +157,20 @@ public enum Commands {
     for m in models {
       let (syntax, bag, sources) = Compiler.parse(path: m, limits: limits)
       guard let syntax, !bag.hasErrors else {
-        worst = worse(worst, console.report(bag, sources: sources))
+        worst = RelucExit.worse(worst, console.report(bag, sources: sources))
         continue
       }
       let text = Formatter.format(syntax)
       let original = String(decoding: syntax.file.bytes, as: UTF8.self)
       if toStdout {
-        worst = worse(worst, console.emit(text, to: nil))
+        worst = RelucExit.worse(worst, console.emit(text, to: nil))
       } else if text != original {
         if check {
           let shown = DisplayText.sanitize(m)
           console.stderr("\(shown): not formatted (run reluc fmt \(shown))\n")
-          worst = worse(worst, .notFormatted)
+          worst = RelucExit.worse(worst, .notFormatted)
         } else if let reason = writeChecked(Array(text.utf8), to: m) {
-          worst = worse(worst, console.report(Messages.cannotWrite(m, reason)))
+          worst = RelucExit.worse(worst, console.report(Messages.cannotWrite(m, reason)))
         }
       }
     }
@@ -198,9 +196,7 @@ public enum Commands {
     guard let problem = c.problem else { return code }
     for (path, ext) in [(mps, ".mps"), (lp, ".lp")] {
       guard let path else { continue }
-      if let input = c.inputFiles.first(where: { sameFile($0, path) }) {
-        return console.report(Messages.wouldOverwriteInput(input))
-      }
+      if let refused = console.refuseOverwriting(path, inputs: c.inputFiles) { return refused }
       // HiGHS writes to a private temporary folder (it does not report a short write); the
       // bytes are then written to the destination with every write checked.
       guard let folder = makeTemporaryFolder() else {
@@ -246,8 +242,8 @@ public enum Commands {
     let bytes: [UInt8]
     switch readRegularFile(path, limit: 1 << 31) {
     case .success(let b): bytes = b
-    case .failure(.notRegular): return console.report(Messages.notRegularFile(path))
-    case .failure: return console.report(Messages.fileNotFound(path))
+    case .failure(let e):
+      return console.report(Messages.readFailure(e, path, missing: Messages.fileNotFound))
     }
     let base =
       String(path.split(separator: "/").last ?? "net").split(separator: ".").first.map(String.init)
@@ -263,12 +259,6 @@ public enum Commands {
       return console.report(Messages.importFailed(error.message), at: at)
     }
     return console.emit(NetworkWriter.xml(net), to: output, inputs: [path])
-  }
-
-  /// The worse of two exit codes: a missing file wins, then the first failure.
-  static func worse(_ a: RelucExit, _ b: RelucExit) -> RelucExit {
-    if b == .noInput || a == .ok { return b }
-    return a
   }
 
   /// Comma-separated finite numbers (`size` of them when given); nil otherwise.

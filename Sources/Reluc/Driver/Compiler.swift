@@ -49,11 +49,8 @@ public enum Compiler {
     let bytes: [UInt8]
     switch readRegularFile(path, limit: maxModelBytes) {
     case .success(let b): bytes = b
-    case .failure(.notRegular):
-      bag.report(Messages.notRegularFile(path), at: .file(path))
-      return (nil, bag, sources)
-    case .failure:
-      bag.report(Messages.modelNotFound(path), at: .file(path))
+    case .failure(let e):
+      bag.report(Messages.readFailure(e, path, missing: Messages.modelNotFound), at: .file(path))
       return (nil, bag, sources)
     }
     let file = SourceFile(path: path, bytes: bytes)

@@ -68,13 +68,18 @@ public struct Console: Sendable {
     return report(bag)
   }
 
+  /// When `path` names one of `inputs`, reports `would-overwrite-input` and returns its exit
+  /// code; nil otherwise (and for standard output).
+  public func refuseOverwriting(_ path: String?, inputs: [String]) -> RelucExit? {
+    guard let path, let input = inputs.first(where: { sameFile($0, path) }) else { return nil }
+    return report(Messages.wouldOverwriteInput(input))
+  }
+
   /// Writes a command's result to `path` (standard output for nil), adding a final newline;
   /// refuses to write over any of `inputs`. Returns 0, or the exit code of the failure (after
   /// reporting it).
   public func emit(_ text: String, to path: String?, inputs: [String] = []) -> RelucExit {
-    if let path, let input = inputs.first(where: { sameFile($0, path) }) {
-      return report(Messages.wouldOverwriteInput(input))
-    }
+    if let refused = refuseOverwriting(path, inputs: inputs) { return refused }
     let body = text.hasSuffix("\n") || text.isEmpty ? text : text + "\n"
     if let reason = writeChecked(Array(body.utf8), to: path) {
       return report(Messages.cannotWrite(path ?? "standard output", reason))

@@ -54,7 +54,7 @@ public enum RunSignals {
     if let bound {
       line += " bound \(significant(bound))"
       if best.isFinite {
-        line += " gap \(significant(abs(bound - best) / max(1e-12, abs(best))))"
+        line += " gap \(significant(relativeGap(bound, best)))"
       }
     }
     if let nodes { line += " nodes \(nodes)" }

@@ -209,7 +209,7 @@ public enum Solver {
       // How far the warm start was from the MILP's final point (0: it was already optimal).
       if let g = exact.claimedObjective {
         exact.statistics.append(
-          ("warm_start_relative_gap", .number(abs(g - f) / max(1e-12, abs(g)))))
+          ("warm_start_relative_gap", .number(relativeGap(f, g))))
       }
     }
     if exact.point == nil, first.point != nil, exact.status == .optimal { exact.status = .feasible }

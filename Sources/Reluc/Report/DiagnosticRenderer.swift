@@ -45,16 +45,9 @@ public struct SourceManager: Sendable {
 
   /// One line of a file's bytes (cut at 400 bytes).
   static func line(_ line: Int, of bytes: [UInt8]) -> String? {
-    var current = 1
-    var start = 0
-    while current < line {
-      guard let nl = bytes[start...].firstIndex(of: 10) else { return nil }
-      start = nl + 1
-      current += 1
-    }
-    var end = bytes[start...].firstIndex(of: 10) ?? bytes.count
-    if end > start, bytes[end - 1] == 13 { end -= 1 }
-    return String(decoding: bytes[start..<min(end, start + 400)], as: UTF8.self)
+    guard var range = lineRange(line, in: bytes) else { return nil }
+    if !range.isEmpty, bytes[range.upperBound - 1] == 13 { range = range.dropLast() }
+    return String(decoding: bytes[range.prefix(400)], as: UTF8.self)
   }
 }
 

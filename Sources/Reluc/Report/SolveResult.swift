@@ -148,7 +148,7 @@ public struct SolutionReport: Sendable {
       if !(diff <= 1e-6 * (1 + abs(f))) { ok = false }
     }
     if let b = result.bound, f.isFinite, b.isFinite {
-      gap = abs(b - f) / max(1e-10, abs(f))
+      gap = relativeGap(b, f)
     }
     if !ok {
       status = .checkFailed
@@ -217,4 +217,10 @@ func finiteText(_ v: Double) -> String {
   if v.isFinite { return formatNumber(v) }
   if v.isNaN { return "not a number (the forward pass overflowed)" }
   return v > 0 ? "+infinity" : "-infinity"
+}
+
+/// The relative gap between a bound (or another value) and a point's value:
+/// `|bound - value| / max(1e-10, |value|)`, as reports, the progress line and statistics give it.
+public func relativeGap(_ bound: Double, _ value: Double) -> Double {
+  abs(bound - value) / max(1e-10, abs(value))
 }
