@@ -4,6 +4,9 @@ public enum RelucExit: Int32, Sendable, Equatable {
   case ok = 0
   /// `fmt --check` found a file that is not canonically formatted.
   case notFormatted = 1
+  /// A heuristic found no point satisfying the output constraints (status `no_feasible_point`);
+  /// the problem may still be feasible.
+  case noPoint = 3
   /// The command line is wrong.
   case usage = 64
   /// The model or the network is wrong (syntax, names, shapes, values, digest).

@@ -97,7 +97,13 @@ public struct Objective: Sendable, Equatable {
 /// least one layer and its normalizations are folded into its layers (`inputNormalization` and
 /// `outputNormalization` are nil); the polytope's dimension is the network's input size and
 /// every input has finite bounds with `lower <= upper`; the objective has one weight per output
-/// and per input; every option is within its declared range. Back ends do not re-check these.
+/// and per input; `outputConstraints` has the network's input and output sizes; `outputGroups`
+/// cover the outputs in order; every option is within its declared range. Back ends do not
+/// re-check these.
+///
+/// Several networks and hidden values are compiled by lowering into the one `network`: its
+/// outputs are every network's outputs followed by the exposed hidden values (`outputGroups`
+/// names them), so back ends see one network and rows over its inputs and outputs.
 public struct Problem: Sendable, Equatable {
   /// The network, normalizations folded.
   public var network: Network
@@ -107,14 +113,31 @@ public struct Problem: Sendable, Equatable {
   public var objective: Objective
   /// Algorithm options, after command-line overrides.
   public var options: SolveOptions
+  /// Rows over inputs and outputs (constraints that name an output or a hidden value).
+  public var outputConstraints: OutputConstraints
+  /// Names of the blocks of outputs, in order.
+  public var outputGroups: [OutputGroup]
 
-  /// Creates a problem.
-  public init(network: Network, polytope: Polytope, objective: Objective, options: SolveOptions) {
+  /// Creates a problem; without output constraints by default, with one output group named
+  /// after the network's output.
+  public init(
+    network: Network, polytope: Polytope, objective: Objective, options: SolveOptions,
+    outputConstraints: OutputConstraints? = nil, outputGroups: [OutputGroup]? = nil
+  ) {
     self.network = network
     self.polytope = polytope
     self.objective = objective
     self.options = options
+    self.outputConstraints =
+      outputConstraints
+      ?? .none(inputSize: network.inputSize, outputSize: network.outputSize)
+    self.outputGroups =
+      outputGroups ?? [OutputGroup(name: network.outputName, range: 0..<network.outputSize)]
   }
+
+  /// Whether some constraint names an output or a hidden value: the feasible set is then not a
+  /// polytope over the inputs.
+  public var hasOutputConstraints: Bool { !outputConstraints.isEmpty }
 
   /// The objective at `x` by a reference forward pass, with the outputs.
   public func evaluate(_ x: [Double]) -> (outputs: [Double], objective: Double) {

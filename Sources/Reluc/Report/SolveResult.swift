@@ -19,6 +19,9 @@ public enum SolveStatus: String, Sendable, Equatable {
   case checkFailed = "check_failed"
   /// The solver failed.
   case error
+  /// A heuristic ended without a point that satisfies the output constraints; nothing proven
+  /// (only the exact methods say `infeasible`).
+  case noFeasiblePoint = "no_feasible_point"
 }
 
 /// What a back end returns: the best point it found and what it knows about it.
@@ -54,8 +57,9 @@ public struct SolveResult: Sendable {
 }
 
 /// A point checked against a problem: a reference forward pass, the objective, and the largest
-/// violation of a constraint or bound. Feasible when the violation is at most
-/// `feasibility_tolerance` times the largest input bound magnitude (at least 1). The one rule
+/// violation of a constraint or bound, scaled: input bounds and rows by the largest input bound
+/// magnitude (at least 1), output rows by `max(1, |rhs|)`. Feasible when the scaled violation is
+/// at most `feasibility_tolerance`. The one rule
 /// `eval` and every solution report use.
 public struct PointCheck: Sendable {
   /// The network's outputs at the point.
@@ -70,9 +74,14 @@ public struct PointCheck: Sendable {
   /// Checks `point` (of the network's input size) against `problem`.
   public init(problem: Problem, point x: [Double]) {
     (outputs, objective) = problem.evaluate(x)
-    maxViolation = problem.polytope.maxViolation(x)
     let scale = max(1, problem.polytope.upper.map(abs).max() ?? 1)
-    feasible = maxViolation <= problem.options.feasibilityTolerance * scale
+    // Input rows and bounds: relative to the largest input bound; output rows: relative to
+    // their right-hand side (`OutputConstraints.scaledViolation`). Both against the same
+    // tolerance, so the largest violation is reported in those units.
+    let inputViolation = problem.polytope.maxViolation(x) / scale
+    let outputViolation = problem.outputConstraints.maxScaledViolation(x: x, y: outputs)
+    maxViolation = max(inputViolation, outputViolation)
+    feasible = maxViolation <= problem.options.feasibilityTolerance
   }
 }
 
@@ -84,6 +93,7 @@ extension SolveStatus {
     case .checkFailed: return .software
     case .error: return .unavailable
     case .interrupted: return .interrupted
+    case .noFeasiblePoint: return .noPoint
     default: return .ok
     }
   }
