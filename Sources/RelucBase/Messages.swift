@@ -46,7 +46,37 @@ public enum Messages {
     "missing-network", .error, "the model names no network",
     help: "add a line such as: network \"net.xml\"")
   public static let duplicateNetwork = DiagnosticMessage(
-    "duplicate-network", .error, "the model names more than one network")
+    "duplicate-network", .error, "the model names more than one network without an alias",
+    help: "give every further network an alias: network NAME \"path\"; its outputs are NAME.y")
+  public static func duplicateAlias(_ n: String) -> DiagnosticMessage {
+    .init("duplicate-alias", .error, "two networks are called '\(n)'")
+  }
+  public static func aliasIsInput(_ n: String) -> DiagnosticMessage {
+    .init("alias-is-input", .error, "the alias '\(n)' is the name of the decision vector")
+  }
+  public static func badNetworkInput(_ n: String) -> DiagnosticMessage {
+    .init(
+      "bad-network-input", .error,
+      "a network's input must be bound to the decision vector '\(n)' or a slice '\(n)[a..b]'")
+  }
+  public static func networkInputSize(_ net: String, _ n: Int, _ got: Int) -> DiagnosticMessage {
+    .init(
+      "network-input-size", .error,
+      "network '\(net)' has \(n) input\(n == 1 ? "" : "s"); its binding has \(got)")
+  }
+  public static func networkInputsDiffer(_ a: Int, _ b: Int) -> DiagnosticMessage {
+    .init(
+      "network-input-size", .error,
+      "this network has \(b) inputs, another bound to the whole decision vector has \(a)")
+  }
+  public static func constraintNeverHolds(_ name: String, _ least: Double, _ rhs: Double)
+    -> DiagnosticMessage
+  {
+    .init(
+      "constraint-never-holds", .warning,
+      "constraint '\(name)' can never hold: written as a row '... <= \(formatNumber(rhs))', its left side is at least \(formatNumber(least)) over the input bounds",
+      help: "interval bounds of the network prove it; the problem is infeasible")
+  }
   public static let missingObjective = DiagnosticMessage(
     "missing-objective", .error, "the model has no objective",
     help: "add a line such as: maximize y[0]")
@@ -92,10 +122,6 @@ public enum Messages {
   }
   public static let vectorInScalarContext = DiagnosticMessage(
     "vector-in-product", .error, "a vector cannot be multiplied by or divide a non-constant")
-  public static let outputConstraint = DiagnosticMessage(
-    "output-constraint", .error,
-    "constraints on network outputs are not supported; constraints may name inputs only",
-    help: "express the requirement in the objective, or constrain the inputs")
   public static func constantConstraintFalse(_ text: String) -> DiagnosticMessage {
     .init("infeasible-constant", .error, "the constraint has no variables and is false: \(text)")
   }

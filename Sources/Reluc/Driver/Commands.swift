@@ -129,20 +129,50 @@ public enum Commands {
     guard check.objective.isFinite, check.outputs.allSatisfy(\.isFinite) else {
       return console.report(Messages.nonFiniteEvaluation(net.outputName))
     }
+    let rows = problem.rowChecks(x: x, y: check.outputs)
+    let bounds = (0..<net.inputSize).compactMap { j -> (String, Double)? in
+      let v = max(problem.polytope.lower[j] - x[j], x[j] - problem.polytope.upper[j])
+      return v > 0 ? ("\(net.inputName)[\(j)]", v) : nil
+    }
     let text: String
     if json {
-      text = JSON.object([
-        (net.inputName, .array(x.map { .number($0) })),
-        (net.outputName, .array(check.outputs.map { .number($0) })),
+      var fields: [(String, JSON)] = [(net.inputName, .array(x.map { .number($0) }))]
+      for (name, values) in problem.resultOutputs(check.outputs) {
+        fields.append((name, .array(values.map { .number($0) })))
+      }
+      fields += [
         ("objective", .number(check.objective)),
+        (
+          "constraints",
+          .array(
+            rows.map {
+              .object([
+                ("name", .string($0.name)), ("lhs", .number($0.lhs)), ("rhs", .number($0.rhs)),
+                ("violation", .number($0.violation)),
+              ])
+            })
+        ),
+        (
+          "bound_violations",
+          .object(bounds.map { ($0.0, .number($0.1)) })
+        ),
         ("max_violation", .number(check.maxViolation)),
         ("feasible", .bool(check.feasible)),
-      ]).rendered()
+      ]
+      text = JSON.object(fields).rendered()
     } else {
-      text =
-        check.outputs.enumerated().map { "\(net.outputName)[\($0)] = \(formatNumber($1))\n" }
-        .joined() + "objective: \(formatNumber(check.objective))\n"
-        + "max violation: \(formatNumber(check.maxViolation))\(check.feasible ? "" : " (infeasible)")"
+      var t = ""
+      for (name, values) in problem.resultOutputs(check.outputs) {
+        for (i, v) in values.enumerated() { t += "\(name)[\(i)] = \(formatNumber(v))\n" }
+      }
+      t += "objective: \(formatNumber(check.objective))\n"
+      for r in rows {
+        t += "constraint \(r.name): \(formatNumber(r.lhs)) <= \(formatNumber(r.rhs))"
+        t += r.violation > 0 ? " (violated by \(formatNumber(r.violation)))\n" : "\n"
+      }
+      for (name, v) in bounds { t += "bound \(name): violated by \(formatNumber(v))\n" }
+      t += "max violation: \(formatNumber(check.maxViolation))\(check.feasible ? "" : " (infeasible)")"
+      text = t
     }
     return console.emit(text, to: nil)
   }

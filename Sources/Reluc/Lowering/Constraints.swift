@@ -1,13 +1,30 @@
 import RelucBase
 import RelucIR
 
-/// Constraint statements: single-input constraints become bounds, the rest rows of `A x <= b`.
+/// A constraint row that names an output or a hidden value: `form <= 0`.
+struct OutputRow {
+  var form: Affine
+  var name: String
+  /// The statement it came from.
+  var range: SourceRange
+}
+
+/// Constraint statements: single-input constraints become bounds, other constraints over inputs
+/// rows of `A x <= b`, constraints naming outputs or hidden values output rows.
 extension Lowering {
 
-  mutating func lowerConstraints(_ net: Network) -> Polytope? {
+  mutating func lowerConstraints(_ net: Symbols) -> (polytope: Polytope, outputRows: [OutputRow])? {
     let n = net.inputSize
-    var lower = net.inputLower ?? [Double](repeating: -.infinity, count: n)
-    var upper = net.inputUpper ?? [Double](repeating: .infinity, count: n)
+    var lower = [Double](repeating: -.infinity, count: n)
+    var upper = [Double](repeating: .infinity, count: n)
+    // Bounds declared by the network files, on the entries each network is bound to.
+    for m in net.networks {
+      for (j, col) in m.inputColumns.enumerated() {
+        if let lo = m.network.inputLower?[j] { lower[col] = max(lower[col], lo) }
+        if let hi = m.network.inputUpper?[j] { upper[col] = min(upper[col], hi) }
+      }
+    }
+    var outputRows: [OutputRow] = []
     var lowerFrom = [SourceRange?](repeating: nil, count: n)
     var upperFrom = [SourceRange?](repeating: nil, count: n)
     var matrix: [Double] = []
@@ -28,7 +45,6 @@ extension Lowering {
         seenNames[name.name] = name.range
       }
       let baseName = name?.name ?? "c\(file.position(of: range.start).line)"
-      var reportedOutput = false
       var reportedHuge = false
       if halted { break }
       _ = forEachAssignment(binders, Scope(), net, generating: .constraints) { me, scope in
@@ -66,20 +82,19 @@ extension Lowering {
             let diff = comp(values[o]) - comp(values[o + 1])
             guard me.finiteCoefficients(.scalar(diff), at: range) else { return false }
             let rowName = baseName + suffix + (length > 1 ? "{\(k)}" : "")
-            if !diff.y.isEmpty {
-              if !reportedOutput {
-                me.diagnostics.report(Messages.outputConstraint, at: me.loc(range))
-                reportedOutput = true
-              }
-              return false
-            }
-            if !reportedHuge, diff.x.values.contains(where: { abs($0) > 1e9 }) {
+            if !reportedHuge,
+              (Array(diff.x.values) + Array(diff.y.values)).contains(where: { abs($0) > 1e9 })
+            {
               me.diagnostics.report(Messages.hugeCoefficient, at: me.loc(range))
               reportedHuge = true
             }
             let senses: [Double] = op == .equal ? [1, -1] : (op == .lessEqual ? [1] : [-1])
             for sign in senses {
-              let row = diff.scaled(sign)  // row.x . x + row.constant <= 0
+              let row = diff.scaled(sign)  // row.x . x + row.y . y + row.constant <= 0
+              if !row.y.isEmpty {
+                outputRows.append(OutputRow(form: row, name: rowName, range: range))
+                continue
+              }
               if row.x.isEmpty {
                 if row.constant > 1e-12 * max(1, abs(row.constant)) {
                   me.diagnostics.report(
@@ -153,7 +168,10 @@ extension Lowering {
         at: loc(networkStatement ?? SourceRange(0, 0)))
     }
     guard diagnostics.errorCount == errorsBefore else { return nil }
-    return Polytope(
-      dimension: n, matrix: matrix, rhs: rhs, rowNames: names, lower: lower, upper: upper)
+    return (
+      Polytope(
+        dimension: n, matrix: matrix, rhs: rhs, rowNames: names, lower: lower, upper: upper),
+      outputRows
+    )
   }
 }

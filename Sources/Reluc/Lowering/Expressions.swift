@@ -10,7 +10,7 @@ extension Lowering {
 
   /// Evaluates an expression to a scalar or vector linear form; nil after reporting an error.
   /// Recursion is per nesting level only: chains and sums are accumulated in place in a loop.
-  mutating func evaluate(_ e: Expr, _ scope: Scope, _ net: Network) -> Value? {
+  mutating func evaluate(_ e: Expr, _ scope: Scope, _ net: Symbols) -> Value? {
     if halted { return nil }
     switch e {
     case .number(let v, _, let range):
@@ -154,7 +154,7 @@ extension Lowering {
   /// Evaluates an integer expression (indices, ranges). An integral value too large for an
   /// index is returned as nil by `integer` after `index-out-of-range`-style handling by the
   /// caller: see `integralValue`.
-  mutating func integer(_ e: Expr, _ scope: Scope, _ net: Network) -> Int? {
+  mutating func integer(_ e: Expr, _ scope: Scope, _ net: Symbols) -> Int? {
     guard let v = integralValue(e, scope, net) else { return nil }
     guard abs(v) < 1e15 else {
       diagnostics.report(Messages.notInteger, at: loc(e.range))
@@ -165,7 +165,7 @@ extension Lowering {
 
   /// The value of an integer expression, possibly too large for an `Int`; nil after reporting
   /// `not-integer` (a fraction, a vector or a form that depends on the variables).
-  mutating func integralValue(_ e: Expr, _ scope: Scope, _ net: Network) -> Double? {
+  mutating func integralValue(_ e: Expr, _ scope: Scope, _ net: Symbols) -> Double? {
     guard let v = evaluate(e, scope, net) else { return nil }
     guard case .scalar(let a) = v, a.isConstant, a.constant == a.constant.rounded() else {
       diagnostics.report(Messages.notInteger, at: loc(e.range))
@@ -176,7 +176,7 @@ extension Lowering {
 
   /// An index into a vector of `size` entries; nil after reporting `index-out-of-range` (also
   /// for indices too large for an integer, such as 99999999999999999999).
-  mutating func index(_ e: Expr, _ scope: Scope, _ net: Network, _ name: String, _ size: Int)
+  mutating func index(_ e: Expr, _ scope: Scope, _ net: Symbols, _ name: String, _ size: Int)
     -> Int?
   {
     guard let v = integralValue(e, scope, net) else { return nil }
@@ -190,7 +190,7 @@ extension Lowering {
     return Int(v)
   }
 
-  mutating func reference(_ id: Identifier, _ sub: Subscript?, _ scope: Scope, _ net: Network)
+  mutating func reference(_ id: Identifier, _ sub: Subscript?, _ scope: Scope, _ net: Symbols)
     -> Value?
   {
     if let i = scope.indices[id.name] {
@@ -201,29 +201,44 @@ extension Lowering {
       guard countTerms(1, at: id.range) else { return nil }
       return .scalar(.constant(Double(i)))
     }
-    let isInput = id.name == net.inputName
-    guard isInput || id.name == net.outputName else {
-      let candidates = [net.inputName, net.outputName] + Array(scope.indices.keys)
+    guard let meaning = net.resolve(id.name) else {
+      let candidates = net.knownNames + Array(scope.indices.keys)
+      let prefix = id.name.split(separator: ".").first.map(String.init)
+      if id.name.contains("."), let m = net.networks.first(where: { $0.alias == prefix }) {
+        let layers = m.layerNames.joined(separator: ", ")
+        diagnostics.report(
+          Messages.unknownName(id.name, suggestion: closestMatch(to: id.name, among: candidates)),
+          at: loc(id.range),
+          notes: [
+            DiagnosticNote(
+              "network '\(prefix!)' has the output '\(m.network.outputName)' and the layers \(layers) (each also LAYER.pre)",
+              at: loc(m.declaration.range))
+          ])
+        return nil
+      }
       diagnostics.report(
         Messages.unknownName(id.name, suggestion: closestMatch(to: id.name, among: candidates)),
         at: loc(id.range),
         notes: networkNote(
-          "the network names its input '\(net.inputName)' and its output '\(net.outputName)'"))
+          net.networks.count == 1
+            ? "the network names its input '\(net.inputName)' and its output '\(net.networks[0].network.outputName)'"
+            : "the decision vector is '\(net.inputName)'; a network's outputs are ALIAS.\(net.networks[0].network.outputName)"
+        ))
       return nil
     }
-    let size = isInput ? net.inputSize : net.outputSize
-    func element(_ k: Int) -> Affine {
-      isInput ? Affine(x: [k: 1]) : Affine(y: [k: 1])
-    }
+    let size = vectorSize(meaning, net)
     let whole = sub.map { $0.range } ?? id.range
     guard let sub else {
       guard countTerms(size, at: whole) else { return nil }
-      return .vector((0..<size).map(element))
+      var v: [Affine] = []
+      v.reserveCapacity(size)
+      for k in 0..<size { v.append(element(meaning, k, net)) }
+      return .vector(v)
     }
     guard let lo = index(sub.lower, scope, net, id.name, size) else { return nil }
     guard let upperExpr = sub.upper else {
       guard countTerms(1, at: whole) else { return nil }
-      return .scalar(element(lo))
+      return .scalar(element(meaning, lo, net))
     }
     guard let hi = index(upperExpr, scope, net, id.name, size) else { return nil }
     guard lo <= hi else {
@@ -231,7 +246,9 @@ extension Lowering {
       return nil
     }
     guard countTerms(hi - lo + 1, at: whole) else { return nil }
-    return .vector((lo...hi).map(element))
+    var v: [Affine] = []
+    for k in lo...hi { v.append(element(meaning, k, net)) }
+    return .vector(v)
   }
 
   /// What the assignments of a binder list generate: terms of a sum, or constraints.
@@ -243,14 +260,12 @@ extension Lowering {
   /// into is checked against the limit (`maxExpandedTerms` for sums, `maxConstraints` for
   /// quantified constraints), so a huge range is an error at once, not hours or gigabytes later.
   mutating func forEachAssignment(
-    _ binders: [Binder], _ scope: Scope, _ net: Network, generating: Generating,
+    _ binders: [Binder], _ scope: Scope, _ net: Symbols, generating: Generating,
     _ body: (inout Lowering, Scope) -> Bool
   ) -> Bool {
     guard let first = binders.first else { return body(&self, scope) }
     if halted { return false }
-    if scope.indices[first.name.name] != nil || first.name.name == net.inputName
-      || first.name.name == net.outputName
-    {
+    if scope.indices[first.name.name] != nil || net.isVector(first.name.name) {
       diagnostics.report(Messages.shadowedName(first.name.name), at: loc(first.name.range))
       return false
     }

@@ -11,23 +11,123 @@ extension Lowering {
     path.hasPrefix("/") ? path : (modelDirectory == "." ? path : modelDirectory + "/" + path)
   }
 
-  mutating func loadNetwork() -> Network? {
-    var found: (StringLiteral, StringLiteral?, SourceRange)? = nil
+  /// Loads every network statement's file and binds its inputs; nil after reporting errors.
+  /// The decision vector is named by the first network's input; its size is that of the
+  /// networks bound to all of it, or the end of the largest slice a network is bound to.
+  mutating func loadNetworks() -> Symbols? {
+    var declarations: [NetworkDeclaration] = []
+    var aliases: [String: SourceRange] = [:]
+    var unaliased: (Int, SourceRange)? = nil
     for s in model.statements {
-      guard case .network(let path, let digest, let range) = s else { continue }
-      if let first = found {
+      guard case .network(let d) = s else { continue }
+      if let alias = d.alias {
+        if let prev = aliases[alias.name] {
+          diagnostics.report(
+            Messages.duplicateAlias(alias.name), at: loc(alias.range),
+            notes: [DiagnosticNote("first used here", at: loc(prev))])
+          continue
+        }
+        aliases[alias.name] = alias.range
+      } else if let (_, prev) = unaliased {
         diagnostics.report(
-          Messages.duplicateNetwork, at: loc(range),
-          notes: [DiagnosticNote("network declared here", at: loc(first.2))])
+          Messages.duplicateNetwork, at: loc(d.range),
+          notes: [DiagnosticNote("network declared here", at: loc(prev))])
+        continue
       } else {
-        found = (path, digest, range)
+        unaliased = (declarations.count, d.range)
       }
+      declarations.append(d)
     }
-    guard let (path, digest, range) = found else {
+    guard let first = declarations.first else {
       diagnostics.report(Messages.missingNetwork, at: .range(file.path, SourceRange(0, 0)))
       return nil
     }
-    networkStatement = range
+    networkStatement = first.range
+    var loaded: [(NetworkDeclaration, Network)] = []
+    for d in declarations {
+      guard let net = loadNetwork(d) else { continue }
+      loaded.append((d, net.foldingNormalization()))
+    }
+    guard loaded.count == declarations.count else { return nil }
+    let inputName = loaded[0].1.inputName
+    for (d, _) in loaded where d.alias?.name == inputName {
+      diagnostics.report(Messages.aliasIsInput(inputName), at: loc(d.alias!.range))
+      return nil
+    }
+    // Input bindings: the whole decision vector, or a slice of it.
+    var bindings: [ClosedRange<Int>?] = []
+    for (d, net) in loaded {
+      guard let e = d.input else {
+        bindings.append(nil)
+        continue
+      }
+      guard let r = inputSlice(e, inputName) else { return nil }
+      guard r.count == net.inputSize else {
+        diagnostics.report(
+          Messages.networkInputSize(d.alias?.name ?? net.name, net.inputSize, r.count),
+          at: loc(e.range))
+        return nil
+      }
+      bindings.append(r)
+    }
+    var size = 0
+    var wholeFrom: (Int, SourceRange)? = nil
+    for (k, (d, net)) in loaded.enumerated() where bindings[k] == nil {
+      if let (n, prev) = wholeFrom, n != net.inputSize {
+        diagnostics.report(
+          Messages.networkInputsDiffer(n, net.inputSize), at: loc(d.range),
+          notes: [DiagnosticNote("a network with \(n) inputs declared here", at: loc(prev))],
+          help: "bind it to a slice of the decision vector: network ... input \(inputName)[a..b]")
+        return nil
+      }
+      wholeFrom = (net.inputSize, d.range)
+      size = net.inputSize
+    }
+    for (k, b) in bindings.enumerated() {
+      guard let b else { continue }
+      if let (n, prev) = wholeFrom, b.upperBound >= n {
+        diagnostics.report(
+          Messages.indexOutOfRange(b.upperBound, inputName, n), at: loc(loaded[k].0.input!.range),
+          notes: [DiagnosticNote("'\(inputName)' has the inputs of this network", at: loc(prev))])
+        return nil
+      }
+      size = max(size, b.upperBound + 1)
+    }
+    var networks: [ModelNetwork] = []
+    var offset = 0
+    for (k, (d, net)) in loaded.enumerated() {
+      let columns = bindings[k].map { Array($0) } ?? Array(0..<net.inputSize)
+      networks.append(
+        ModelNetwork(declaration: d, network: net, inputColumns: columns, outputOffset: offset))
+      offset += net.outputSize
+    }
+    return Symbols(
+      inputName: inputName, inputSize: size, networks: networks,
+      unaliased: networks.firstIndex { $0.alias == nil }, outputCount: offset)
+  }
+
+  /// `x` or `x[a..b]` of a network's `input` binding: the slice it names.
+  mutating func inputSlice(_ e: Expr, _ inputName: String) -> ClosedRange<Int>? {
+    guard case .reference(let id, let sub, _) = e, id.name == inputName, sub?.upper != nil || sub == nil
+    else {
+      diagnostics.report(Messages.badNetworkInput(inputName), at: loc(e.range))
+      return nil
+    }
+    guard let sub, let upper = sub.upper else { return nil }
+    let none = Symbols(inputName: inputName, inputSize: 0, networks: [], unaliased: nil, outputCount: 0)
+    guard let lo = integer(sub.lower, Scope(), none), let hi = integer(upper, Scope(), none) else {
+      return nil
+    }
+    guard lo >= 0, lo <= hi else {
+      diagnostics.report(Messages.emptySlice(lo, hi), at: loc(sub.range))
+      return nil
+    }
+    return lo...hi
+  }
+
+  /// Reads, checks the digest of, and parses one network file.
+  mutating func loadNetwork(_ d: NetworkDeclaration) -> Network? {
+    let (path, digest) = (d.path, d.digest)
     if path.value.hasPrefix("/") {
       diagnostics.report(Messages.absolutePath, at: loc(path.range))
     }
@@ -42,7 +142,7 @@ extension Lowering {
       }
       return nil
     }
-    networkFile = (resolved, bytes)
+    networkFiles.append((resolved, bytes))
     if let digest {
       var hasher = SHA256()
       hasher.update(bytes)

@@ -4,7 +4,9 @@ import RelucIR
 /// The objective statement.
 extension Lowering {
 
-  mutating func lowerObjective(_ net: Network) -> Objective? {
+  /// The objective's sense and form over the inputs and the combined outputs (hidden values
+  /// it names are exposed).
+  mutating func lowerObjective(_ net: Symbols) -> (sense: Sense, form: Affine)? {
     var found: (Sense, Expr, SourceRange)? = nil
     for s in model.statements {
       guard case .objective(let sense, let e, let range) = s else { continue }
@@ -26,13 +28,9 @@ extension Lowering {
       return nil
     }
     guard finiteCoefficients(v, at: e.range) else { return nil }
-    var c = [Double](repeating: 0, count: net.outputSize)
-    var d = [Double](repeating: 0, count: net.inputSize)
-    for (k, w) in a.y { c[k] = w }
-    for (k, w) in a.x { d[k] = w }
-    if (c + d).contains(where: { abs($0) > 1e9 }) {
+    if (Array(a.x.values) + Array(a.y.values)).contains(where: { abs($0) > 1e9 }) {
       diagnostics.report(Messages.hugeCoefficient, at: loc(e.range))
     }
-    return Objective(sense: sense, outputWeights: c, inputWeights: d, constant: a.constant)
+    return (sense, a)
   }
 }

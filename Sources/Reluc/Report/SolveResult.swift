@@ -172,7 +172,7 @@ public struct SolutionReport: Sendable {
   public func json(problem: Problem) -> JSON {
     func vec(_ v: [Double]?) -> JSON { v.map { .array($0.map { .number($0) }) } ?? .null }
     func num(_ v: Double?) -> JSON { v.map { .number($0) } ?? .null }
-    return .object([
+    var fields: [(String, JSON)] = [
       ("status", .string(status.rawValue)),
       ("method", .string(method.rawValue)),
       ("sense", .string(problem.objective.sense.rawValue)),
@@ -180,7 +180,15 @@ public struct SolutionReport: Sendable {
       ("bound", num(bound)),
       ("gap", num(gap)),
       (problem.network.inputName, vec(point)),
-      (problem.network.outputName, vec(outputs)),
+    ]
+    for g in problem.resultGroups {
+      fields.append((g.name, outputs.map { vec(Array($0[g.range])) } ?? .null))
+    }
+    let hidden = problem.outputGroups.filter { !$0.isResult }
+    if !hidden.isEmpty, let outputs {
+      fields.append(("hidden", .object(hidden.map { ($0.name, .number(outputs[$0.range.lowerBound])) })))
+    }
+    fields += [
       (
         "check",
         .object([
@@ -191,7 +199,8 @@ public struct SolutionReport: Sendable {
       ("seconds", .number((seconds * 1000).rounded() / 1000)),
       ("statistics", .object(statistics)),
       ("message", message.map { .string($0) } ?? .null),
-    ])
+    ]
+    return .object(fields)
   }
 
   /// The report as text for a terminal.
@@ -206,8 +215,8 @@ public struct SolutionReport: Sendable {
       }
     }
     if let outputs {
-      for (i, v) in outputs.enumerated() {
-        out += "\(problem.network.outputName)[\(i)] = \(finiteText(v))\n"
+      for (name, values) in problem.resultOutputs(outputs) {
+        for (i, v) in values.enumerated() { out += "\(name)[\(i)] = \(finiteText(v))\n" }
       }
     }
     if let maxViolation {
@@ -233,4 +242,46 @@ func finiteText(_ v: Double) -> String {
 /// `|bound - value| / max(1e-10, |value|)`, as reports, the progress line and statistics give it.
 public func relativeGap(_ bound: Double, _ value: Double) -> Double {
   abs(bound - value) / max(1e-10, abs(value))
+}
+
+/// One constraint row at a point, for `eval`.
+public struct RowCheck: Sendable, Equatable {
+  /// The constraint's name (`name[i]` for quantified ones).
+  public var name: String
+  /// The row's left side `a . x` (input rows) or `G x + H y` (output rows).
+  public var lhs: Double
+  /// Its right side.
+  public var rhs: Double
+  /// `max(0, lhs - rhs)`.
+  public var violation: Double
+}
+
+extension Problem {
+  /// The output groups printed with a solution (hidden values are not).
+  public var resultGroups: [OutputGroup] { outputGroups.filter(\.isResult) }
+
+  /// The outputs of each result group, named.
+  public func resultOutputs(_ y: [Double]) -> [(String, [Double])] {
+    resultGroups.map { ($0.name, Array(y[$0.range])) }
+  }
+
+  /// Every row (input rows, then output rows) at `x` with outputs `y`, in `<=` form.
+  public func rowChecks(x: [Double], y: [Double]) -> [RowCheck] {
+    var out: [RowCheck] = []
+    for r in 0..<polytope.rowCount {
+      var s = 0.0
+      for (j, a) in polytope.row(r).enumerated() { s += a * x[j] }
+      out.append(
+        RowCheck(
+          name: polytope.rowNames[r], lhs: s, rhs: polytope.rhs[r],
+          violation: max(0, s - polytope.rhs[r])))
+    }
+    let oc = outputConstraints
+    for r in 0..<oc.rowCount {
+      let s = oc.lhs(r, x: x, y: y)
+      out.append(
+        RowCheck(name: oc.rowNames[r], lhs: s, rhs: oc.rhs[r], violation: max(0, s - oc.rhs[r])))
+    }
+    return out
+  }
 }

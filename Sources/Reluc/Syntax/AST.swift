@@ -117,10 +117,38 @@ public struct OptionLiteral: Sendable, Equatable {
   public var range: SourceRange
 }
 
+/// `network [alias] "path" [sha256 "digest"] [input expr]`: a network file, the name its
+/// vectors are qualified with (`alias.y`), and what its input is bound to (the decision vector,
+/// or a slice of it).
+public struct NetworkDeclaration: Sendable, Equatable {
+  /// The alias, if any.
+  public var alias: Identifier?
+  /// The file's path.
+  public var path: StringLiteral
+  /// The pinned digest, if any.
+  public var digest: StringLiteral?
+  /// The input binding (`input x[2..5]`), if any.
+  public var input: Expr?
+  /// The whole statement.
+  public var range: SourceRange
+
+  /// Creates a declaration.
+  public init(
+    alias: Identifier? = nil, path: StringLiteral, digest: StringLiteral? = nil, input: Expr? = nil,
+    range: SourceRange
+  ) {
+    self.alias = alias
+    self.path = path
+    self.digest = digest
+    self.input = input
+    self.range = range
+  }
+}
+
 /// A statement of a model file.
 public enum Statement: Sendable, Equatable {
-  /// `network "path" [sha256 "digest"]`.
-  case network(path: StringLiteral, digest: StringLiteral?, range: SourceRange)
+  /// `network [alias] "path" [sha256 "digest"] [input expr]`.
+  case network(NetworkDeclaration)
   /// `maximize expr` or `minimize expr`.
   case objective(Sense, Expr, range: SourceRange)
   /// `constraint [name] [[i in a..b, ...]] : relation`, or `constraint relation`.
@@ -131,8 +159,8 @@ public enum Statement: Sendable, Equatable {
   /// The whole statement's range.
   public var range: SourceRange {
     switch self {
-    case .network(_, _, let r), .objective(_, _, let r), .constraint(_, _, _, let r),
-      .option(_, _, let r):
+    case .network(let d): return d.range
+    case .objective(_, _, let r), .constraint(_, _, _, let r), .option(_, _, let r):
       return r
     }
   }

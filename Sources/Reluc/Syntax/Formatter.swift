@@ -46,9 +46,12 @@ public enum Formatter {
 
   static func statement(_ s: Statement, _ file: SourceFile) -> String {
     switch s {
-    case .network(let path, let digest, _):
-      var t = "network " + file.text(path.range)
-      if let digest { t += " sha256 " + file.text(digest.range) }
+    case .network(let d):
+      var t = "network "
+      if let alias = d.alias { t += alias.name + " " }
+      t += file.text(d.path.range)
+      if let digest = d.digest { t += " sha256 " + file.text(digest.range) }
+      if let input = d.input { t += " input " + expr(input, file) }
       return t
     case .objective(let sense, let e, _):
       return sense.rawValue + " " + expr(e, file)

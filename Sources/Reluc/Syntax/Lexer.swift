@@ -166,7 +166,17 @@ public struct Lexer {
         first
         ? (scalar.properties.isXIDStart || scalar == "_")
         : scalar.properties.isXIDContinue
-      if !ok { break }
+      if !ok {
+        // A qualified name: `cost.y`, `net.hidden1.pre` (a dot between two identifiers).
+        if !first, scalar == ".", let (next, _) = decodeScalar(at: i + 1),
+          next.properties.isXIDStart || next == "_"
+        {
+          first = true
+          i += 1
+          continue
+        }
+        break
+      }
       first = false
       i += len
     }

@@ -129,6 +129,11 @@ public struct Parser {
     switch current.kind {
     case .keyword(.network):
       advance()
+      var alias: Identifier? = nil
+      if current.kind == .identifier {
+        alias = Identifier(name: text(current), range: current.range)
+        advance()
+      }
       guard let path = parseString("the network file path, a string") else { return nil }
       var digest: StringLiteral? = nil
       if current.kind == .identifier, text(current) == "sha256" {
@@ -140,8 +145,15 @@ public struct Parser {
         }
         digest = d
       }
-      let end = (digest?.range ?? path.range).end
-      return .network(path: path, digest: digest, range: SourceRange(start, end))
+      var input: Expr? = nil
+      if current.kind == .identifier, text(current) == "input" {
+        advance()
+        input = parseExpression()
+      }
+      let end = (input?.range ?? digest?.range ?? path.range).end
+      return .network(
+        NetworkDeclaration(
+          alias: alias, path: path, digest: digest, input: input, range: SourceRange(start, end)))
     case .keyword(.maximize), .keyword(.minimize):
       let sense: Sense = current.kind == .keyword(.maximize) ? .maximize : .minimize
       advance()
