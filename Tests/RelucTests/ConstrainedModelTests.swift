@@ -69,6 +69,30 @@ enum ConstrainedFixtures {
     }
   }
 
+  /// An output row that interval bounds prove can never hold is a warning at its constraint
+  /// (the numbers: the network's outputs are bounded by the sum of |weights| plus |bias| over the
+  /// box, far below 1000).
+  @Test func constraintThatCanNeverHoldIsAWarning() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "reluc-never-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try FileManager.default.copyItem(
+      atPath: Fixtures.path("constrained/outputs_tight.xml"),
+      toPath: dir.appendingPathComponent("n.xml").path)
+    let model = dir.appendingPathComponent("m.rmod").path
+    try "network \"n.xml\"\nmaximize y[0]\nconstraint -1 <= x <= 1\nconstraint far: y[1] >= 1000\nconstraint near: y[1] >= -1000\n"
+      .write(toFile: model, atomically: true, encoding: .utf8)
+    let c = Compiler.compile(path: model)
+    #expect(c.problem != nil)
+    let warnings = c.diagnostics.all.filter { $0.id == "constraint-never-holds" }
+    #expect(warnings.count == 1)
+    #expect(warnings.first?.message.contains("'far'") == true)
+    let r = try #require(warnings.first?.location?.range)
+    let file = try #require(c.sources.file(model))
+    #expect(file.text(r).hasPrefix("constraint far"))
+  }
+
   /// A model without hidden values or a second network is lowered to its network unchanged.
   @Test func oneNetworkIsNotRewritten() throws {
     let p = try #require(ConstrainedFixtures.problem("outputs_tight.rmod"))

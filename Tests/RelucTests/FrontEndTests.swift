@@ -24,6 +24,23 @@ import Testing
     #expect(lexer.diagnostics.all.isEmpty)
   }
 
+  @Test func qualifiedNamesAreOneIdentifier() {
+    let text = "cost.y[0] net.h1.pre x[0..1] a.é"
+    let lexer = Lexer(SourceFile(path: "t", text: text))
+    #expect(
+      lexer.tokens.map(\.kind) == [
+        .identifier, .lbracket, .integer, .rbracket, .identifier, .identifier, .lbracket,
+        .integer, .dotdot, .integer, .rbracket, .identifier, .eof,
+      ])
+    let f = SourceFile(path: "t", text: text)
+    #expect(lexer.tokens.filter { $0.kind == .identifier }.map { f.text($0.range) } == [
+      "cost.y", "net.h1.pre", "x", "a.é",
+    ])
+    // A dot not followed by an identifier start is not part of a name.
+    #expect(kinds("a.") == [.identifier, .error, .eof])
+    #expect(kinds("a.5") == [.identifier, .real, .eof])
+  }
+
   @Test func badCharacterIsAnErrorTokenNotAThrow() {
     let lexer = Lexer(SourceFile(path: "t", text: "a $ b"))
     #expect(lexer.tokens.map(\.kind) == [.identifier, .error, .identifier, .eof])
