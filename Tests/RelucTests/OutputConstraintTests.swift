@@ -188,3 +188,65 @@ enum OutputFixtures {
     #expect(r.statistics.first { $0.0 == "convex_side" }?.1 == .int(0))
   }
 }
+
+/// The exact penalty of the gradient methods (`OutputPenalty`): the kernels' merit is the
+/// objective less `mu sum w_r max(0, row_r)` computed here from the reference forward pass, and
+/// their gradient is the merit's (central differences inside a linear region), per lane in the
+/// batched kernel.
+@Suite struct OutputPenaltyTests {
+  @Test func kernelsAscendTheExactPenalty() throws {
+    let p = try OutputFixtures.problem("mixed_2_6_6_2", [])
+    let rows = p.outputConstraints
+    let penalty = OutputPenalty(problem: p)
+    penalty.multiplier = 3
+    let single = NetworkKernel(problem: p)
+    single.rows = PenaltyLanes(penalty, lanes: 1)
+    let lanes = 5
+    let batch = BatchKernel(problem: p, batch: lanes)
+    batch.rows = PenaltyLanes(penalty, lanes: lanes)
+    var rng = Xoshiro256(seed: 7)
+    var X = [Double](repeating: 0, count: 2 * lanes)
+    var points: [[Double]] = []
+    for b in 0..<lanes {
+      let x = [rng.unit() * 2 - 1, rng.unit() * 2 - 1]
+      points.append(x)
+      X[b] = x[0]
+      X[lanes + b] = x[1]
+    }
+    X.withUnsafeBufferPointer { batch.forward($0.baseAddress!) }
+    var G = [Double](repeating: 0, count: 2 * lanes)
+    G.withUnsafeMutableBufferPointer { batch.gradient(into: $0.baseAddress!) }
+    var violatedSomewhere = false
+    for (b, x) in points.enumerated() {
+      func merit(_ v: [Double]) -> Double {
+        let y = p.network.evaluate(v)
+        var m = p.objective.sign * p.objective.value(x: v, y: y)
+        for r in 0..<rows.rowCount {
+          let s = rows.lhs(r, x: v, y: y) - rows.rhs[r]
+          if s > 0 { m -= 3 * penalty.weights[r] * s }
+        }
+        return m
+      }
+      let y = p.network.evaluate(x)
+      if rows.maxScaledViolation(x: x, y: y) > 0 { violatedSomewhere = true }
+      let f = x.withUnsafeBufferPointer { single.forward($0.baseAddress!) }
+      #expect(close(f, merit(x), abs: 1e-12, rel: 1e-12))
+      let fb = X.withUnsafeBufferPointer { batch.value(b, $0.baseAddress!) }
+      #expect(close(fb, merit(x), abs: 1e-12, rel: 1e-12))
+      var g = [0.0, 0.0]
+      _ = x.withUnsafeBufferPointer { single.forward($0.baseAddress!) }
+      g.withUnsafeMutableBufferPointer { single.gradient(into: $0.baseAddress!) }
+      for j in 0..<2 {
+        let h = 1e-7
+        var up = x
+        var down = x
+        up[j] += h
+        down[j] -= h
+        let fd = (merit(up) - merit(down)) / (2 * h)
+        #expect(close(g[j], fd, abs: 1e-5, rel: 1e-5), "lane \(b) input \(j): \(g[j]) vs \(fd)")
+        #expect(close(G[j * lanes + b], g[j], abs: 1e-12, rel: 1e-12))
+      }
+    }
+    #expect(violatedSomewhere)
+  }
+}
