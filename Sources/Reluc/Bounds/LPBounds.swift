@@ -4,6 +4,13 @@ import RelucHiGHS
 import RelucIR
 import Synchronization
 
+/// Switches of the bound tightening (for measurements).
+public enum OBBTSettings {
+  /// Whether the bound LPs of a problem with output rows include them (with the relaxation of
+  /// the whole network, which they need). Measured in bench/outputs_obbt.py.
+  nonisolated(unsafe) public static var useOutputRows = true
+}
+
 /// LP-based bound tightening (OBBT): for each layer in turn, minimize and maximize every unstable
 /// neuron's pre-activation over the LP relaxation of the layers before it, with the bounds found
 /// so far. An LP optimum is exact only up to HiGHS's feasibility tolerance (1e-7 here), so each
@@ -31,7 +38,9 @@ func lpTightenedBounds(
   let net = problem.network
   var bounds = context.intervalBounds(problem)
   let stop = min(monotonicSeconds() + budget, context.deadline)
-  let convexOnly = BigMModel.convexSideNeurons(net, objective: objective)
+  let convexOnly = BigMModel.convexSideNeurons(
+    net, objective: BigMModel.rowsNameOutputs(problem) ? nil : objective)
+  let withRows = problem.hasOutputConstraints && OBBTSettings.useOutputRows
   // Layers 0...propagated hold their final bounds (layer 0's are the interval bounds).
   var propagated = 0
   for l in 1..<max(1, net.layers.count) {
@@ -47,7 +56,11 @@ func lpTightenedBounds(
     DispatchQueue.concurrentPerform(iterations: threads) { t in
       do throws(HighsError) {
         // Relaxation of layers 0..<l, with an objective on one neuron of layer l at a time.
-        let model = try BigMModel(problem: problem, bounds: layerBounds, relaxed: true, layers: l)
+        // With output rows (`OBBTSettings.useOutputRows`), the relaxation of the whole network
+        // and the rows: a relaxation of the constrained problem's feasible set.
+        let model = try BigMModel(
+          problem: problem, bounds: layerBounds, relaxed: true,
+          layers: withRows ? nil : l)
         for i in stride(from: t, to: todo.count, by: threads).map({ todo[$0] }) {
           if context.shouldStop(by: stop) { break }
           let r = try model.boundPreactivation(

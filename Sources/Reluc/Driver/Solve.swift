@@ -166,6 +166,9 @@ public enum Solver {
     {
       out.status = .feasible
     }
+    // A member that found no point meeting the output rows: the trivial point that does is a
+    // feasible point.
+    if out.status == .noFeasiblePoint { out.status = .feasible }
     out.statistics.append(("best_point_from", .string(best.from)))
     return out
   }

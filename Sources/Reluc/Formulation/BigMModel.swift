@@ -76,8 +76,12 @@ struct BigMModel {
     inputColumns = try solver.addPolytope(poly)
     var previous = Layer(columns: inputColumns.map { $0 }, lower: poly.lower, upper: poly.upper)
     let layerCount = layers ?? net.layers.count
+    // The convex-side rule needs the last hidden layer to reach the objective only: rows on the
+    // outputs would see the activations it lowers.
     let convexOnly = Self.convexSideNeurons(
-      net, objective: layerCount == net.layers.count ? objective : nil)
+      net,
+      objective: layerCount == net.layers.count && !Self.rowsNameOutputs(problem)
+        ? objective : nil)
     activationColumns.reserveCapacity(layerCount)
     binaryColumns.reserveCapacity(layerCount)
     var added = 0
@@ -108,6 +112,33 @@ struct BigMModel {
         columns: cols, lower: bounds.lower[l].map { relu ? max(0, $0) : $0 },
         upper: bounds.upper[l].map { relu ? max(0, $0) : $0 })
     }
+    if layerCount == net.layers.count { try addOutputRows(problem) }
+  }
+
+  /// The first of the output rows (`addOutputRows`), or nil when there are none.
+  var outputRowStart: Int? = nil
+
+  /// Whether some output row has a nonzero coefficient on an output.
+  static func rowsNameOutputs(_ problem: Problem) -> Bool {
+    problem.outputConstraints.outputMatrix.contains { $0 != 0 }
+  }
+
+  /// The rows `G x + H y <= h` over the input and output columns, exactly (an output without a
+  /// column is constant 0).
+  mutating func addOutputRows(_ problem: Problem) throws(HighsError) {
+    let oc = problem.outputConstraints
+    guard !oc.isEmpty else { return }
+    outputRowStart = solver.rowCount
+    var rows = RowBatch()
+    let outputs = activationColumns.last!
+    for r in 0..<oc.rowCount {
+      rows.beginRow(lower: -solver.infinity, upper: oc.rhs[r])
+      for (j, g) in oc.inputRow(r).enumerated() where g != 0 { rows.add(inputColumns[j], g) }
+      for (i, h) in oc.outputRow(r).enumerated() where h != 0 {
+        if let c = outputs[i] { rows.add(c, h) }
+      }
+    }
+    try solver.addRows(rows)
   }
 
   /// A layer's activation columns (nil: constant 0) and their bounds, as the next layer sees them.
@@ -248,6 +279,12 @@ extension BigMModel {
     }
     for (r, name) in problem.polytope.rowNames.enumerated() where r < rowNames.count {
       rowNames[r] = clean(name) + "_\(r)"
+    }
+    if let start = outputRowStart {
+      for (r, name) in problem.outputConstraints.rowNames.enumerated()
+      where start + r < rowNames.count {
+        rowNames[start + r] = clean(name) + "_out_\(r)"
+      }
     }
     for (j, name) in columnNames.enumerated() { try solver.setColumnName(j, name) }
     for (r, name) in rowNames.enumerated() { try solver.setRowName(r, name) }

@@ -13,6 +13,9 @@ struct LinearRegion {
   /// The objective's gradient T(z) and constant t(z), in the problem's sense (not signed).
   var objective: [Double] = []
   var objectiveConstant = 0.0
+  /// The network's outputs on the region, `y = N x + nc`: rows N_i (dense, n) and constants.
+  var outputs: [[Double]] = []
+  var outputConstants: [Double] = []
 
   init(problem: Problem, at x: [Double]) {
     let net = problem.network
@@ -51,6 +54,8 @@ struct LinearRegion {
       H = Z
       hc = zc
     }
+    outputs = H
+    outputConstants = hc
     objective = problem.objective.inputWeights
     objectiveConstant = problem.objective.constant
     for (i, c) in problem.objective.outputWeights.enumerated() where c != 0 {
@@ -80,6 +85,20 @@ final class RegionLPSolver {
     try solver.addPolytope(problem.polytope)
     fixedRows = problem.polytope.rowCount
     try solver.setMaximize(problem.objective.sense == .maximize)
+    if problem.hasOutputConstraints {
+      // The output rows are met with a margin (`outputRowMargin`) at a tolerance tighter than
+      // the final check's, so that the forward pass at the LP's point passes the check although
+      // the region's rows hold only up to HiGHS's tolerance.
+      try solver.set(
+        "primal_feasibility_tolerance",
+        Polytope.emptinessTolerance(accepted: problem.options.feasibilityTolerance))
+    }
+  }
+
+  /// The margin by which the region LP tightens output row `r`: a tenth of the violation the
+  /// final check accepts.
+  func outputRowMargin(_ r: Int) -> Double {
+    0.1 * problem.options.feasibilityTolerance * max(1, abs(problem.outputConstraints.rhs[r]))
   }
 
   /// Optimizes the objective over the region of `x` (intersected with X). Returns the LP optimum
@@ -97,6 +116,20 @@ final class RegionLPSolver {
       rows.beginRow(lower: region.active[i] ? -m : -inf, upper: region.active[i] ? inf : -m)
       for k in 0..<n where row[k] != 0 { rows.add(k, row[k]) }
     }
+    // Output rows: on the region y = N x + nc, so G x + H y <= h is
+    // (G + H N) x <= h - H nc (tightened by `outputRowMargin`).
+    let oc = problem.outputConstraints
+    for r in 0..<oc.rowCount {
+      var coefficients = Array(oc.inputRow(r))
+      var rhs = oc.rhs[r] - outputRowMargin(r)
+      for (i, hri) in oc.outputRow(r).enumerated() where hri != 0 {
+        rhs -= hri * region.outputConstants[i]
+        let ni = region.outputs[i]
+        for k in 0..<n { coefficients[k] += hri * ni[k] }
+      }
+      rows.beginRow(lower: -inf, upper: rhs)
+      for k in 0..<n where coefficients[k] != 0 { rows.add(k, coefficients[k]) }
+    }
     try solver.addRows(rows)
     try solver.setCosts(region.objective)
     try solver.setOffset(region.objectiveConstant)
@@ -104,5 +137,16 @@ final class RegionLPSolver {
     solves += 1
     guard try solver.run() == .optimal else { return nil }
     return (solver.columnValues(), solver.objectiveValue)
+  }
+
+  /// The repair of a point for the output rows (and its polish): the optimum of the region LP of
+  /// `x`'s activation pattern with every row, when it passes the final check (`PointCheck`);
+  /// nil when that region has no feasible point or the LP fails. Its value is the forward pass's.
+  func repair(_ x: [Double], timeLimit: Double) throws(HighsError) -> ([Double], Double)? {
+    guard let (xs, _) = try solve(LinearRegion(problem: problem, at: x), timeLimit: timeLimit)
+    else { return nil }
+    let check = PointCheck(problem: problem, point: xs)
+    guard check.feasible, check.objective.isFinite else { return nil }
+    return (xs, check.objective)
   }
 }

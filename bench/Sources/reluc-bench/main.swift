@@ -2,6 +2,7 @@
 //   reluc-bench xml NET.xml            -> seconds to read and check the network file
 //   reluc-bench grad MODEL.rmod ITERS  -> projected-gradient iterations per second (one start)
 //   reluc-bench gradb MODEL.rmod ITERS B -> batched: points x iterations per second, B points
+//   reluc-bench outputs MODEL.rmod k:level NAME=VALUE... -> a solve with rows y[k] <= level
 //   reluc-bench bandwidth MB           -> GB/s of a streaming read (sum) over MB megabytes
 import Reluc
 import RelucBLAS
@@ -91,6 +92,8 @@ case "gradb":
   print(
     "{\"point_iterations_per_second\": \(Double(iters * batch) / dt), "
       + "\"dgemm_bound_point_iterations_per_second\": \(Double(iters * batch) / dgemm)}")
+case "outputs":
+  outputsBenchmark(args)
 case "bandwidth":
   let mb = Int(args[2]) ?? 256
   let count = mb * 1024 * 1024 / 8

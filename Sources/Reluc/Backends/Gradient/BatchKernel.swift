@@ -16,6 +16,8 @@ public final class BatchKernel {
   let h: [UnsafeMutablePointer<Double>]
   let g: [UnsafeMutablePointer<Double>]
   let inputSize: Int
+  /// With output rows: the exact penalty per lane (`OutputPenalty`).
+  var rows: PenaltyLanes? = nil
 
   /// Creates a kernel for `batch` points (objective sign folded in, as `NetworkKernel`).
   public init(problem: Problem, batch: Int) {
@@ -60,6 +62,9 @@ public final class BatchKernel {
       }
       input = UnsafePointer(h[l])
     }
+    if let rows {
+      for b in 0..<batch { rows.evaluate(b, x: x, y: h[layers.count - 1]) }
+    }
   }
 
   /// The (signed) objective of point `b` of the last forward pass of `x`.
@@ -68,7 +73,7 @@ public final class BatchKernel {
     var out = constant
     for i in 0..<c.count { out += c[i] * y[i * batch + b] }
     for j in 0..<inputSize { out += d[j] * x[j * batch + b] }
-    return out
+    return out - (rows?.values[b] ?? 0)
   }
 
   /// A hash of point `b`'s activation pattern (last forward pass), as `NetworkKernel.patternHash`.
@@ -85,6 +90,7 @@ public final class BatchKernel {
   public func gradient(into grad: UnsafeMutablePointer<Double>) {
     let L = layers.count
     for i in 0..<c.count { (g[L] + i * batch).update(repeating: c[i], count: batch) }
+    if let rows { for b in 0..<batch { rows.adjustOutputWeights(g[L], b) } }
     for l in stride(from: L - 1, through: 0, by: -1) {
       let layer = layers[l]
       let gout = g[l + 1]
@@ -102,5 +108,6 @@ public final class BatchKernel {
     for j in 0..<inputSize where d[j] != 0 {
       for b in 0..<batch { grad[j * batch + b] += d[j] }
     }
+    if let rows { for b in 0..<batch { rows.adjustInputGradient(grad, b) } }
   }
 }

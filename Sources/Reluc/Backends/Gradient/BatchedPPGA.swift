@@ -30,6 +30,7 @@ extension GradientRun {
   mutating func runBatched(lanes count: Int, total: Int, starts: Starts) {
     let B = count
     let kernel = BatchKernel(problem: problem, batch: B)
+    if let rows { kernel.rows = PenaltyLanes(rows.penalty, lanes: B) }
     let D = domain.diameter
     let minStep = options.stepTolerance * D
     var next = 0
@@ -50,6 +51,7 @@ extension GradientRun {
     }
     // Ends lane b's start.
     func finish(_ b: Int) {
+      if let rows { restoreStart(rows, from: lanes[b].startBest) }
       startsDone += 1
       begin(b)
     }
@@ -126,7 +128,7 @@ extension GradientRun {
         v.gn = norm.squareRoot()
         v.f = ft
         if regions.count < 1_000_000 { regions.insert(kernel.patternHash(b)) }
-        record(v.x, ft)
+        record(v.x, ft, violation: kernel.rows?.violations[b])
         // A new best of the start (a start's first point always is; failedPerturbations is then
         // already 0).
         if v.startBestValue == -.infinity

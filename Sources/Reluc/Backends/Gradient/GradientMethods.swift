@@ -162,6 +162,8 @@ struct GradientRun {
   var startsDone = 0
   /// The unit gradient of the previous PPGA_LR step, kept when that step was short (a ridge).
   var ridgeGradient: [Double]? = nil
+  /// With output rows: the penalty, restorations and their counts (`OutputPenalty.swift`).
+  var rows: GradientRows? = nil
 
   init(problem: Problem, domain: Domain, variant: Method, context: SolveContext, share: StartShare)
   {
@@ -178,6 +180,11 @@ struct GradientRun {
     trial = x
     grad = x
     direction = x
+    if problem.hasOutputConstraints {
+      let r = GradientRows(problem: problem)
+      rows = r
+      kernel.rows = PenaltyLanes(r.penalty, lanes: 1)
+    }
   }
 
   mutating func value(_ v: [Double]) -> Double {
@@ -188,7 +195,13 @@ struct GradientRun {
 
   /// Keeps `v` as the best point when it improves and passes the final check's feasibility rule
   /// (a projection that failed leaves an inadmissible point, which is never reported).
-  mutating func record(_ v: [Double], _ f: Double) {
+  /// With output rows `f` is the merit and `violation` the kernel's at `v` (nil: the single
+  /// kernel's last forward pass), see `recordWithRows`.
+  mutating func record(_ v: [Double], _ f: Double, violation: Double? = nil) {
+    if let rows {
+      recordWithRows(rows, v, f, violation: violation ?? kernel.rows?.violations[0] ?? .infinity)
+      return
+    }
     if f > bestValue, domain.admits(v) {
       bestValue = f
       best = v
@@ -217,13 +230,14 @@ struct GradientRun {
           break
         }
         runStart(starts.start(k, &rng))
+        if let rows { restoreStart(rows, from: nil) }
         startsDone += 1
       }
     }
     if context.shouldStop && startsDone < total { stopped = true }
     let seconds = max(1e-9, monotonicSeconds() - t0)
     let sign = problem.objective.sign
-    let stats: [(String, JSON)] =
+    var stats: [(String, JSON)] =
       [
         ("starts", .int(startsDone)),
         ("iterations", .int(iterations)),
@@ -235,7 +249,15 @@ struct GradientRun {
       + (problem.polytope.isBox ? [] : [("qp_projections", JSON.int(domain.qpProjections))])
       + (domain.failedProjections > 0
         ? [("failed_projections", JSON.int(domain.failedProjections))] : [])
+    if let rows { stats += rowStatistics(rows) }
     guard let best else {
+      if problem.hasOutputConstraints, !Interrupt.requested {
+        // A heuristic proves nothing: it found no point that meets the rows.
+        return SolveResult(
+          status: .noFeasiblePoint, method: variant, statistics: stats,
+          message: "\(variant.rawValue) found no point that satisfies the constraints on the "
+            + "outputs" + (stopped ? " before it stopped" : ""))
+      }
       // No point passed the final check's rule: say so, and never claim a point.
       let failed =
         domain.failedProjections > 0

@@ -26,6 +26,8 @@ public final class NetworkKernel {
   let dz: [UnsafeMutablePointer<Double>]
   let dh: [UnsafeMutablePointer<Double>]
   let zeros: UnsafeMutablePointer<Double>
+  /// With output rows: the exact penalty subtracted from the objective (`OutputPenalty`).
+  var rows: PenaltyLanes? = nil
 
   /// Creates a kernel for a problem; the objective is always maximized (sign folded in).
   public init(problem: Problem) {
@@ -86,6 +88,7 @@ public final class NetworkKernel {
     let y = h[layers.count - 1]
     for i in 0..<c.count { out += c[i] * y[i] }
     for j in 0..<inputSize { out += d[j] * x[j] }
+    if let rows { out -= rows.evaluate(0, x: x, y: y) }
     return out
   }
 
@@ -95,6 +98,7 @@ public final class NetworkKernel {
     let L = layers.count
     // g_L = c, then g_{l-1} = W_l^T (g_l * mask_l), as axpy over the rows of W_l.
     g[L].update(from: c, count: c.count)
+    rows?.adjustOutputWeights(g[L], 0)
     for l in stride(from: L - 1, through: 0, by: -1) {
       let layer = layers[l]
       let relu = layer.activation == .relu
@@ -109,6 +113,7 @@ public final class NetworkKernel {
       }
     }
     for j in 0..<inputSize { grad[j] = g[0][j] + d[j] }
+    rows?.adjustInputGradient(grad, 0)
   }
 
   /// Derivatives of all pre-activations along `v` on the current region (pattern fixed).

@@ -166,8 +166,9 @@ struct LPWalk {
   mutating func walk(from start: [Double]) throws(HighsError) {
     var x = start
     // The start itself is a point (in X): the walk has one before its first LP ends.
-    if problem.polytope.maxViolation(x) <= problem.options.feasibilityTolerance {
-      let v = problem.evaluate(x).objective
+    let check = PointCheck(problem: problem, point: x)
+    if problem.polytope.maxViolation(x) <= problem.options.feasibilityTolerance, check.feasible {
+      let v = check.objective
       if v.isFinite, sign * v > bestValue {
         bestValue = sign * v
         best = x
@@ -184,7 +185,10 @@ struct LPWalk {
       let sv = sign * v
       if sv <= current + 1e-9 * (1 + abs(current)) { break }
       current = sv
-      if sv > bestValue {
+      // With output rows the LP's point is kept only when it passes the final check.
+      if sv > bestValue,
+        !problem.hasOutputConstraints || PointCheck(problem: problem, point: xs).feasible
+      {
         bestValue = sv
         best = xs
         context.progress?(v, nil, nil)
@@ -224,6 +228,13 @@ struct LPWalk {
       ),
     ]
     guard let best else {
+      // A heuristic proves nothing: with output rows, no region it walked met them.
+      if problem.hasOutputConstraints, !Interrupt.requested {
+        return SolveResult(
+          status: .noFeasiblePoint, method: .lp_walk, statistics: stats,
+          message: "lp_walk found no point that satisfies the constraints on the outputs in "
+            + "\(seen.count) regions")
+      }
       return SolveResult(
         status: context.shouldStop ? context.stopStatus : .infeasible, method: .lp_walk,
         statistics: stats)

@@ -235,6 +235,9 @@ struct IdealCutTree {
   /// Makes `x` the incumbent if it is feasible and better.
   func offer(_ x: [Double], to s: inout State) {
     guard problem.polytope.maxViolation(x) <= problem.options.feasibilityTolerance else { return }
+    guard !problem.hasOutputConstraints || PointCheck(problem: problem, point: x).feasible else {
+      return
+    }
     let v = sign * problem.evaluate(x).objective
     if v.isFinite, v > s.incumbent {
       s.incumbent = v

@@ -110,7 +110,7 @@ public struct MILPBackend: Backend {
       }
     }
     try s.enableCallbacks()
-    if let w = warmStart {
+    if let w = Self.admissibleStart(warmStart, problem) {
       try s.setSolution(model.completion(of: w, network: problem.network))
     }
     let status = try highsStage("solve the MILP") { () throws(HighsError) in try s.run() }
@@ -121,23 +121,40 @@ public struct MILPBackend: Backend {
         ("highs", .string(HighsSolver.version))
       ]
     let n = problem.network.inputSize
-    let point: [Double]? =
+    var point: [Double]? =
       s.hasPrimalSolution ? Array(s.columnValues()[0..<n]) : nil
-    let claimed: Double? = point == nil ? nil : s.objectiveValue
+    var claimed: Double? = point == nil ? nil : s.objectiveValue
+    var repairNote: String? = nil
+    if let x = point, let c = claimed {
+      (point, claimed, repairNote) = Self.checkedIncumbent(x, claimed: c, problem, context)
+    }
     // HiGHS prunes nodes within its gap tolerances and may then report the incumbent's value as
     // its dual bound; widened by those tolerances it is a bound on the optimum.
     let bound = s.doubleInfo("mip_dual_bound").flatMap { d -> Double? in
       guard d.isFinite else { return nil }
       return d + problem.objective.sign * max(Self.absoluteGap, problem.options.mipGap * abs(d))
     }
+    if let repairNote { stats.append(("output_rows", .string(repairNote))) }
     switch status {
     case .optimal:
       stats.append(("mip_gap", .number(s.doubleInfo("mip_gap") ?? 0)))
+      guard let c = claimed, let b = bound else {
+        return SolveResult(
+          status: .error, method: .milp, bound: bound, statistics: stats, message: repairNote)
+      }
+      // A repaired point is optimal only when it is within the gap of the bound.
+      let optimal =
+        problem.objective.sign * (b - c)
+        <= 2 * max(Self.absoluteGap, problem.options.mipGap * abs(b)) + 1e-9 * (1 + abs(b))
       return SolveResult(
-        status: .optimal, method: .milp, point: point, claimedObjective: claimed, bound: bound,
-        statistics: stats)
+        status: optimal ? .optimal : .feasible, method: .milp, point: point,
+        claimedObjective: claimed, bound: bound, statistics: stats)
     case .infeasible:
-      return SolveResult(status: .infeasible, method: .milp, statistics: stats)
+      return SolveResult(
+        status: .infeasible, method: .milp, statistics: stats,
+        message: problem.hasOutputConstraints
+          ? "HiGHS proves the MILP infeasible: no input in the polytope meets the constraints on "
+            + "the outputs" : nil)
     case .unbounded, .unboundedOrInfeasible:
       return SolveResult(
         status: .unbounded, method: .milp, statistics: stats,
@@ -175,7 +192,7 @@ public struct MILPBackend: Backend {
     let tree = IdealCutTree(
       problem: problem, bounds: bounds, context: context, absoluteGap: Self.absoluteGap)
     let t = monotonicSeconds()
-    let r = try tree.solve(start: warmStart)
+    let r = try tree.solve(start: Self.admissibleStart(warmStart, problem))
     let stats: [(String, JSON)] =
       Self.formulationStatistics(r.formulation, problem, boundSeconds) + [
         (
@@ -195,7 +212,11 @@ public struct MILPBackend: Backend {
         ("highs", .string(HighsSolver.version)),
       ]
     if r.complete, r.point == nil {
-      return SolveResult(status: .infeasible, method: .milp, statistics: stats)
+      return SolveResult(
+        status: .infeasible, method: .milp, statistics: stats,
+        message: problem.hasOutputConstraints
+          ? "the branch and bound proves that no input in the polytope meets the constraints on "
+            + "the outputs" : nil)
     }
     let status: SolveStatus = r.complete ? .optimal : context.stopStatus
     return SolveResult(

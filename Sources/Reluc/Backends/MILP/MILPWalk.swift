@@ -39,6 +39,7 @@ public struct MILPWalkBackend: Backend {
     var samples = 0
     var milps = 0
     let n = problem.network.inputSize
+    var repair = OutputRowRepair(problem: problem)
 
     while !context.shouldStop, samples < problem.options.starts {
       samples += 1
@@ -63,10 +64,16 @@ public struct MILPWalkBackend: Backend {
         milps += 1
         let status = try milp.solver.run()
         guard status == .optimal || milp.solver.hasPrimalSolution else { break }
-        let value = sign * milp.solver.objectiveValue
+        var value = sign * milp.solver.objectiveValue
+        var next = Array(milp.solver.columnValues()[0..<n])
+        if problem.hasOutputConstraints {
+          // The restricted MILP's point checked against the output rows (repaired if need be).
+          guard let r = try repair.checked(next, until: context.deadline) else { break }
+          (next, value) = (r.point, sign * r.objective)
+        }
         guard value > current + 1e-9 * (1 + abs(current)) else { break }
         current = value
-        x = Array(milp.solver.columnValues()[0..<n])
+        x = next
         if current > bestValue {
           bestValue = current
           best = x
@@ -74,10 +81,20 @@ public struct MILPWalkBackend: Backend {
         }
       }
     }
-    let stats: [(String, JSON)] = [
+    var stats: [(String, JSON)] = [
       ("samples", .int(samples)), ("lps", .int(lp.solves)), ("milps", .int(milps)),
     ]
+    if problem.hasOutputConstraints {
+      stats.append(("repairs", .int(repair.repaired)))
+    }
     guard let best else {
+      // A heuristic proves nothing: with output rows, no sampled region met them.
+      if problem.hasOutputConstraints, !Interrupt.requested {
+        return SolveResult(
+          status: .noFeasiblePoint, method: .milp_walk, statistics: stats,
+          message: "milp_walk found no point that satisfies the constraints on the outputs in "
+            + "\(samples) sampled regions")
+      }
       return SolveResult(
         status: context.shouldStop ? context.stopStatus : .infeasible, method: .milp_walk,
         statistics: stats)

@@ -50,6 +50,8 @@ struct TreeWorker {
   var failures = 0
   var lps = 0
   var strongLPs = 0
+  /// Repairs LP solutions for the output rows before they are offered (`OutputRowRepair`).
+  var repair: OutputRowRepair
 
   init(tree: IdealCutTree, shared: IdealCutTree.Shared, rootCuts: [RowBatch]) throws(HighsError) {
     self.tree = tree
@@ -61,6 +63,7 @@ struct TreeWorker {
     binaries = model.unstable.map(\.binary)
     current = [Int8](repeating: -1, count: binaries.count)
     pseudo = IdealCutTree.PseudoCosts(count: binaries.count)
+    repair = OutputRowRepair(problem: tree.problem)
   }
 
   /// Adds this worker's LP counts to the shared state.
@@ -156,8 +159,19 @@ struct TreeWorker {
     while status == .optimal {
       values = s.columnValues()
       bound = min(bound, -s.objectiveValue)
-      incumbent = shared.state.withLock { [tree, model, values] st in
-        tree.offer(tree.input(values, model), to: &st)
+      var x = tree.input(values, model)
+      if tree.problem.hasOutputConstraints {
+        // With output rows the LP's inputs may miss them after the forward pass by HiGHS's
+        // tolerance: repaired (worth it only when the node could improve the incumbent).
+        let known = shared.state.withLock { $0.incumbent }
+        if bound > known + tree.tolerance(known),
+          let r = try repair.checked(x, until: tree.context.deadline)
+        {
+          x = r.point
+        }
+      }
+      incumbent = shared.state.withLock { [tree, x] st in
+        tree.offer(x, to: &st)
         return st.incumbent
       }
       try s.set("objective_bound", -(incumbent + tree.tolerance(incumbent)))
