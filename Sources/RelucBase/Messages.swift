@@ -434,11 +434,4 @@ extension Messages {
   public static func vnnlibNestingTooDeep(_ limit: Int) -> DiagnosticMessage {
     .init("nesting-too-deep", .error, "the property nests more than \(limit) levels deep")
   }
-  /// `import` of a property with several disjuncts to standard output.
-  public static func vnnlibSeveralModels(_ count: Int) -> DiagnosticMessage {
-    .init(
-      "vnnlib-several-models", .error,
-      "the property has \(count) disjuncts, one model each: give -o FILE.rmod (they are written to FILE.1.rmod ... FILE.\(count).rmod)",
-      exit: .usage)
-  }
 }
