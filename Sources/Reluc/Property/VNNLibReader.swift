@@ -253,7 +253,7 @@ public struct VNNLibReader {
         bag.report(Messages.badNumber(s), at: loc(r))
       } else {
         bag.report(
-          Messages.unknownName(s, suggestion: closestMatch(to: s, among: Array(declared.keys))),
+          Messages.unknownName(s, suggestion: closestMatch(to: s, among: declared.keys.sorted())),
           at: loc(r))
       }
       return nil
