@@ -434,4 +434,10 @@ extension Messages {
   public static func vnnlibNestingTooDeep(_ limit: Int) -> DiagnosticMessage {
     .init("nesting-too-deep", .error, "the property nests more than \(limit) levels deep")
   }
+  /// The reader stopped after this many errors.
+  public static func vnnlibTooManyErrors(_ n: Int) -> DiagnosticMessage {
+    .init(
+      "vnnlib-too-many-errors", .error, "more than \(n) errors; the rest of the file is not read",
+      help: "is this a VNN-LIB property?")
+  }
 }

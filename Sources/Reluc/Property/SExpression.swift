@@ -77,6 +77,10 @@ public enum SExpressionReader {
         // strings and quoted symbols are not VNN-LIB's), or any UTF-8 sequence (reported).
         while i < b.count, isAtomByte(b[i]) { i += 1 }
         if i == start {
+          if bag.errorCount >= VNNLibReader.maxErrors {
+            bag.report(Messages.vnnlibTooManyErrors(VNNLibReader.maxErrors), at: loc(i, i + 1))
+            return ([], bag)
+          }
           var end = i + 1
           while end < b.count, b[end] & 0xC0 == 0x80 { end += 1 }
           bag.report(

@@ -39,6 +39,8 @@ public struct VNNProperty: Sendable {
 public struct VNNLibReader {
   /// The most disjuncts the expansion may produce.
   public static let maxDisjuncts = 10_000
+  /// Errors reported before the reader gives up.
+  public static let maxErrors = 20
   /// The largest property file read: 256 MiB.
   public static let maxFileBytes = 256 << 20
 
@@ -115,6 +117,12 @@ public struct VNNLibReader {
     r.bag.add(contentsOf: lexical)
     var asserts: [Formula] = []
     for form in forms {
+      // A file that is not a property (a network given in its place) would get an error per
+      // word: stop after `maxErrors`.
+      if r.bag.errorCount >= maxErrors {
+        r.bag.report(Messages.vnnlibTooManyErrors(maxErrors), at: r.loc(form.range))
+        break
+      }
       switch form.head {
       case "declare-const": r.declare(form)
       case "assert":
