@@ -358,7 +358,8 @@ extension Messages {
   /// A top-level form other than `(declare-const ...)` and `(assert ...)`.
   public static func vnnlibExpectedCommand(found: String) -> DiagnosticMessage {
     .init(
-      "vnnlib-expected-command", .error, "expected (declare-const ...) or (assert ...), found \(found)",
+      "vnnlib-expected-command", .error,
+      "expected (declare-const ...) or (assert ...), found \(found)",
       help: "a VNN-LIB property declares X_i and Y_j, then asserts linear conditions on them")
   }
   /// A form reluc does not read (a function, a connective or a type outside VNN-LIB 1.0's
@@ -372,7 +373,8 @@ extension Messages {
   }
   /// `(declare-const NAME TYPE)` malformed.
   public static let vnnlibBadDeclaration = DiagnosticMessage(
-    "vnnlib-bad-declaration", .error, "a declaration reads (declare-const X_i Real) or (declare-const Y_j Real)")
+    "vnnlib-bad-declaration", .error,
+    "a declaration reads (declare-const X_i Real) or (declare-const Y_j Real)")
   /// A declared name that is neither `X_i` nor `Y_j`.
   public static func vnnlibBadName(_ n: String) -> DiagnosticMessage {
     .init(

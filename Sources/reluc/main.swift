@@ -187,12 +187,14 @@ struct Export: ParsableCommand {
 
 struct Import: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Convert an ONNX or NNet network to the reluc XML format, or a VNN-LIB property to models.")
+    abstract:
+      "Convert an ONNX or NNet network to the reluc XML format, or a VNN-LIB property to models.")
   @Argument(help: "The network file (.onnx or .nnet), or a property (.vnnlib) with --network.")
   var file: String
   @Option(name: .shortAndLong, help: "The file to write (default: standard output).")
   var output: String?
-  @Option(name: .long, help: "The input format: onnx, nnet or vnnlib (default: from the extension).")
+  @Option(
+    name: .long, help: "The input format: onnx, nnet or vnnlib (default: from the extension).")
   var format: String?
   @Option(name: .long, help: "The network a property is imported against (ONNX, NNet or XML).")
   var network: String?
@@ -232,7 +234,9 @@ struct Verify: ParsableCommand {
     guard timeout.isFinite, timeout >= 0, timeout <= 1e7 else {
       throw ValidationError("--timeout must be a number of seconds from 0 to 1e7")
     }
-    guard maxNetworkBytes >= 1 else { throw ValidationError("--max-network-bytes must be positive") }
+    guard maxNetworkBytes >= 1 else {
+      throw ValidationError("--max-network-bytes must be positive")
+    }
   }
 
   func run() throws {

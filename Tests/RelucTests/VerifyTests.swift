@@ -43,7 +43,8 @@ import Testing
 
   @Test(arguments: properties)
   func answerMatchesTheEnumeration(_ name: String) throws {
-    let expected = Fixtures.read(Fixtures.path(Self.folder + name)).hasPrefix("; expect: sat")
+    let expected =
+      Fixtures.read(Fixtures.path(Self.folder + name)).hasPrefix("; expect: sat")
       ? VerifyAnswer.sat : .unsat
     let (answer, witness, disjuncts, network) = try Self.decide(name)
     #expect(answer == expected, "\(name)")
@@ -93,10 +94,12 @@ import Testing
     #expect(lines.first == "sat")
     // ((X_0 v) (X_1 v) (Y_0 v) (Y_1 v) (Y_2 v)), one pair per line.
     #expect(lines.count == 6)
-    #expect(lines[1].hasPrefix("((X_0 ") && lines[5].hasPrefix(" (Y_2 ") && lines[5].hasSuffix("))"))
+    #expect(
+      lines[1].hasPrefix("((X_0 ") && lines[5].hasPrefix(" (Y_2 ") && lines[5].hasSuffix("))"))
     #expect(Fixtures.read(out) == stdout)
     let values = lines.dropFirst().map { line in
-      Double(line.split(separator: " ").last!.trimmingCharacters(in: CharacterSet(charactersIn: ")")))!
+      Double(
+        line.split(separator: " ").last!.trimmingCharacters(in: CharacterSet(charactersIn: ")")))!
     }
     #expect(values.count == 5)
     let (net, _, _) = Commands.loadNetwork(Self.network(for: "a"), maxBytes: 1 << 20)

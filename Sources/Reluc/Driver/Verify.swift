@@ -161,7 +161,9 @@ extension Commands {
     context.deadline = start + r.timeout
     var verifier = Verifier()
     if r.verbose { verifier.log = { [console] in console.stderr("verify: \($0)\n") } }
-    let (answer, witness) = verifier.verify(disjuncts, context: context)
+    var (answer, witness) = verifier.verify(disjuncts, context: context)
+    // Interrupted: not a timeout (VNN-COMP's word for the time limit), so unknown.
+    if Interrupt.requested, answer != .sat { answer = .unknown }
     var text = answer.rawValue + "\n"
     if let witness { text += witnessText(witness) + "\n" }
     if r.verbose {
@@ -210,7 +212,8 @@ extension Commands {
           ? try NNetImporter.parse(String(decoding: bytes, as: UTF8.self), name: stem)
           : try ONNXImporter.parse(bytes, name: stem)
       } catch {
-        let at: DiagnosticLocation = error.line.map { .at(path, line: $0, column: 1) } ?? .file(path)
+        let at: DiagnosticLocation =
+          error.line.map { .at(path, line: $0, column: 1) } ?? .file(path)
         bag.report(Messages.importFailed(error.message), at: at)
         sources.attach(path: path, bytes: bytes)
         return (nil, bag, sources)

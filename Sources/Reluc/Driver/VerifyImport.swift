@@ -33,7 +33,8 @@ extension Commands {
     console.report(bag, sources: sources)
     let stem = String(output.dropLast(".rmod".count))
     let inputs = [path, network]
-    let isXML = !(network.hasSuffix(".onnx") || network.hasSuffix(".nnet"))
+    let isXML =
+      !(network.hasSuffix(".onnx") || network.hasSuffix(".nnet"))
       && !(readFile(network, limit: 16).map(Lowering.looksLikeONNX) ?? false)
     let networkFile = isXML ? network : stem + ".xml"
     let folder = output.contains("/") ? String(output[..<output.lastIndex(of: "/")!]) : "."

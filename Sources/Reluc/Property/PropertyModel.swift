@@ -29,7 +29,8 @@ public enum PropertyModel {
     out += "\n"
     let p = problem.polytope
     for j in 0..<p.dimension {
-      out += "constraint \(x)\(j)_bounds: \(number(p.lower[j])) <= \(x)[\(j)] <= \(number(p.upper[j]))\n"
+      out +=
+        "constraint \(x)\(j)_bounds: \(number(p.lower[j])) <= \(x)[\(j)] <= \(number(p.upper[j]))\n"
     }
     for r in 0..<p.rowCount {
       let zero = [Double](repeating: 0, count: net.outputSize)

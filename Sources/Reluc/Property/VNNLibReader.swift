@@ -182,7 +182,8 @@ public struct VNNLibReader {
     let u = Array(name.utf8)
     guard u.count >= 3, u[0] == UInt8(ascii: "X") || u[0] == UInt8(ascii: "Y"),
       u[1] == UInt8(ascii: "_"), u[2...].allSatisfy({ $0 >= 48 && $0 <= 57 }),
-      u.count == 3 || u[2] != 48, u.count <= 12, let i = Int(String(decoding: u[2...], as: UTF8.self))
+      u.count == 3 || u[2] != 48, u.count <= 12,
+      let i = Int(String(decoding: u[2...], as: UTF8.self))
     else { return nil }
     return Variable(output: u[0] == UInt8(ascii: "Y"), index: i)
   }
