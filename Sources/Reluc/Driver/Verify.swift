@@ -62,11 +62,13 @@ public struct Verifier: Sendable {
     // The search: cheap, on every disjunct before any proof.
     let searchEnd =
       context.start + min(Self.searchSeconds, Self.searchShare * (context.deadline - context.start))
+    var bestPoints: [[Double]?] = []
     for (k, (index, problem)) in live.enumerated() {
       let share = (searchEnd - monotonicSeconds()) / Double(live.count - k)
       let (x, margin) = MarginSearch(problem: problem).run(until: monotonicSeconds() + share)
       log?("disjunct \(index): search margin \(formatNumber(margin))")
       if let x, margin >= 0, let w = Self.check(problem, x) { return (.sat, w) }
+      bestPoints.append(x)
     }
     var open = false
     var timedOut = false
@@ -80,6 +82,8 @@ public struct Verifier: Sendable {
         var c = context
         // The disjuncts left share the time left evenly; one that ends early leaves its share.
         c.deadline = monotonicSeconds() + context.remaining / Double(live.count - k)
+        // The search's best point: a prover's first incumbent.
+        c.userStarts = bestPoints[k].map { [$0] } ?? []
         let answer = prover.prove(problem, c)
         log?("disjunct \(index): \(prover.name): \(Self.describe(answer))")
         switch answer {

@@ -44,10 +44,18 @@ public enum SpecNetworkProver {
     return .unknown("interval bound \(formatNumber(upper)) >= 0")
   }
 
-  /// The exact MILP (`method = milp`, the model's default bounds and cuts) maximizing the spec
-  /// network's output: `sat` with its point when it found a nonnegative margin, `unsat` when its
-  /// proven bound is below `-milpMargin` (or the polytope is empty), `timeout` or `unknown`
-  /// otherwise.
+  /// The relative MIP gap of the MILP prover. The search's best point (`context.userStarts`)
+  /// is the MILP's first incumbent `f`; with a gap of 1/2 the tree closes a node whose bound is
+  /// below `f + |f|/2`, which for a negative `f` is negative: the MILP stops once it has proven
+  /// the largest margin below `f/2` (enough for `unsat`) instead of closing the gap to 1e-6. A
+  /// bound is still a bound: the tree reports the largest bound of the nodes it closed, and
+  /// HiGHS's bound is widened by the gap (`MILPBackend`), so a negative bound stays a proof.
+  public static let milpGap = 0.5
+
+  /// The exact MILP (`method = milp`, the default bounds and cuts, gap `milpGap`) maximizing the
+  /// spec network's output, started from the search's best point: `sat` with its point when it
+  /// found a nonnegative margin, `unsat` when its proven bound is below `-milpMargin` (or the
+  /// polytope is empty), `timeout` or `unknown` otherwise.
   public static let milp: DisjunctProver = { problem, context in
     guard let spec = specNetwork(problem) else {
       return .unknown("rows naming both inputs and outputs are not supported by the spec network")
@@ -55,6 +63,7 @@ public enum SpecNetworkProver {
     var options = problem.options
     options.method = .milp
     options.warmStart = false
+    options.mipGap = milpGap
     options.timeLimit = max(0, context.remaining)
     let p = Problem(
       network: spec, polytope: problem.polytope,
@@ -63,8 +72,11 @@ public enum SpecNetworkProver {
         inputWeights: [Double](repeating: 0, count: problem.network.inputSize)),
       options: options)
     var c = context
-    c.bounds = nil
-    let report = Solver.solve(p, c)
+    c.bounds = intervalBounds(of: p)
+    let start = context.userStarts.first { $0.count == problem.network.inputSize }
+    let result = Solver.emptyPolytope(p) ?? MILPBackend(warmStart: start).solve(p, c)
+    let report = SolutionReport(
+      problem: p, result: result, seconds: monotonicSeconds() - context.start)
     if report.status == .infeasible { return .unsat("the inputs' polytope is empty") }
     if let x = report.point, let v = report.objective, v >= 0 { return .sat(x) }
     if let bound = report.bound, bound < -milpMargin {
