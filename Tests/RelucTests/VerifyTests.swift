@@ -82,6 +82,52 @@ import Testing
     }
   }
 
+  /// Three rows (an odd one passes through a level of the tree) on a network whose last layer
+  /// is a ReLU (the rows are appended, not merged), with a row naming only some outputs.
+  @Test func specNetworkWithOddRowsAndAReluLastLayer() throws {
+    var rng = Xoshiro256(seed: 5)
+    func layer(_ n: Int, _ m: Int, _ a: Activation) -> DenseLayer {
+      DenseLayer(
+        inputSize: n, outputSize: m, weights: (0..<(n * m)).map { _ in 2 * rng.unit() - 1 },
+        bias: (0..<m).map { _ in rng.unit() - 0.5 }, activation: a)
+    }
+    let net = Network(layers: [layer(3, 7, .relu), layer(7, 4, .relu)])
+    var rows = OutputConstraints.none(inputSize: 3, outputSize: 4)
+    rows.append(input: [0, 0, 0], output: [1, -1, 0, 0], rhs: 0.1, name: "a")
+    rows.append(input: [0, 0, 0], output: [0, 0, 2, 0], rhs: 0.3, name: "b")
+    rows.append(input: [0, 0, 0], output: [-1, 0, 0, 1], rhs: -0.2, name: "c")
+    let problem = Problem(
+      network: net, polytope: Polytope(dimension: 3, lower: [-1, -1, -1], upper: [1, 1, 1]),
+      objective: Objective(
+        sense: .maximize, outputWeights: [0, 0, 0, 0], inputWeights: [0, 0, 0]),
+      options: SolveOptions(), outputConstraints: rows)
+    let spec = try #require(SpecNetworkProver.specNetwork(problem))
+    #expect(spec.outputSize == 1)
+    for _ in 0..<300 {
+      let x = (0..<3).map { _ in -1 + 2 * rng.unit() }
+      let y = net.evaluate(x)
+      let margin = min(0.1 - (y[0] - y[1]), 0.3 - 2 * y[2], -0.2 - (y[3] - y[0]))
+      #expect(close(spec.evaluate(x)[0], margin, abs: 1e-12, rel: 1e-12))
+    }
+  }
+
+  /// No point of an unsat fixture passes the witness check; the sat fixture's witness does.
+  @Test func witnessCheckRejectsPointsOutsideTheSet() throws {
+    let (_, _, disjuncts, _) = try Self.decide("a_conjunction_unsat.vnnlib", seconds: 0)
+    let problem = try #require(disjuncts.first?.problem)
+    var rng = Xoshiro256(seed: 9)
+    for _ in 0..<2000 {
+      let x = (0..<2).map { _ in -1.2 + 2.4 * rng.unit() }
+      #expect(Verifier.check(problem, x) == nil)
+    }
+    let (answer, witness, satDisjuncts, _) = try Self.decide("a_conjunction_sat.vnnlib")
+    #expect(answer == .sat)
+    let w = try #require(witness)
+    let satProblem = try #require(satDisjuncts.first?.problem)
+    let checked = try #require(Verifier.check(satProblem, w.x))
+    #expect(checked.x == w.x && checked.y == w.y)
+  }
+
   @Test func commandLinePrintsTheAnswerAndTheWitness() throws {
     let out = NSTemporaryDirectory() + "reluc-verify-\(getpid()).txt"
     defer { unlink(out) }
