@@ -426,7 +426,7 @@ extension Messages {
   public static func vnnlibTooManyDisjuncts(_ limit: Int) -> DiagnosticMessage {
     .init(
       "vnnlib-too-many-disjuncts", .error,
-      "the property expands to more than \(limit) disjuncts (conjunctions of conditions)",
+      "the property expands to more than \(limit) disjuncts (conjunctions of conditions) or a million conditions",
       help: "the asserts' disjunctions multiply; split the property into several files")
   }
   /// A property file that is not UTF-8 text.

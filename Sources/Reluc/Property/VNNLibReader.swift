@@ -39,6 +39,8 @@ public struct VNNProperty: Sendable {
 public struct VNNLibReader {
   /// The most disjuncts the expansion may produce.
   public static let maxDisjuncts = 10_000
+  /// The most conditions (atoms, summed over the disjuncts) the expansion may produce.
+  public static let maxConditions = 1_000_000
   /// Errors reported before the reader gives up.
   public static let maxErrors = 20
   /// The largest property file read: 256 MiB.
@@ -364,6 +366,10 @@ public struct VNNLibReader {
       for p in parts {
         guard let d = disjunctiveNormalForm(p) else { return nil }
         if d.count * out.count > Self.maxDisjuncts { return tooMany() }
+        // The conditions the product holds, counted before it is built.
+        let atoms =
+          d.count * out.reduce(0) { $0 + $1.count } + out.count * d.reduce(0) { $0 + $1.count }
+        if atoms > Self.maxConditions { return tooMany() }
         out = out.flatMap { a in d.map { a + $0 } }
       }
       return out
