@@ -67,6 +67,39 @@ import Testing
     #expect(inside, "\(name): the witness lies in no disjunct")
   }
 
+  /// Each prover on each disjunct against the disjunct's largest margin from the enumeration
+  /// (the fixture's second line): never `unsat` where it is >= 0, never `sat` where it is < 0;
+  /// the MILP decides every one.
+  @Test(arguments: properties)
+  func proversAgreeWithTheEnumerationPerDisjunct(_ name: String) throws {
+    let header = Fixtures.read(Fixtures.path(Self.folder + name)).split(separator: "\n")[1]
+    let margins = header.split(separator: ":").last!.split(separator: " ").compactMap {
+      Double(String($0))
+    }
+    let (_, _, disjuncts, _) = try Self.decide(name, seconds: 0)
+    #expect(margins.count == disjuncts.count)
+    for (d, margin) in zip(disjuncts, margins) {
+      let problem = try #require(d.problem)
+      let context = SolveContext(timeLimit: 20)
+      let interval = SpecNetworkProver.interval(problem, context)
+      let milp = SpecNetworkProver.milp(problem, context)
+      if margin >= 0 {
+        if case .unsat = interval { Issue.record("\(name) \(d.index): interval says unsat") }
+        guard case .sat(let x) = milp else {
+          Issue.record("\(name) \(d.index): milp says \(milp), not sat")
+          continue
+        }
+        #expect(Verifier.check(problem, x) != nil)
+      } else {
+        if case .sat = interval { Issue.record("\(name) \(d.index): interval says sat") }
+        guard case .unsat = milp else {
+          Issue.record("\(name) \(d.index): milp says \(milp), not unsat")
+          continue
+        }
+      }
+    }
+  }
+
   /// The spec network's output is the smallest row margin, at random points of the box.
   @Test func specNetworkComputesTheMargin() throws {
     let (_, _, disjuncts, _) = try Self.decide("a_conjunction_unsat.vnnlib", seconds: 0)

@@ -32,8 +32,9 @@ public enum SpecNetworkProver {
   /// `unknown`, never `unsat`.
   public static let milpMargin = 1e-5
 
-  /// Unsat when the interval bound on the spec network's output is negative. Interval bounds
-  /// are sound under rounding (`intervalBounds` widens every bound), so no margin is needed.
+  /// Unsat when the interval bound on the spec network's output, or on one row's margin, is
+  /// negative. Interval bounds are sound under rounding (`intervalBounds` widens every bound), so
+  /// no margin is needed.
   public static let interval: DisjunctProver = { problem, _ in
     guard let spec = specNetwork(problem) else {
       return .unknown("rows naming both inputs and outputs are not supported by the spec network")
@@ -41,6 +42,13 @@ public enum SpecNetworkProver {
     let b = intervalBounds(spec, lower: problem.polytope.lower, upper: problem.polytope.upper)
     let upper = b.upper[b.upper.count - 1][0]
     if upper < 0 { return .unsat("interval bound \(formatNumber(upper)) < 0") }
+    // One row that cannot hold empties the conjunction: the rows' own margins (the layer that
+    // computes them, before the minimum) can be tighter than the minimum's bound.
+    let rowsLayer =
+      problem.network.layers.count - (problem.network.layers.last?.activation == .linear ? 1 : 0)
+    if !problem.outputConstraints.isEmpty, let row = b.upper[rowsLayer].min(), row < 0 {
+      return .unsat("interval bound \(formatNumber(row)) < 0 on one row")
+    }
     return .unknown("interval bound \(formatNumber(upper)) >= 0")
   }
 
