@@ -29,8 +29,9 @@ public enum VerifyAnswer: String, Sendable {
   case sat, unsat, unknown, timeout
 }
 
-/// Decides a property: the witness search on every disjunct, then the provers on the disjuncts
-/// left, in order; `sat` as soon as a point checks, `unsat` when every disjunct is proven empty.
+/// Decides a property: the witness search on every disjunct, then each prover in turn on the
+/// disjuncts still open; `sat` as soon as a point checks, `unsat` when every disjunct is proven
+/// empty.
 public struct Verifier: Sendable {
   /// The witness search's share of the time limit (at most `searchSeconds`).
   public static let searchShare = 0.1
@@ -70,18 +71,22 @@ public struct Verifier: Sendable {
       if let x, margin >= 0, let w = Self.check(problem, x) { return (.sat, w) }
       bestPoints.append(x)
     }
-    var open = false
+    // Each prover on every disjunct still open, cheap provers first: the time of the later
+    // (exact) ones is shared among fewer disjuncts.
+    var open = Array(live.indices)
     var timedOut = false
-    for (k, (index, problem)) in live.enumerated() {
-      var decided = false
-      for prover in provers {
+    for prover in provers {
+      var still: [Int] = []
+      for (position, k) in open.enumerated() {
+        let (index, problem) = live[k]
         if context.shouldStop {
           timedOut = true
+          still += open[position...]
           break
         }
         var c = context
         // The disjuncts left share the time left evenly; one that ends early leaves its share.
-        c.deadline = monotonicSeconds() + context.remaining / Double(live.count - k)
+        c.deadline = monotonicSeconds() + context.remaining / Double(open.count - position)
         // The search's best point: a prover's first incumbent.
         c.userStarts = bestPoints[k].map { [$0] } ?? []
         let answer = prover.prove(problem, c)
@@ -90,15 +95,17 @@ public struct Verifier: Sendable {
         case .sat(let x):
           if let w = Self.check(problem, x) { return (.sat, w) }
           log?("disjunct \(index): \(prover.name)'s point failed the check; not a witness")
-        case .unsat: decided = true
-        case .timeout: timedOut = true
-        case .unknown: break
+          still.append(k)
+        case .unsat: break
+        case .timeout:
+          timedOut = true
+          still.append(k)
+        case .unknown: still.append(k)
         }
-        if decided { break }
       }
-      if !decided { open = true }
+      open = still
+      if open.isEmpty { return (.unsat, nil) }
     }
-    if !open { return (.unsat, nil) }
     return (timedOut || context.shouldStop ? .timeout : .unknown, nil)
   }
 
