@@ -377,3 +377,95 @@ extension Messages {
     }
   }
 }
+
+// MARK: VNN-LIB properties (issue 16)
+
+extension Messages {
+  /// A top-level form other than `(declare-const ...)` and `(assert ...)`.
+  public static func vnnlibExpectedCommand(found: String) -> DiagnosticMessage {
+    .init(
+      "vnnlib-expected-command", .error,
+      "expected (declare-const ...) or (assert ...), found \(found)",
+      help: "a VNN-LIB property declares X_i and Y_j, then asserts linear conditions on them")
+  }
+  /// A form reluc does not read (a function, a connective or a type outside VNN-LIB 1.0's
+  /// linear subset). Never dropped silently.
+  public static func vnnlibUnsupported(_ form: String, _ where_: String) -> DiagnosticMessage {
+    .init(
+      "vnnlib-unsupported", .error, "unsupported form '\(form)' in \(where_)",
+      help:
+        "reluc reads declare-const (Real), assert, and, or, <=, >=, +, -, * by a constant, numbers, X_i and Y_j"
+    )
+  }
+  /// `(declare-const NAME TYPE)` malformed.
+  public static let vnnlibBadDeclaration = DiagnosticMessage(
+    "vnnlib-bad-declaration", .error,
+    "a declaration reads (declare-const X_i Real) or (declare-const Y_j Real)")
+  /// A declared name that is neither `X_i` nor `Y_j`.
+  public static func vnnlibBadName(_ n: String) -> DiagnosticMessage {
+    .init(
+      "vnnlib-bad-name", .error,
+      "'\(n)' is not an input X_i or an output Y_j (i, j decimal, without leading zeros)")
+  }
+  /// A name declared twice.
+  public static func vnnlibDuplicateDeclaration(_ n: String) -> DiagnosticMessage {
+    .init("vnnlib-duplicate-declaration", .error, "'\(n)' is declared more than once")
+  }
+  /// A variable whose index the network does not have (Marabou#372: reject, never answer).
+  public static func vnnlibIndexOutOfRange(_ n: String, _ what: String, _ size: Int)
+    -> DiagnosticMessage
+  {
+    .init(
+      "vnnlib-index-out-of-range", .error,
+      "'\(n)' is beyond the network's \(size) \(what) (\(what == "inputs" ? "X" : "Y")_0 ... \(what == "inputs" ? "X" : "Y")_\(size - 1))"
+    )
+  }
+  /// The property declares a different number of inputs or outputs than the network has.
+  public static func vnnlibSizeMismatch(_ what: String, _ declared: Int, _ size: Int)
+    -> DiagnosticMessage
+  {
+    .init(
+      "vnnlib-size-mismatch", .error,
+      "the property declares \(declared) \(what); the network has \(size)",
+      help: "check that the property was written for this network")
+  }
+  /// An operator applied to the wrong number of arguments.
+  public static func vnnlibArity(_ op: String, _ expected: String) -> DiagnosticMessage {
+    .init("vnnlib-arity", .error, "'\(op)' takes \(expected)")
+  }
+  /// A product of two variables (or of a variable with itself).
+  public static let vnnlibNonlinear = DiagnosticMessage(
+    "vnnlib-nonlinear", .error, "the term is not linear",
+    help: "a product needs constants in all but one factor")
+  /// An input without a lower or upper bound in some disjunct.
+  public static func vnnlibUnboundedInput(_ n: String, _ side: String, disjunct: Int, of: Int)
+    -> DiagnosticMessage
+  {
+    .init(
+      "vnnlib-unbounded-input", .error,
+      of == 1
+        ? "input \(n) has no \(side) bound"
+        : "input \(n) has no \(side) bound in disjunct \(disjunct) of \(of)",
+      help: "assert (>= \(n) LOW) and (<= \(n) HIGH)")
+  }
+  /// The disjunctive normal form has too many disjuncts.
+  public static func vnnlibTooManyDisjuncts(_ limit: Int) -> DiagnosticMessage {
+    .init(
+      "vnnlib-too-many-disjuncts", .error,
+      "the property expands to more than \(limit) disjuncts (conjunctions of conditions) or a million conditions",
+      help: "the asserts' disjunctions multiply; split the property into several files")
+  }
+  /// A property file that is not UTF-8 text.
+  public static let vnnlibNotUTF8 = DiagnosticMessage(
+    "not-utf8", .error, "the property file is not valid UTF-8")
+  /// A list nested too deeply (hostile input).
+  public static func vnnlibNestingTooDeep(_ limit: Int) -> DiagnosticMessage {
+    .init("nesting-too-deep", .error, "the property nests more than \(limit) levels deep")
+  }
+  /// The reader stopped after this many errors.
+  public static func vnnlibTooManyErrors(_ n: Int) -> DiagnosticMessage {
+    .init(
+      "vnnlib-too-many-errors", .error, "more than \(n) errors; the rest of the file is not read",
+      help: "is this a VNN-LIB property?")
+  }
+}

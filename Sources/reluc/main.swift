@@ -62,7 +62,9 @@ struct RelucCommand: ParsableCommand {
     abstract: "Optimize over trained ReLU networks.",
     discussion: "See reluc(1) for the model language, the network format and the methods.",
     version: "reluc \(relucVersion)",
-    subcommands: [Solve.self, Validate.self, Eval.self, Fmt.self, Export.self, Import.self],
+    subcommands: [
+      Solve.self, Validate.self, Eval.self, Fmt.self, Export.self, Import.self, Verify.self,
+    ],
     defaultSubcommand: Solve.self)
 }
 
@@ -185,14 +187,64 @@ struct Export: ParsableCommand {
 
 struct Import: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Convert an ONNX or NNet network to the reluc XML format.")
-  @Argument(help: "The network file (.onnx or .nnet).") var network: String
-  @Option(name: .shortAndLong, help: "The XML file to write (default: standard output).")
+    abstract:
+      "Convert an ONNX or NNet network to the reluc XML format, or a VNN-LIB property to models.")
+  @Argument(help: "The network file (.onnx or .nnet), or a property (.vnnlib) with --network.")
+  var file: String
+  @Option(name: .shortAndLong, help: "The file to write (default: standard output).")
   var output: String?
-  @Option(name: .long, help: "The input format: onnx or nnet (default: from the extension).")
+  @Option(
+    name: .long, help: "The input format: onnx, nnet or vnnlib (default: from the extension).")
   var format: String?
+  @Option(name: .long, help: "The network a property is imported against (ONNX, NNet or XML).")
+  var network: String?
 
   func run() throws {
-    try finish(Commands.importNetwork(network, output: output, format: format, console: Console()))
+    if format == "vnnlib" || (format == nil && file.hasSuffix(".vnnlib")) {
+      guard let network else { throw ValidationError("importing a property needs --network NET") }
+      try finish(
+        Commands.importProperty(
+          file, network: network, output: output, maxNetworkBytes: NetworkReader.defaultMaxBytes,
+          console: Console()))
+    }
+    if network != nil { throw ValidationError("--network is for importing a .vnnlib property") }
+    try finish(Commands.importNetwork(file, output: output, format: format, console: Console()))
+  }
+}
+
+struct Verify: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Decide a VNN-LIB property: print sat (with a witness), unsat, unknown or timeout.")
+  @Argument(help: "The property (.vnnlib); it describes the unsafe set.") var property: String
+  @Option(name: .long, help: "The network: ONNX, NNet or reluc XML.") var network: String
+  @Option(name: .long, parsing: .unconditional, help: "Seconds for the whole run.")
+  var timeout: Double = 60
+  @Option(name: .shortAndLong, help: "Write the answer and witness to this file too.")
+  var output: String?
+  @Flag(name: .shortAndLong, help: "One line per disjunct and phase on standard error.")
+  var verbose = false
+  @Option(name: .long, help: "Diagnostics format: text or json.")
+  var diagnosticsFormat: DiagnosticFormat = .text
+  @Option(name: .long, help: "Colour diagnostics: auto, always or never.")
+  var color: ColorChoice = .auto
+  @Option(name: .long, parsing: .unconditional, help: "Largest network file accepted, in bytes.")
+  var maxNetworkBytes: Int = NetworkReader.defaultMaxBytes
+
+  func validate() throws {
+    guard timeout.isFinite, timeout >= 0, timeout <= 1e7 else {
+      throw ValidationError("--timeout must be a number of seconds from 0 to 1e7")
+    }
+    guard maxNetworkBytes >= 1 else {
+      throw ValidationError("--max-network-bytes must be positive")
+    }
+  }
+
+  func run() throws {
+    var r = VerifyRequest(property: property, network: network)
+    r.timeout = timeout
+    r.output = output
+    r.verbose = verbose
+    r.maxNetworkBytes = maxNetworkBytes
+    try finish(Commands.verify(r, console: Console(color: color, format: diagnosticsFormat)))
   }
 }

@@ -1,0 +1,242 @@
+import RelucBase
+import RelucIR
+import RelucXML
+
+/// What `reluc verify` is asked to do.
+public struct VerifyRequest: Sendable {
+  /// The VNN-LIB property file.
+  public var property: String
+  /// The network: ONNX, NNet or reluc XML.
+  public var network: String
+  /// Seconds for the whole run.
+  public var timeout: Double = 60
+  /// A file that receives the answer (and witness) too.
+  public var output: String?
+  /// One line per disjunct and phase on standard error.
+  public var verbose = false
+  /// Largest network file read.
+  public var maxNetworkBytes = NetworkReader.defaultMaxBytes
+
+  /// A request with the defaults.
+  public init(property: String, network: String) {
+    self.property = property
+    self.network = network
+  }
+}
+
+/// The answer of `reluc verify`, in VNN-COMP's words.
+public enum VerifyAnswer: String, Sendable {
+  case sat, unsat, unknown, timeout
+}
+
+/// Decides a property: the witness search on every disjunct, then each prover in turn on the
+/// disjuncts still open; `sat` as soon as a point checks, `unsat` when every disjunct is proven
+/// empty.
+public struct Verifier: Sendable {
+  /// The witness search's share of the time limit (at most `searchSeconds`).
+  public static let searchShare = 0.1
+  /// The longest witness search, in seconds.
+  public static let searchSeconds = 5.0
+  /// VNN-COMP's absolute tolerance for a counterexample's output conditions
+  /// (`COUNTEREXAMPLE_ATOL` of its scoring scripts, 2023): a witness's output rows must hold
+  /// within it at the double-precision forward pass; its inputs lie in the box exactly.
+  public static let outputTolerance = 1e-4
+
+  /// The provers tried on each disjunct, in order.
+  public var provers: [(name: String, prove: DisjunctProver)] = [
+    ("interval", SpecNetworkProver.interval), ("milp", SpecNetworkProver.milp),
+  ]
+  /// Notes for `--verbose`.
+  public var log: (@Sendable (String) -> Void)? = nil
+
+  /// A verifier with the built-in provers.
+  public init() {}
+
+  /// The answer and, for `sat`, the checked witness `(x, y)`.
+  public func verify(_ disjuncts: [PropertyDisjunct], context: SolveContext)
+    -> (VerifyAnswer, witness: (x: [Double], y: [Double])?)
+  {
+    let live = disjuncts.compactMap { d in d.problem.map { (d.index, $0) } }
+    for d in disjuncts where d.problem == nil {
+      log?("disjunct \(d.index): unsat (its input bounds cross)")
+    }
+    // The search: cheap, on every disjunct before any proof.
+    let searchEnd =
+      context.start + min(Self.searchSeconds, Self.searchShare * (context.deadline - context.start))
+    var bestPoints: [[Double]?] = []
+    for (k, (index, problem)) in live.enumerated() {
+      let share = (searchEnd - monotonicSeconds()) / Double(live.count - k)
+      let (x, margin) = MarginSearch(problem: problem).run(until: monotonicSeconds() + share)
+      log?("disjunct \(index): search margin \(formatNumber(margin))")
+      if let x, margin >= 0, let w = Self.check(problem, x) { return (.sat, w) }
+      bestPoints.append(x)
+    }
+    // Each prover on every disjunct still open, cheap provers first: the time of the later
+    // (exact) ones is shared among fewer disjuncts.
+    var open = Array(live.indices)
+    var timedOut = false
+    for prover in provers {
+      var still: [Int] = []
+      for (position, k) in open.enumerated() {
+        let (index, problem) = live[k]
+        if context.shouldStop {
+          timedOut = true
+          still += open[position...]
+          break
+        }
+        var c = context
+        // The disjuncts left share the time left evenly; one that ends early leaves its share.
+        c.deadline = monotonicSeconds() + context.remaining / Double(open.count - position)
+        // The search's best point: a prover's first incumbent.
+        c.userStarts = bestPoints[k].map { [$0] } ?? []
+        let answer = prover.prove(problem, c)
+        log?("disjunct \(index): \(prover.name): \(Self.describe(answer))")
+        switch answer {
+        case .sat(let x):
+          if let w = Self.check(problem, x) { return (.sat, w) }
+          log?("disjunct \(index): \(prover.name)'s point failed the check; not a witness")
+          still.append(k)
+        case .unsat: break
+        case .timeout:
+          timedOut = true
+          still.append(k)
+        case .unknown: still.append(k)
+        }
+      }
+      open = still
+      if open.isEmpty { return (.unsat, nil) }
+    }
+    return (timedOut || context.shouldStop ? .timeout : .unknown, nil)
+  }
+
+  static func describe(_ a: DisjunctAnswer) -> String {
+    switch a {
+    case .sat: return "sat"
+    case .unsat(let why): return "unsat (\(why))"
+    case .unknown(let why): return "unknown (\(why))"
+    case .timeout: return "timeout"
+    }
+  }
+
+  /// The witness `(x, y)` when `x`, clamped into the disjunct's box, satisfies its input rows and
+  /// output rows within `outputTolerance` (absolute) at a double-precision forward pass; nil
+  /// otherwise.
+  public static func check(_ problem: Problem, _ point: [Double]) -> (x: [Double], y: [Double])? {
+    let p = problem.polytope
+    guard point.count == p.dimension, point.allSatisfy(\.isFinite) else { return nil }
+    let x = (0..<p.dimension).map { min(max(point[$0], p.lower[$0]), p.upper[$0]) }
+    if p.maxViolation(x) > outputTolerance { return nil }
+    let y = problem.network.forward(x).outputs
+    guard y.allSatisfy(\.isFinite) else { return nil }
+    let rows = problem.outputConstraints
+    for r in 0..<rows.rowCount where !(rows.lhs(r, x: x, y: y) - rows.rhs[r] <= outputTolerance) {
+      return nil
+    }
+    return (x, y)
+  }
+
+  /// The witness as VNN-COMP writes a counterexample: `((X_0 v) (X_1 v) ... (Y_0 v) ...)`, one
+  /// pair per line, every number with the shortest decimal form that reads back to the same
+  /// double.
+  public static func witnessText(x: [Double], y: [Double]) -> String {
+    let pairs =
+      x.enumerated().map { "(X_\($0) \(number($1)))" }
+      + y.enumerated().map { "(Y_\($0) \(number($1)))" }
+    return "(" + pairs.joined(separator: "\n ") + ")"
+  }
+
+  /// `Double`'s shortest round-trip form (`0.6`, `1e-07`, `-3.25`).
+  static func number(_ v: Double) -> String { v == 0 ? "0.0" : "\(v)" }
+}
+
+extension Commands {
+  /// `reluc verify`: reads the network and the property, decides, prints the answer (and a
+  /// witness after `sat`) to standard output and, with `-o`, to a file too.
+  public static func verify(_ r: VerifyRequest, console: Console) -> RelucExit {
+    RunSignals.installInterruptHandler()
+    let start = monotonicSeconds()
+    let (loaded, netBag, netSources) = loadNetwork(r.network, maxBytes: r.maxNetworkBytes)
+    guard let net = loaded else { return console.report(netBag, sources: netSources) }
+    let (property, bag, sources) = VNNLibReader.read(
+      path: r.property, inputSize: net.inputSize, outputSize: net.outputSize)
+    guard let property else { return console.report(bag, sources: sources) }
+    let (disjuncts, lowering) = property.problems(network: net)
+    if lowering.hasErrors { return console.report(lowering, sources: sources) }
+    console.report(bag, sources: sources)
+    if let refused = console.refuseOverwriting(r.output, inputs: [r.property, r.network]) {
+      return refused
+    }
+    RunSignals.installCrashGuard()
+    var context = SolveContext(timeLimit: r.timeout)
+    context.start = start
+    context.deadline = start + r.timeout
+    var verifier = Verifier()
+    if r.verbose { verifier.log = { [console] in console.stderr("verify: \($0)\n") } }
+    var (answer, witness) = verifier.verify(disjuncts, context: context)
+    // Interrupted: not a timeout (VNN-COMP's word for the time limit), so unknown.
+    if Interrupt.requested, answer != .sat { answer = .unknown }
+    var text = answer.rawValue + "\n"
+    if let witness { text += witnessText(witness) + "\n" }
+    if r.verbose {
+      console.stderr(
+        "verify: \(answer.rawValue) in \(formatNumber(((monotonicSeconds() - start) * 1000).rounded() / 1000)) s\n"
+      )
+    }
+    let shown = console.emit(text, to: nil)
+    if shown != .ok { return shown }
+    if let path = r.output {
+      let written = console.emit(text, to: path, inputs: [r.property, r.network])
+      if written != .ok { return written }
+    }
+    return Interrupt.requested ? .interrupted : .ok
+  }
+
+  static func witnessText(_ w: (x: [Double], y: [Double])) -> String {
+    Verifier.witnessText(x: w.x, y: w.y)
+  }
+
+  /// A network from an ONNX (`.onnx`, or bytes that look like one), NNet (`.nnet`) or reluc XML
+  /// file, normalizations folded.
+  static func loadNetwork(_ path: String, maxBytes: Int)
+    -> (Network?, DiagnosticBag, SourceManager)
+  {
+    var bag = DiagnosticBag()
+    var sources = SourceManager()
+    let bytes: [UInt8]
+    switch readRegularFile(path, limit: maxBytes) {
+    case .success(let b): bytes = b
+    case .failure(let e):
+      bag.report(
+        Messages.readFailure(
+          e, path, missing: Messages.networkNotFound,
+          tooLarge: { Messages.networkTooLarge($0, $1, maxBytes) }), at: .file(path))
+      return (nil, bag, sources)
+    }
+    let stem =
+      String(path.split(separator: "/").last ?? "net").split(separator: ".").first.map(String.init)
+      ?? "net"
+    let net: Network
+    if path.hasSuffix(".onnx") || path.hasSuffix(".nnet") || Lowering.looksLikeONNX(bytes) {
+      do {
+        net =
+          path.hasSuffix(".nnet")
+          ? try NNetImporter.parse(String(decoding: bytes, as: UTF8.self), name: stem)
+          : try ONNXImporter.parse(bytes, name: stem)
+      } catch {
+        let at: DiagnosticLocation =
+          error.line.map { .at(path, line: $0, column: 1) } ?? .file(path)
+        bag.report(Messages.importFailed(error.message), at: at)
+        sources.attach(path: path, bytes: bytes)
+        return (nil, bag, sources)
+      }
+    } else {
+      switch NetworkReader(maxBytes: maxBytes).parse(bytes, path: path) {
+      case .success(let n): net = n
+      case .failure(let d):
+        sources.attach(path: path, bytes: bytes)
+        return (nil, d, sources)
+      }
+    }
+    return (net.foldingNormalization(), bag, sources)
+  }
+}

@@ -1,0 +1,204 @@
+import RelucBase
+import RelucIR
+
+/// What a prover says about one disjunct.
+public enum DisjunctAnswer: Sendable, Equatable {
+  /// A point of the disjunct (the input; re-checked by the caller before it is printed).
+  case sat([Double])
+  /// Proven empty; the string says how.
+  case unsat(String)
+  /// Neither; the string says why.
+  case unknown(String)
+  /// The deadline passed.
+  case timeout
+}
+
+/// A prover: takes a disjunct's problem (inputs' polytope, output rows, zero objective) and a
+/// context with its deadline; says `sat` with a point, `unsat` only from a proof, or neither.
+/// `Verifier.provers` lists the ones tried, in order (new exact methods plug in there).
+public typealias DisjunctProver = @Sendable (Problem, SolveContext) -> DisjunctAnswer
+
+/// The built-in provers, independent of the MILP's own support for output rows: the margin
+/// `min_r (h_r - G_r x - H_r y)` is appended to the network as a "spec network" (affine maps and
+/// ReLUs computing it exactly), so that any bound on the network's single output bounds the
+/// margin.
+public enum SpecNetworkProver {
+  /// The margin below which a bound from the MILP counts as a proof that no point of the
+  /// disjunct exists. HiGHS solves the relaxations with a primal feasibility tolerance of
+  /// 1e-7 and reports its dual bound after widening by the MIP gaps (`MILPBackend`); on networks
+  /// whose weights are of order 1 (ACAS Xu) the error this leaves on the margin is orders of
+  /// magnitude below 1e-5. It is an engineering margin, not a rigorous floating-point
+  /// certificate: a disjunct whose true largest margin lies in (-1e-5, 0) is answered
+  /// `unknown`, never `unsat`.
+  public static let milpMargin = 1e-5
+
+  /// Unsat when the interval bound on the spec network's output, or on one row's margin, is
+  /// negative. Interval bounds are sound under rounding (`intervalBounds` widens every bound), so
+  /// no margin is needed.
+  public static let interval: DisjunctProver = { problem, _ in
+    guard let spec = specNetwork(problem) else {
+      return .unknown("rows naming both inputs and outputs are not supported by the spec network")
+    }
+    let b = intervalBounds(spec, lower: problem.polytope.lower, upper: problem.polytope.upper)
+    let upper = b.upper[b.upper.count - 1][0]
+    if upper < 0 { return .unsat("interval bound \(formatNumber(upper)) < 0") }
+    // One row that cannot hold empties the conjunction: the rows' own margins (the layer that
+    // computes them, before the minimum) can be tighter than the minimum's bound.
+    let rowsLayer =
+      problem.network.layers.count - (problem.network.layers.last?.activation == .linear ? 1 : 0)
+    if !problem.outputConstraints.isEmpty, let row = b.upper[rowsLayer].min(), row < 0 {
+      return .unsat("interval bound \(formatNumber(row)) < 0 on one row")
+    }
+    return .unknown("interval bound \(formatNumber(upper)) >= 0")
+  }
+
+  /// The relative MIP gap of the MILP prover. The search's best point (`context.userStarts`)
+  /// is the MILP's first incumbent `f`; with a gap of 1/2 the tree closes a node whose bound is
+  /// below `f + |f|/2`, which for a negative `f` is negative: the MILP stops once it has proven
+  /// the largest margin below `f/2` (enough for `unsat`) instead of closing the gap to 1e-6. A
+  /// bound is still a bound: the tree reports the largest bound of the nodes it closed, and
+  /// HiGHS's bound is widened by the gap (`MILPBackend`), so a negative bound stays a proof.
+  public static let milpGap = 0.5
+
+  /// The exact MILP (`method = milp`, the default bounds and cuts, gap `milpGap`) maximizing the
+  /// spec network's output, started from the search's best point: `sat` with its point when it
+  /// found a nonnegative margin, `unsat` when its proven bound is below `-milpMargin` (or the
+  /// polytope is empty), `timeout` or `unknown` otherwise.
+  public static let milp: DisjunctProver = { problem, context in
+    guard let spec = specNetwork(problem) else {
+      return .unknown("rows naming both inputs and outputs are not supported by the spec network")
+    }
+    var options = problem.options
+    options.method = .milp
+    options.warmStart = false
+    options.mipGap = milpGap
+    options.timeLimit = max(0, context.remaining)
+    let p = Problem(
+      network: spec, polytope: problem.polytope,
+      objective: Objective(
+        sense: .maximize, outputWeights: [1],
+        inputWeights: [Double](repeating: 0, count: problem.network.inputSize)),
+      options: options)
+    var c = context
+    c.bounds = intervalBounds(of: p)
+    let start = context.userStarts.first { $0.count == problem.network.inputSize }
+    let result = Solver.emptyPolytope(p) ?? MILPBackend(warmStart: start).solve(p, c)
+    let report = SolutionReport(
+      problem: p, result: result, seconds: monotonicSeconds() - context.start)
+    if report.status == .infeasible { return .unsat("the inputs' polytope is empty") }
+    if let x = report.point, let v = report.objective, v >= 0 { return .sat(x) }
+    if let bound = report.bound, bound < -milpMargin {
+      return .unsat("milp bound \(formatNumber(bound)) < -\(formatNumber(milpMargin))")
+    }
+    switch report.status {
+    case .timeLimit, .interrupted: return .timeout
+    default:
+      return .unknown(
+        "milp ended \(report.status.rawValue), bound \(report.bound.map(formatNumber) ?? "none")")
+    }
+  }
+
+  /// The problem's network followed by layers computing its margin (one output); nil when a
+  /// row names inputs as well as outputs (the spec network would have to carry the inputs).
+  ///
+  /// The rows' affine maps `a_r = h_r - H_r y` are merged into the last layer when it is linear
+  /// (appended otherwise). The minimum of the `a_r` is a tree of pairwise minima,
+  /// `min(a, b) = (relu(a - L_a) + L_a) - relu(a - b)`, where `L_a` is a lower bound of `a`
+  /// over the inputs' box: interval bounds lowered by `1e-6 (1 + |L|)`, so `a - L_a` is
+  /// provably positive and the ReLU passes `a` exactly (and is stable, costing the MILP no
+  /// binary). An odd element passes as `relu(a - L_a) + L_a`. Without rows, the margin is the
+  /// constant 1 (every point qualifies).
+  public static func specNetwork(_ problem: Problem) -> Network? {
+    let rows = problem.outputConstraints
+    let net = problem.network
+    let m = net.outputSize
+    if rows.inputMatrix.contains(where: { $0 != 0 }) { return nil }
+    var layers = net.layers
+    let last = layers[layers.count - 1]
+    if rows.isEmpty {
+      layers.append(
+        DenseLayer(
+          name: "margin", inputSize: m, outputSize: 1, weights: [Double](repeating: 0, count: m),
+          bias: [1], activation: .linear))
+      return Network(name: net.name, layers: layers)
+    }
+    let r = rows.rowCount
+    // a = h - H y, with y = W h' + b when the last layer is linear.
+    if last.activation == .linear {
+      var w = [Double](repeating: 0, count: r * last.inputSize)
+      var b = rows.rhs
+      for k in 0..<r {
+        for i in 0..<m {
+          let hk = rows.outputMatrix[k * m + i]
+          if hk == 0 { continue }
+          b[k] -= hk * last.bias[i]
+          for j in 0..<last.inputSize { w[k * last.inputSize + j] -= hk * last.weight(i, j) }
+        }
+      }
+      layers[layers.count - 1] = DenseLayer(
+        name: "margin-rows", inputSize: last.inputSize, outputSize: r, weights: w, bias: b,
+        activation: .linear)
+    } else {
+      layers.append(
+        DenseLayer(
+          name: "margin-rows", inputSize: m, outputSize: r, weights: rows.outputMatrix.map { -$0 },
+          bias: rows.rhs, activation: .linear))
+    }
+    var level = 0
+    while layers[layers.count - 1].outputSize > 1 {
+      let top = layers.removeLast()
+      let partial = Network(layers: layers + [top])
+      let b = intervalBounds(partial, lower: problem.polytope.lower, upper: problem.polytope.upper)
+      let low = b.lower[b.lower.count - 1].map { $0 - 1e-6 * (1 + abs($0)) }
+      let count = top.outputSize
+      let k = top.inputSize
+      func row(_ i: Int) -> ArraySlice<Double> { top.weights[(i * k)..<((i + 1) * k)] }
+      var w: [Double] = []
+      var bias: [Double] = []
+      // The next linear layer: one output per pair (or odd element).
+      var next: [Double] = []
+      var nextBias: [Double] = []
+      var hidden = 0
+      var pairs: [(Int, Int?)] = []
+      var i = 0
+      while i < count {
+        pairs.append((i, i + 1 < count ? i + 1 : nil))
+        i += 2
+      }
+      let outputs = pairs.count
+      var placements: [(Int, Int?)] = []
+      for (a, bIndex) in pairs {
+        // relu(a - L_a)
+        w += row(a)
+        bias.append(top.bias[a] - low[a])
+        let passthrough = hidden
+        hidden += 1
+        var difference: Int? = nil
+        if let bi = bIndex {
+          // relu(a - b)
+          w += zip(row(a), row(bi)).map { $0 - $1 }
+          bias.append(top.bias[a] - top.bias[bi])
+          difference = hidden
+          hidden += 1
+        }
+        placements.append((passthrough, difference))
+      }
+      next = [Double](repeating: 0, count: outputs * hidden)
+      for (o, (pass, diff)) in placements.enumerated() {
+        next[o * hidden + pass] = 1
+        if let diff { next[o * hidden + diff] = -1 }
+        nextBias.append(low[pairs[o].0])
+      }
+      layers.append(
+        DenseLayer(
+          name: "margin-min\(level)", inputSize: k, outputSize: hidden, weights: w, bias: bias,
+          activation: .relu))
+      layers.append(
+        DenseLayer(
+          name: "margin-min\(level)-out", inputSize: hidden, outputSize: outputs, weights: next,
+          bias: nextBias, activation: .linear))
+      level += 1
+    }
+    return Network(name: net.name, layers: layers)
+  }
+}

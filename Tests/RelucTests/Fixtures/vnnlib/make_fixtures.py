@@ -1,0 +1,147 @@
+"""Generates the verify fixtures and their answers, independently of reluc: small random
+networks (scripts/netxml.py) and VNN-LIB properties whose answers come from enumerating every
+activation pattern of the hidden ReLUs and solving, per pattern and per disjunct, the LP
+    max t  s.t.  t <= h_r - G_r x - H_r y(x)  (every output row r),  x in the disjunct's box and
+                 input rows, the pattern's sign conditions
+with scipy. The largest t over patterns is the disjunct's largest margin; the property is sat
+iff some disjunct's largest margin is >= 0. Thresholds are set 0.05 away from the margins
+computed first, so every answer is clear of rounding.
+
+    python3 Tests/RelucTests/Fixtures/vnnlib/make_fixtures.py
+"""
+import itertools, os, sys
+import numpy as np
+from scipy.optimize import linprog
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "..", "..", "..", "scripts"))
+from netxml import write_network, random_network
+
+out_dir = os.path.join(here, "verify")
+
+
+def max_margin(layers, lo, hi, rows, in_rows=()):
+    """rows: list of (g, h, b) meaning g.x + h.y <= b; in_rows: (a, c) meaning a.x <= c."""
+    n = layers[0][0].shape[1]
+    hidden = [W.shape[0] for W, _, act in layers if act == "relu"]
+    best = -np.inf
+    for pattern in itertools.product([0, 1], repeat=sum(hidden)):
+        M, m = np.eye(n), np.zeros(n)
+        A, c = [], []
+        k = 0
+        for W, bias, act in layers:
+            Z, zb = W @ M, W @ m + bias
+            if act == "relu":
+                s = np.array(pattern[k:k + W.shape[0]])
+                k += W.shape[0]
+                for i in range(W.shape[0]):
+                    if s[i]:
+                        A.append(np.append(-Z[i], 0)); c.append(zb[i])
+                    else:
+                        A.append(np.append(Z[i], 0)); c.append(-zb[i])
+                M, m = Z * s[:, None], zb * s
+            else:
+                M, m = Z, zb
+        for g, h, b in rows:
+            # t + g.x + h.(M x + m) <= b
+            A.append(np.append(np.asarray(g) + np.asarray(h) @ M, 1)); c.append(b - np.asarray(h) @ m)
+        for a, cc in in_rows:
+            A.append(np.append(a, 0)); c.append(cc)
+        res = linprog(np.append(np.zeros(n), -1), A_ub=np.array(A), b_ub=np.array(c),
+                      bounds=list(zip(lo, hi)) + [(None, 10.0)], method="highs")
+        if res.status == 0:
+            best = max(best, -res.fun)
+    return best
+
+
+def num(v):
+    return repr(float(v))
+
+
+def header(expect, margins):
+    return [f"; expect: {expect}",
+            "; largest margin per disjunct (enumeration + LP, make_fixtures.py): "
+            + " ".join(num(v) for v in margins)]
+
+
+def box_asserts(lo, hi):
+    out = []
+    for j, (a, b) in enumerate(zip(lo, hi)):
+        out.append(f"(assert (<= X_{j} {num(b)}))")
+        out.append(f"(assert (>= X_{j} {num(a)}))")
+    return out
+
+
+def declarations(n, m):
+    return [f"(declare-const X_{j} Real)" for j in range(n)] + \
+           [f"(declare-const Y_{i} Real)" for i in range(m)]
+
+
+def write(name, lines):
+    with open(os.path.join(out_dir, name), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def zeros(k):
+    return np.zeros(k)
+
+
+def main():
+    os.makedirs(out_dir, exist_ok=True)
+    # Network A: 2 inputs, 6 ReLUs, 3 outputs.
+    A = random_network([2, 6, 3], seed=11)
+    write_network(os.path.join(out_dir, "net_a.xml"), A, name="net_a")
+    lo, hi = [-1.0, -1.0], [1.0, 1.0]
+    n, mm = 2, 3
+    e = np.eye(mm)
+    # Single row: Y_0 >= c. Largest margin of -Y_0 <= -c is max y0 - c.
+    top = max_margin(A, lo, hi, [(zeros(n), -e[0], 0.0)])
+    for expect, c in (("sat", top - 0.05), ("unsat", top + 0.05)):
+        mg = max_margin(A, lo, hi, [(zeros(n), -e[0], -c)])
+        write(f"a_single_{expect}.vnnlib", header(expect, [mg]) + declarations(n, mm)
+              + box_asserts(lo, hi) + [f"(assert (>= Y_0 {num(c)}))"])
+    # Conjunction: Y_1 + d <= Y_0 and Y_2 + d <= Y_0 (rows: y1 - y0 <= -d, y2 - y0 <= -d).
+    def conj(d):
+        return [(zeros(n), e[1] - e[0], -d), (zeros(n), e[2] - e[0], -d)]
+    top = max_margin(A, lo, hi, conj(0.0))
+    for expect, d in (("sat", top - 0.05), ("unsat", top + 0.05)):
+        mg = max_margin(A, lo, hi, conj(d))
+        write(f"a_conjunction_{expect}.vnnlib", header(expect, [mg]) + declarations(n, mm)
+              + box_asserts(lo, hi)
+              + [f"(assert (<= (+ Y_1 {num(d)}) Y_0))", f"(assert (<= (+ Y_2 {num(d)}) Y_0))"])
+    # Disjunctions: two input boxes times two output conditions (4 disjuncts), written as
+    # VNN-COMP nests them; plus an input row X_0 + X_1 <= 0.5 and a product (* 2.0 Y_1).
+    boxes = [([-1.0, -1.0], [0.0, 1.0]), ([0.0, -1.0], [1.0, 1.0])]
+    in_rows = [(np.array([1.0, 1.0]), 0.5)]
+    def outs(c):
+        # 2 y1 >= c  (row -2 y1 <= -c);  y2 - y0 >= c  (row y0 - y2 <= -c)
+        return [[(zeros(n), -2 * e[1], -c)], [(zeros(n), e[0] - e[2], -c)]]
+    tops = [max_margin(A, bl, bh, o, in_rows) for (bl, bh) in boxes for o in outs(0.0)]
+    for expect, c in (("sat", max(tops) - 0.05), ("unsat", max(tops) + 0.05)):
+        mgs = [max_margin(A, bl, bh, o, in_rows) for (bl, bh) in boxes for o in outs(c)]
+        box_lines = []
+        for bl, bh in boxes:
+            box_lines.append("    (and " + " ".join(
+                f"(<= X_{j} {num(bh[j])}) (>= X_{j} {num(bl[j])})" for j in range(n)) + ")")
+        write(f"a_disjunction_{expect}.vnnlib", header(expect, mgs) + declarations(n, mm)
+              + ["(assert (or", *box_lines, "))",
+                 "(assert (<= (+ X_0 X_1) 0.5))",
+                 "(assert (or",
+                 f"    (and (>= (* 2.0 Y_1) {num(c)}))",
+                 f"    (and (>= (- Y_2 Y_0) {num(c)}))",
+                 "))"])
+    # Network B: 3 inputs, two layers of 5 ReLUs, 2 outputs; a row with a constant on the left.
+    B = random_network([3, 5, 5, 2], seed=12)
+    write_network(os.path.join(out_dir, "net_b.xml"), B, name="net_b")
+    lo, hi = [-1.0, 0.0, -0.5], [1.0, 1.0, 0.5]
+    n, mm = 3, 2
+    e = np.eye(mm)
+    top = max_margin(B, lo, hi, [(zeros(n), e[1] - e[0], 0.0)])
+    for expect, c in (("sat", top - 0.05), ("unsat", top + 0.05)):
+        mg = max_margin(B, lo, hi, [(zeros(n), e[1] - e[0], -c)])
+        write(f"b_difference_{expect}.vnnlib", header(expect, [mg]) + declarations(n, mm)
+              + box_asserts(lo, hi) + [f"(assert (<= {num(c)} (- Y_0 Y_1)))"])
+
+
+if __name__ == "__main__":
+    main()
