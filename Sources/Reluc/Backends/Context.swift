@@ -44,6 +44,13 @@ public struct SolveContext: @unchecked Sendable {
   /// The interval bounds of the pre-activations of the problem being solved, computed once by
   /// `Solver.solve`; back ends read them through `intervalBounds(_:)`.
   public var bounds: PreactivationBounds?
+  /// The incumbent shared by the back ends and threads of this solve, with its trace (made by
+  /// `Solver.solve`; nil for a back end called directly). Back ends report new points through
+  /// `improved(_:value:sign:by:)`.
+  public var incumbents: Incumbents?
+  /// Whether the heuristics draw starts until the deadline (the option `starts` is 0, its
+  /// default): see `SolveOptions.starts`.
+  public func anytime(_ problem: Problem) -> Bool { problem.options.starts == 0 }
 
   /// A context whose deadline is `timeLimit` seconds from now.
   public init(timeLimit: Double, verbose: Bool = false) {

@@ -17,6 +17,8 @@ public enum Solver {
     }
     var context = context
     context.bounds = intervalBounds(of: problem)
+    let incumbents = Incumbents(start: context.start, sign: problem.objective.sign)
+    context.incumbents = incumbents
     let result: SolveResult
     switch problem.options.method {
     case .milp:
@@ -33,8 +35,16 @@ public enum Solver {
     case .auto:
       result = auto(problem, context)
     }
-    return SolutionReport(
+    var report = SolutionReport(
       problem: problem, result: result, seconds: monotonicSeconds() - context.start)
+    if let f = report.objective, report.status != .checkFailed {
+      report.trace = incumbents.close(
+        objective: f, seconds: report.seconds,
+        method: result.statistics.first { $0.0 == "found_by" }.flatMap {
+          if case .string(let s) = $0.1 { return s } else { return nil }
+        } ?? report.method.rawValue)
+    }
+    return report
   }
 
   /// An `infeasible` result when the polytope of inputs is empty (`Polytope.emptiness`: HiGHS's

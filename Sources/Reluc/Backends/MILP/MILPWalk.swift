@@ -40,7 +40,9 @@ public struct MILPWalkBackend: Backend {
     var milps = 0
     let n = problem.network.inputSize
 
-    while !context.shouldStop, samples < problem.options.starts {
+    // Starts until the deadline when `starts` is 0 (anytime), else `starts` of them.
+    let anytime = context.anytime(problem)
+    while !context.shouldStop, anytime || samples < problem.options.starts {
       samples += 1
       var x = [Double](repeating: 0, count: n)
       x.withUnsafeMutableBufferPointer { domain.sample(&rng, into: $0.baseAddress!) }
@@ -53,7 +55,7 @@ public struct MILPWalkBackend: Backend {
       if current > bestValue {
         bestValue = current
         best = x
-        context.progress?(v, nil, nil)
+        context.improved(x, value: current, sign: sign, by: .milp_walk)
       }
       let gapOK = bestValue - current <= problem.options.milpWalkGap * max(1e-12, abs(bestValue))
       guard gapOK else { continue }
@@ -70,7 +72,7 @@ public struct MILPWalkBackend: Backend {
         if current > bestValue {
           bestValue = current
           best = x
-          context.progress?(sign * current, nil, nil)
+          context.improved(x, value: current, sign: sign, by: .milp_walk)
         }
       }
     }
