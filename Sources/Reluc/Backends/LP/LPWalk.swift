@@ -93,7 +93,8 @@ struct LPWalk {
     self.problem = problem
     self.context = context
     lp = try PatternLP(
-      problem: problem, bounds: context.intervalBounds(problem), stop: context.deadline)
+      problem: problem, bounds: context.intervalBounds(problem), stop: context.deadline,
+      verbose: context.verbose)
     domain = try Domain(problem.polytope)
     rng = Xoshiro256(seed: UInt64(problem.options.seed))
     sign = problem.objective.sign

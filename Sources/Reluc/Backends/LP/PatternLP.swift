@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
 import RelucBase
 import RelucHiGHS
 import RelucIR
@@ -22,15 +25,24 @@ final class PatternLP {
   /// Region LPs solved.
   private(set) var solves = 0
 
-  init(problem: Problem, bounds: PreactivationBounds, stop: Double) throws(HighsError) {
+  init(problem: Problem, bounds: PreactivationBounds, stop: Double, verbose: Bool = false)
+    throws(HighsError)
+  {
     self.problem = problem
     model = try BigMModel(problem: problem, bounds: bounds, relaxed: true, stop: stop)
+    try model.solver.setLogging(verbose)
     try model.setObjective(problem)
     try model.solver.stopping(at: stop)
     // HiGHS's own choice of dual pricing rather than the Devex of `BigMModel`'s relaxations: the
     // relaxation's first solve, from scratch, is the one that matters, and on a wide network
     // Devex makes it several times slower.
     try model.solver.set("simplex_dual_edge_weight_strategy", -1)
+    // No presolve: it would take seconds on a wide first layer (10^6 nonzeros) before every
+    // solve, and it discards the basis that warm-starts the next region.
+    try model.solver.set("presolve", "off")
+    if let v = getenv("RELUC_SIMPLEX").map({ String(cString: $0) }), let i = Int(v) {
+      try model.solver.set("simplex_strategy", i)
+    }
     var binaries: [(Int, Int)] = []
     var reluIndex = 0
     for (l, layer) in problem.network.layers.enumerated() where layer.activation == .relu {
