@@ -69,7 +69,9 @@ import Testing
     #expect(abs(last.objective - f) <= 1e-9 * (1 + abs(f)), "\(method): \(last.objective) vs \(f)")
     // The JSON report carries it, one [seconds, objective, method] per entry.
     let json = r.json(problem: p).rendered()
-    #expect(json.contains("\"trace\": [\n    [\(formatNumber((trace[0].seconds * 1000).rounded() / 1000))"))
+    #expect(
+      json.contains(
+        "\"trace\": [\n    [\(formatNumber((trace[0].seconds * 1000).rounded() / 1000))"))
   }
 
   /// A heuristic stopped early (here by a tiny limit) reports the point it had, feasible.
@@ -92,7 +94,8 @@ import Testing
     let expected = try #require(OptFixtures.expectedOptimum(name))
     let (_, exact) = try #require(OptFixtures.solve(name, [("method", .identifier("milp"))]))
     let p = try #require(
-      Fixtures.problem(Fixtures.path("opt/" + name), overrides: [("method", .identifier("lp_walk"))])
+      Fixtures.problem(
+        Fixtures.path("opt/" + name), overrides: [("method", .identifier("lp_walk"))])
     )
     var context = SolveContext(timeLimit: 0.5)
     let incumbents = Incumbents(start: context.start, sign: p.objective.sign)

@@ -88,11 +88,14 @@ public enum Solver {
     if let best = context.incumbents?.best, best.value >= claimedValue(problem, milp) {
       r.statistics.append(("found_by", .string(best.method)))
     }
-    r.statistics.append(("ppga_beside_objective", ppga.claimedObjective.map { .number($0) } ?? .null))
+    r.statistics.append(
+      ("ppga_beside_objective", ppga.claimedObjective.map { .number($0) } ?? .null))
     guard let x = ppga.point else { return r }
     return keepingBest(
       problem, r, value: claimedValue(problem, r),
-      candidates: [Candidate(point: x, value: checkedValue(problem, x), from: "ppga (beside the milp)")])
+      candidates: [
+        Candidate(point: x, value: checkedValue(problem, x), from: "ppga (beside the milp)")
+      ])
   }
 
   /// PPGA and LP Walk on the two cores (one thread each) under the same deadline, exchanging
@@ -163,7 +166,8 @@ public enum Solver {
     seed.deadline = min(context.deadline, monotonicSeconds() + seconds)
     let first = GradientBackend(.ppga).solve(problem, seed)
     var r = LPWalkBackend().solve(problem, context)
-    r.statistics.append(("seed_ppga_objective", first.claimedObjective.map { .number($0) } ?? .null))
+    r.statistics.append(
+      ("seed_ppga_objective", first.claimedObjective.map { .number($0) } ?? .null))
     guard let x = first.point else { return r }
     return keepingBest(
       problem, r, value: claimedValue(problem, r),

@@ -1,8 +1,9 @@
+import RelucBase
+import RelucIR
+
 #if canImport(Glibc)
   import Glibc
 #endif
-import RelucBase
-import RelucIR
 
 /// One thread's part of the starts: how many sampled starts (ignored when `anytime`), its random
 /// seed and the user's starting points it runs first.

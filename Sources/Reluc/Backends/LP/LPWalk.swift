@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-  import Glibc
-#endif
 import RelucBase
 import RelucHiGHS
 import RelucIR
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// LP Walk (Tong, Cai, Serra 2024, "relax-and-walk"). From a point, solve the LP of its linear
 /// region (`PatternLP`: the big-M relaxation with every binary fixed, warm-started from the

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-  import Glibc
-#endif
 import RelucBase
 import RelucHiGHS
 import RelucIR
@@ -40,9 +37,6 @@ final class PatternLP {
     // No presolve: it would take seconds on a wide first layer (10^6 nonzeros) before every
     // solve, and it discards the basis that warm-starts the next region.
     try model.solver.set("presolve", "off")
-    if let v = getenv("RELUC_SIMPLEX").map({ String(cString: $0) }), let i = Int(v) {
-      try model.solver.set("simplex_strategy", i)
-    }
     var binaries: [(Int, Int)] = []
     var reluIndex = 0
     for (l, layer) in problem.network.layers.enumerated() where layer.activation == .relu {
