@@ -140,6 +140,9 @@ public enum Budget {
   /// limit, at most `walkSeedSeconds`.
   public static let walkSeed = 0.05
   public static let walkSeedSeconds = 2.0
+  /// `auto`'s race (anytime): LP Walk has its core for this share of the time limit, then keeps
+  /// it only when it found the incumbent (else a second PPGA worker takes it).
+  public static let walkShare = 0.5
 }
 
 /// A back end: solves a problem within a context.

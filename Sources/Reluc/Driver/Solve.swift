@@ -117,11 +117,13 @@ public enum Solver {
           ? SolveResult(
             status: context.stopStatus, method: .ppga, message: "not run: the network is too deep")
           : GradientBackend(.ppga, workers: 1).solve(problem, context))
-        : LPWalkBackend().solve(problem, context)
+        : walkThenHelp(problem, context, results, ppga: !ppgaTooDeep)
       results.set(k, r)
     }
     let a = results.get(0)
     let b = results.get(1)
+    // The second core's PPGA (slot 2), if it ran, offered its points to the shared incumbent,
+    // which is a candidate below.
     let va = claimedValue(problem, a)
     let vb = claimedValue(problem, b)
     var r = vb > va ? b : a
@@ -147,6 +149,32 @@ public enum Solver {
       }
     }
     return keepingBest(problem, r, value: max(va, vb), candidates: trivial)
+  }
+
+  /// The race's second core: LP Walk for `Budget.walkShare` of the time; then, anytime, LP Walk
+  /// again when it found the incumbent, otherwise a second PPGA worker (another random stream)
+  /// for the rest (its result in slot 2 of `results`): on a wide network, whose region LPs take
+  /// seconds, the core then serves the method that is ahead.
+  static func walkThenHelp(
+    _ problem: Problem, _ context: SolveContext, _ results: ResultBox, ppga: Bool
+  ) -> SolveResult {
+    guard context.anytime(problem), ppga, let incumbents = context.incumbents else {
+      return LPWalkBackend().solve(problem, context)
+    }
+    var first = context
+    first.deadline = context.start + Budget.walkShare * (context.deadline - context.start)
+    let walk = LPWalkBackend().solve(problem, first)
+    guard !context.shouldStop else { return walk }
+    if incumbents.best?.method == Method.lp_walk.rawValue {
+      let again = LPWalkBackend().solve(problem, context)
+      return claimedValue(problem, again) > claimedValue(problem, walk) ? again : walk
+    }
+    var other = problem
+    other.options.seed += 7_000_003
+    results.set(2, GradientBackend(.ppga, workers: 1).solve(other, context))
+    var r = walk
+    r.status = context.stopStatus
+    return r
   }
 
   /// Whether PPGA (which checks its deadline between passes of the batched kernel) could
