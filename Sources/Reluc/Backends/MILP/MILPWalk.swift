@@ -24,8 +24,11 @@ public struct MILPWalkBackend: Backend {
   }
 
   func run(_ problem: Problem, _ context: SolveContext) throws(HighsError) -> SolveResult {
-    let lp = try RegionLPSolver(problem: problem)
-    try lp.solver.stopping(at: context.deadline)
+    // The region LPs on the big-M relaxation with fixed binaries (`PatternLP`: no dense region
+    // matrix, warm-started).
+    let lp = try PatternLP(
+      problem: problem, bounds: context.intervalBounds(problem), stop: context.deadline,
+      verbose: context.verbose)
     let domain = try Domain(problem.polytope)
     var rng = Xoshiro256(seed: UInt64(problem.options.seed))
     let sign = problem.objective.sign
@@ -46,9 +49,17 @@ public struct MILPWalkBackend: Backend {
       samples += 1
       var x = [Double](repeating: 0, count: n)
       x.withUnsafeMutableBufferPointer { domain.sample(&rng, into: $0.baseAddress!) }
+      // The sample itself is a point: the walk has one before its first LP ends.
+      let sampled = sign * problem.evaluate(x).objective
+      if sampled > bestValue, problem.polytope.maxViolation(x) <= problem.options.feasibilityTolerance
+      {
+        bestValue = sampled
+        best = x
+        context.improved(x, value: sampled, sign: sign, by: .milp_walk)
+      }
       guard
-        let (xs, v) = try lp.solve(
-          LinearRegion(problem: problem, at: x), timeLimit: context.remaining)
+        let (xs, v) = try lp.solveRegion(
+          PatternLP.pattern(problem, at: x).active, timeLimit: context.remaining)
       else { continue }
       var current = sign * v
       x = xs

@@ -2,7 +2,7 @@ import RelucBase
 import RelucHiGHS
 import RelucIR
 
-/// LP Walk's one HiGHS model, used two ways: the LP relaxation of the big-M MILP (binaries in
+/// The region LP of LP Walk and MILP Walk, one HiGHS model used two ways: the LP relaxation of the big-M MILP (binaries in
 /// [0, 1], some fixed by the flipped starts) and the LP of a linear region (every binary fixed to
 /// the region's activation pattern). With a binary fixed to 1 the big-M rows reduce to `a = z`,
 /// `z >= 0`; fixed to 0, to `a = 0`, `z <= 0`: exactly the region's constraints, on the lifted
