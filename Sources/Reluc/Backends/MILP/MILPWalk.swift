@@ -51,7 +51,8 @@ public struct MILPWalkBackend: Backend {
       x.withUnsafeMutableBufferPointer { domain.sample(&rng, into: $0.baseAddress!) }
       // The sample itself is a point: the walk has one before its first LP ends.
       let sampled = sign * problem.evaluate(x).objective
-      if sampled > bestValue, problem.polytope.maxViolation(x) <= problem.options.feasibilityTolerance
+      if sampled > bestValue,
+        problem.polytope.maxViolation(x) <= problem.options.feasibilityTolerance
       {
         bestValue = sampled
         best = x
