@@ -1,75 +1,271 @@
-"""All methods on the papers' grid (Tong, Zhu, Serra, Burer 2025; Tong, Cai, Serra 2024):
-inputs {10, 100, 1000} x hidden layers {1, 2, 3} x width {100, 500}, PyTorch-style random weights,
-X = [0, 1]^n, maximize the output, equal time limits per method, a few seeds.
+"""The heuristics on the papers' grid (Tong, Zhu, Serra, Burer 2025; Tong, Cai, Serra 2024):
+inputs {10, 100, 1000} x hidden layers {1, 2, 3, 4} x width {100, 500}, PyTorch-style random
+weights, X = [0, 1]^n, maximize the output, the same time limit per method (every method anytime:
+no `starts`, so each runs until the limit; both cores each), a few seeds.
 
-    python3 bench/methods.py [--limit S] [--seeds K] [--quick]
+    python3 bench/methods.py [--seconds S] [--seeds K] [--subset all|quick|deep|SIZES]
+                             [--methods ppga,ppga_lr,...] [--ablation] [--overshoot]
 
-Writes bench/out/methods.csv and bench/out/methods.md: per instance and method the objective, the
-relative gap to the best value found by any method, and iterations (or LPs) per second.
+--subset: `all` (the 24 networks), `quick` (inputs 10 and 100, widths 100, 1-3 layers), `deep`
+(3-4 layers), or a comma list of sizes such as `100-500-500-1,1000-100-100-100-1`.
+--ablation: PPGA_LR with its region skip and its step trimming on and off, at a small
+(0.005) and the default (0.05) step size, on a few instances (`ablation.csv`).
+--overshoot: every method on 10000-50-50-1 (`overshoot.csv`): seconds past the limit.
+--prepare: only write the networks; --locked: the caller holds the lock for the whole script
+(`flock /tmp/reluc-timing.lock python3 bench/methods.py --locked ...`).
+
+Every run holds /tmp/reluc-timing.lock (one timing run at a time on a shared machine). Writes
+bench/out/methods.csv (one row per instance, seed and method: objective, relative gap to the best
+value any method found on that instance and seed, seconds, time of the first point, the incumbent
+trace), bench/out/methods.md (tables), and plots bench/out/methods_gap.png (relative gap vs network
+size per method) and bench/out/methods_curves.png (incumbent vs time on a few instances).
+matplotlib is installed (pip) when missing.
 """
-import argparse, csv, os, sys
+import argparse, csv, json, os, subprocess, sys, time
 import numpy as np
 
-from common import out, reluc, run_json, model, write_network, random_network
-
-METHODS = ["ppga_lr", "ppga", "gradient_walk", "lp_walk", "milp_walk", "milp"]
+from common import out, reluc, model, write_network, random_network
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--limit", type=float, default=10)
-ap.add_argument("--seeds", type=int, default=2)
-ap.add_argument("--quick", action="store_true", help="inputs {10, 100}, width 100, one seed")
+ap.add_argument("--seconds", type=float, default=20)
+ap.add_argument("--seeds", type=int, default=3)
+ap.add_argument("--subset", default="all")
+ap.add_argument("--methods", default="ppga,ppga_lr,lp_walk,milp_walk,auto")
+ap.add_argument("--ablation", action="store_true")
+ap.add_argument("--overshoot", action="store_true")
+ap.add_argument("--no-grid", action="store_true", help="only --ablation / --overshoot")
+ap.add_argument("--reluc", default=reluc, help="the binary (default: the release build)")
+ap.add_argument("--prepare", action="store_true", help="only write the networks (no timing)")
+ap.add_argument("--locked", action="store_true",
+                help="the caller holds /tmp/reluc-timing.lock for the whole script: no lock per run")
+ap.add_argument("--curves", default="100-500-500-1,1000-100-100-100-1,10-500-500-500-500-1")
 a = ap.parse_args()
-inputs = [10, 100] if a.quick else [10, 100, 1000]
-widths = [100] if a.quick else [100, 500]
-seeds = 1 if a.quick else a.seeds
+METHODS = a.methods.split(",")
 
-rows = []
-for n in inputs:
-    for depth in (1, 2, 3):
-        for w in widths:
-            for seed in range(1, seeds + 1):
-                name = f"{n}-{'-'.join([str(w)] * depth)}-1_s{seed}"
-                path = os.path.join(out, f"methods_{name}.xml")
-                if not os.path.exists(path):
-                    write_network(path, random_network([n] + [w] * depth + [1], seed), name=name)
-                rmod = model(path, f"option time_limit = {a.limit}\noption starts = 1000000\noption seed = {seed}\n")
-                results = {}
-                for m in METHODS:
-                    try:
-                        r = run_json([reluc, rmod, "--method", m, "--json", "-q"])[0]
-                    except RuntimeError:
-                        r = {"objective": None, "status": "error", "statistics": {}, "seconds": None}
-                    st = r.get("statistics", {})
-                    rate = st.get("iterations_per_second") or st.get("lps_per_second")
-                    results[m] = (r.get("objective"), r.get("status"), rate, r.get("seconds"))
-                best = max(v[0] for v in results.values() if v[0] is not None)
-                for m, (obj, status, rate, secs) in results.items():
-                    gap = None if obj is None else (best - obj) / max(1e-12, abs(best))
-                    rows.append(dict(instance=name, method=m, objective=obj, status=status, rel_gap=gap,
-                                     rate_per_s=rate, seconds=secs))
-                print(name, {m: (round(v[0], 6) if v[0] is not None else None) for m, v in results.items()},
-                      file=sys.stderr)
 
-with open(os.path.join(out, "methods.csv"), "w", newline="") as f:
-    wr = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
-    wr.writeheader()
-    wr.writerows(rows)
-lines = [f"# Methods on the papers' grid (time limit {a.limit} s each)\n",
-         "Relative gap to the best value found by any method (0 = best); rate: iterations/s (gradient) or LPs/s (walks).\n",
-         "| instance | " + " | ".join(METHODS) + " |", "|---" * (len(METHODS) + 1) + "|"]
-by = {}
-for r in rows:
-    by.setdefault(r["instance"], {})[r["method"]] = r
-for inst, d in by.items():
-    cells = []
+def grid(subset):
+    sizes = []
+    for n in (10, 100, 1000):
+        for depth in (1, 2, 3, 4):
+            for w in (100, 500):
+                sizes.append([n] + [w] * depth + [1])
+    if subset == "all":
+        return sizes
+    if subset == "quick":
+        return [s for s in sizes if s[0] <= 100 and s[1] == 100 and len(s) <= 5]
+    if subset == "deep":
+        return [s for s in sizes if len(s) >= 5]
+    return [[int(v) for v in t.split("-")] for t in subset.split(",")]
+
+
+def network(sizes, seed):
+    name = "-".join(map(str, sizes)) + f"_s{seed}"
+    path = os.path.join(out, f"methods_{name}.xml")
+    if not os.path.exists(path):
+        write_network(path, random_network(sizes, seed), name="n" + name.replace("-", "_"))
+    return name, path
+
+
+def solve(rmod, method, seconds, extra=()):
+    """One run under the timing lock: the JSON report and the wall-clock seconds."""
+    cmd = ([] if a.locked else ["flock", "/tmp/reluc-timing.lock"]) + [
+        a.reluc, rmod, "--method", method, "--time-limit", str(seconds), "--json", "-q", *extra]
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0  # includes waiting for the lock: not used for timing
+    try:
+        return json.loads(p.stdout), wall
+    except json.JSONDecodeError:
+        return {"status": "error", "objective": None, "statistics": {}, "seconds": None,
+                "trace": [], "message": p.stderr[-300:]}, wall
+
+
+def row(instance, sizes, seed, method, r, **more):
+    tr = r.get("trace") or []
+    st = r.get("statistics", {})
+    return dict(instance=instance, inputs=sizes[0], depth=len(sizes) - 2, width=sizes[1],
+                neurons=sum(sizes[1:-1]), seed=seed, method=method,
+                objective=r.get("objective"), status=r.get("status"), seconds=r.get("seconds"),
+                first_point=tr[0][0] if tr else None, found_by=st.get("found_by"),
+                trace=json.dumps(tr, separators=(",", ":")), **more)
+
+
+def with_gaps(rows):
+    best = {}
+    for r in rows:
+        if r["objective"] is not None:
+            k = (r["instance"], r["seed"])
+            best[k] = max(best.get(k, -np.inf), r["objective"])
+    for r in rows:
+        b = best.get((r["instance"], r["seed"]))
+        r["rel_gap"] = None if r["objective"] is None or b is None else (b - r["objective"]) / max(1e-12, abs(b))
+    return rows
+
+
+def write_csv(name, rows):
+    if not rows:
+        return
+    with open(os.path.join(out, name), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        w.writerows(rows)
+
+
+def plots(rows, seconds):
+    try:
+        import matplotlib
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "matplotlib"], check=True)
+        import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
     for m in METHODS:
-        r = d[m]
-        g = "-" if r["rel_gap"] is None else f"{r['rel_gap']:.2e}"
-        rate = "" if not r["rate_per_s"] else f" ({r['rate_per_s']:.0f}/s)"
-        cells.append(g + rate)
-    lines.append(f"| {inst} | " + " | ".join(cells) + " |")
-mean = {m: np.mean([r["rel_gap"] for r in rows if r["method"] == m and r["rel_gap"] is not None] or [np.nan]) for m in METHODS}
-lines.append("\nMean relative gap: " + ", ".join(f"{m} {v:.2e}" for m, v in mean.items()))
+        pts = {}
+        for r in rows:
+            if r["method"] == m and r["rel_gap"] is not None:
+                pts.setdefault(r["neurons"] * 1000 + r["inputs"], []).append(r["rel_gap"])
+        if not pts:
+            continue
+        keys = sorted(pts)
+        xs = np.arange(len(keys))
+        ax.plot([k // 1000 + 0.0 for k in keys], [max(1e-7, np.mean(pts[k])) for k in keys], "o", label=m, alpha=0.75)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("hidden neurons (inputs 10, 100, 1000 at each size)")
+    ax.set_ylabel("relative gap to the best value found (floor 1e-7)")
+    ax.set_title(f"Relative gap vs network size, {seconds:g} s per method")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "methods_gap.png"), dpi=110)
+
+    curves = [c for c in a.curves.split(",") if any(r["instance"].startswith(c + "_") for r in rows)]
+    if curves:
+        fig, axes = plt.subplots(1, len(curves), figsize=(4.5 * len(curves), 3.8), squeeze=False)
+        for ax, c in zip(axes[0], curves):
+            for m in METHODS:
+                rs = [r for r in rows if r["instance"].startswith(c + "_") and r["method"] == m and r["seed"] == 1]
+                if not rs:
+                    continue
+                tr = json.loads(rs[0]["trace"])
+                if not tr:
+                    continue
+                ts = [t[0] for t in tr] + [seconds]
+                vs = [t[1] for t in tr] + [tr[-1][1]]
+                ax.step(ts, vs, where="post", label=m)
+            ax.set_title(c + ", seed 1")
+            ax.set_xlabel("seconds")
+            ax.set_xscale("symlog", linthresh=0.1)
+        axes[0][0].set_ylabel("incumbent objective")
+        axes[0][0].legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "methods_curves.png"), dpi=110)
+
+
+ABLATION = ("100-100-100-100-1", "1000-500-500-500-1", "10-500-500-500-500-1")
+if a.prepare:
+    for sizes in grid(a.subset) + [[int(v) for v in c.split("-")] for c in ABLATION] + [[10000, 50, 50, 1]]:
+        for seed in range(1, a.seeds + 1):
+            network(sizes, seed)
+    sys.exit(0)
+
+md = []
+rows = []
+if not a.no_grid:
+    for sizes in grid(a.subset):
+        for seed in range(1, a.seeds + 1):
+            name, path = network(sizes, seed)
+            rmod = model(path)
+            for m in METHODS:
+                r, _ = solve(rmod, m, a.seconds)
+                rows.append(row(name, sizes, seed, m, r))
+            print(name, {r["method"]: r["objective"] for r in rows if r["instance"] == name and r["seed"] == seed},
+                  file=sys.stderr, flush=True)
+    with_gaps(rows)
+    write_csv("methods.csv", rows)
+    plots(rows, a.seconds)
+    md += [f"# Heuristics on the papers' grid ({a.seconds:g} s per method, seeds 1-{a.seeds}, subset {a.subset})\n",
+           "Relative gap to the best value any method found on the instance (0 = best); first: seconds to the first point.\n",
+           "| instance | " + " | ".join(METHODS) + " |", "|---" * (len(METHODS) + 1) + "|"]
+    for inst in dict.fromkeys(r["instance"] for r in rows):
+        cells = []
+        for m in METHODS:
+            r = next(r for r in rows if r["instance"] == inst and r["method"] == m)
+            g = "no point" if r["rel_gap"] is None else f"{r['rel_gap']:.2e}"
+            fp = "" if r["first_point"] is None else f" (first {r['first_point']:.2f} s)"
+            cells.append(g + fp)
+        md.append(f"| {inst} | " + " | ".join(cells) + " |")
+    md.append("")
+    for m in METHODS:
+        gaps = [r["rel_gap"] for r in rows if r["method"] == m and r["rel_gap"] is not None]
+        deep = [r["rel_gap"] for r in rows if r["method"] == m and r["rel_gap"] is not None and r["depth"] >= 3]
+        nopoint = sum(1 for r in rows if r["method"] == m and r["objective"] is None)
+        wins = sum(1 for r in rows if r["method"] == m and r["rel_gap"] == 0)
+        over = [r["seconds"] - a.seconds for r in rows if r["method"] == m and r["seconds"] is not None]
+        md.append(f"- {m}: mean gap {np.mean(gaps):.2e} (3-4 layers: {np.mean(deep) if deep else float('nan'):.2e}), "
+                  f"best on {wins}/{len(gaps) + nopoint}, no point on {nopoint}, "
+                  f"seconds past the limit at most {max(over) if over else float('nan'):.3f}")
+    if "ppga" in METHODS and "ppga_lr" in METHODS:
+        pairs = [(r, q) for r in rows for q in rows if r["method"] == "ppga_lr" and q["method"] == "ppga"
+                 and r["instance"] == q["instance"] and r["seed"] == q["seed"] and r["depth"] >= 3
+                 and r["objective"] is not None and q["objective"] is not None]
+        md.append(f"- PPGA_LR >= PPGA on {sum(r['objective'] >= q['objective'] for r, q in pairs)}/{len(pairs)} "
+                  "instances with 3-4 hidden layers")
+    if "auto" in METHODS:
+        others = [m for m in METHODS if m != "auto"]
+        worst = 0.0
+        for r in rows:
+            if r["method"] != "auto" or r["objective"] is None:
+                continue
+            best = max((q["objective"] for q in rows if q["instance"] == r["instance"] and q["seed"] == r["seed"]
+                        and q["method"] in others and q["objective"] is not None), default=None)
+            if best is not None:
+                worst = max(worst, (best - r["objective"]) / max(1e-12, abs(best)))
+        md.append(f"- auto: at most {worst:.2e} below the best single method")
+
+if a.ablation:
+    abl = []
+    for c in ABLATION:
+        sizes = [int(v) for v in c.split("-")]
+        name, path = network(sizes, 1)
+        rmod = model(path)
+        for step in (0.005, 0.05):
+            for skip, trim in ((True, True), (True, False), (False, True), (False, False)):
+                flags = ["-O", f"step_size={step}", "-O", f"ppga_lr_skip={str(skip).lower()}",
+                         "-O", f"ppga_lr_trim={str(trim).lower()}"]
+                r, _ = solve(rmod, "ppga_lr", a.seconds, flags)
+                st = r.get("statistics", {})
+                abl.append(dict(instance=name, step_size=step, skip=skip, trim=trim, objective=r.get("objective"),
+                                iterations=st.get("iterations"), region_skips=st.get("region_skips"),
+                                step_trims=st.get("step_trims")))
+            r, _ = solve(rmod, "ppga", a.seconds, ["-O", f"step_size={step}"])
+            abl.append(dict(instance=name, step_size=step, skip="ppga", trim="ppga", objective=r.get("objective"),
+                            iterations=r.get("statistics", {}).get("iterations"), region_skips=None, step_trims=None))
+            print(name, step, [x["objective"] for x in abl[-5:]], file=sys.stderr, flush=True)
+    write_csv("ablation.csv", abl)
+    md += ["", f"## PPGA_LR's mechanisms ({a.seconds:g} s each, seed 1)\n",
+           "| instance | step_size | skip | trim | objective | iterations | region skips | step trims |",
+           "|---|---|---|---|---|---|---|---|"]
+    md += [f"| {r['instance']} | {r['step_size']} | {r['skip']} | {r['trim']} | {r['objective']} | {r['iterations']} | "
+           f"{r['region_skips']} | {r['step_trims']} |" for r in abl]
+
+if a.overshoot:
+    sizes = [10000, 50, 50, 1]
+    name, path = network(sizes, 1)
+    rmod = model(path)
+    ov = []
+    for m in METHODS:
+        r, _ = solve(rmod, m, a.seconds)
+        ov.append(dict(instance=name, method=m, limit=a.seconds, seconds=r.get("seconds"), objective=r.get("objective"),
+                       status=r.get("status")))
+        print(ov[-1], file=sys.stderr, flush=True)
+    write_csv("overshoot.csv", ov)
+    md += ["", f"## Time limit on {name} ({a.seconds:g} s)\n", "| method | seconds | past the limit | objective |",
+           "|---|---|---|---|"]
+    md += [f"| {r['method']} | {r['seconds']} | {100 * (r['seconds'] - a.seconds) / a.seconds:+.1f}% | {r['objective']} |"
+           for r in ov if r["seconds"] is not None]
+
 with open(os.path.join(out, "methods.md"), "w") as f:
-    f.write("\n".join(lines) + "\n")
-print("\n".join(lines))
+    f.write("\n".join(md) + "\n")
+print("\n".join(md))

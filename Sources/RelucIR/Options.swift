@@ -53,8 +53,9 @@ public struct SolveOptions: Sendable, Equatable {
   public var timeLimit: Double = 60
   /// Seed of every random choice (starts, perturbations).
   public var seed: Int = 0
-  /// Number of starting points (gradient and walk methods).
-  public var starts: Int = 16
+  /// Number of starting points (gradient and walk methods); 0: as many as the time limit allows
+  /// (the heuristics draw diversified starts until the deadline).
+  public var starts: Int = 0
   /// Feasibility tolerance used to check solutions and by the solvers.
   public var feasibilityTolerance: Double = 1e-7
   /// Gradient step as a fraction of the domain's diameter.
@@ -63,6 +64,10 @@ public struct SolveOptions: Sendable, Equatable {
   public var perturbationRadius: Double = 0.1
   /// PPGA_LR: how far past the region boundary a step goes, as a fraction of the diameter.
   public var overshoot: Double = 1e-6
+  /// PPGA_LR: a step that stays in its linear region is extended to the region's boundary.
+  public var ppgaLRSkip: Bool = true
+  /// PPGA_LR: a failed step across many first-layer boundaries is trimmed, not halved.
+  public var ppgaLRTrim: Bool = true
   /// Cap on the iterations of one start.
   public var maxIterations: Int = 10_000
   /// PPGA: perturbations in a row that do not improve the start's best before it ends.
@@ -107,8 +112,8 @@ public struct SolveOptions: Sendable, Equatable {
     .real("time_limit", \.timeLimit, 0, 1e7, "wall-clock limit of the solve, in seconds"),
     .integer("seed", \.seed, 0...Int(Int32.max), "seed of every random choice"),
     .integer(
-      "starts", \.starts, 1...1_000_000,
-      "number of starting points of the gradient and walk methods"),
+      "starts", \.starts, 0...1_000_000,
+      "starting points of the gradient and walk methods (0: until the time limit)"),
     .real(
       "feasibility_tolerance", \.feasibilityTolerance, 0, 1e-3,
       "tolerance of the final feasibility check and the solvers"),
@@ -119,6 +124,12 @@ public struct SolveOptions: Sendable, Equatable {
     .real(
       "overshoot", \.overshoot, 0, 0.1,
       "PPGA_LR step past the region boundary, as a fraction of the diameter"),
+    .boolean(
+      "ppga_lr_skip", \.ppgaLRSkip,
+      "PPGA_LR: extend a step that stays in its linear region to the region's boundary"),
+    .boolean(
+      "ppga_lr_trim", \.ppgaLRTrim,
+      "PPGA_LR: trim a failed step at its first-layer crossings instead of halving it"),
     .integer("max_iterations", \.maxIterations, 1...Int.max, "iterations of one start at most"),
     .integer(
       "stall_iterations", \.stallIterations, 1...Int.max,

@@ -49,7 +49,8 @@ import Testing
       toFile: dir + "/m.rmod", atomically: true, encoding: .utf8)
     for method in ["milp", "ppga_lr", "gradient_walk"] {
       let p = try #require(
-        Fixtures.problem(dir + "/m.rmod", overrides: [("method", .identifier(method))]))
+        Fixtures.problem(
+          dir + "/m.rmod", overrides: [("method", .identifier(method)), ("starts", .number(16))]))
       let r = Solver.solve(p, SolveContext(timeLimit: 5))
       #expect(close(try #require(r.objective), 1.5, abs: 1e-9, rel: 0), "\(method)")
     }
@@ -66,6 +67,7 @@ import Testing
     for method in [Method.milp, .ppga_lr, .ppga] {
       var q = p
       q.options.method = method
+      q.options.starts = 16
       let r = Solver.solve(q, SolveContext(timeLimit: 5))
       #expect(r.point == [0.25, -0.5], "\(method)")
     }

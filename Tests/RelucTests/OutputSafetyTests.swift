@@ -220,7 +220,7 @@ import Testing
     #expect(code == 0, "\(err)")
     #expect(out.contains("y[0] = "))
     let (startCode, _, startErr) = try run([
-      peaks, "--method", "ppga", "--start", "-0.5,1", "-q", "--time-limit", "5",
+      peaks, "--method", "ppga", "--start", "-0.5,1", "-q", "--time-limit", "5", "-O", "starts=16",
     ])
     #expect(startCode == 0, "\(startErr)")
     let refused: [([String], String)] = [

@@ -319,7 +319,8 @@ enum OptFixtures {
       Fixtures.problem(dir + "/m.rmod", overrides: [("method", .identifier("milp"))]))
     let exact = Solver.solve(milp, SolveContext(timeLimit: 10))
     let lr = try #require(
-      Fixtures.problem(dir + "/m.rmod", overrides: [("method", .identifier("ppga_lr"))]))
+      Fixtures.problem(
+        dir + "/m.rmod", overrides: [("method", .identifier("ppga_lr")), ("starts", .number(16))]))
     let heuristic = Solver.solve(lr, SolveContext(timeLimit: 10))
     #expect(close(try #require(exact.objective), 1.25, abs: 1e-9, rel: 0))
     #expect(close(try #require(heuristic.objective), 1.25, abs: 1e-9, rel: 0))

@@ -44,6 +44,13 @@ public struct SolveContext: @unchecked Sendable {
   /// The interval bounds of the pre-activations of the problem being solved, computed once by
   /// `Solver.solve`; back ends read them through `intervalBounds(_:)`.
   public var bounds: PreactivationBounds?
+  /// The incumbent shared by the back ends and threads of this solve, with its trace (made by
+  /// `Solver.solve`; nil for a back end called directly). Back ends report new points through
+  /// `improved(_:value:sign:by:)`.
+  public var incumbents: Incumbents?
+  /// Whether the heuristics draw starts until the deadline (the option `starts` is 0, its
+  /// default): see `SolveOptions.starts`.
+  public func anytime(_ problem: Problem) -> Bool { problem.options.starts == 0 }
 
   /// A context whose deadline is `timeLimit` seconds from now.
   public init(timeLimit: Double, verbose: Bool = false) {
@@ -61,8 +68,14 @@ public struct SolveContext: @unchecked Sendable {
   /// Seconds left before the deadline.
   public var remaining: Double { max(0, deadline - monotonicSeconds()) }
 
-  /// Whether the solve must stop now (deadline or interrupt).
-  public var shouldStop: Bool { Interrupt.requested || monotonicSeconds() >= deadline }
+  /// Set when another part of the solve made this one pointless (`auto`'s MILP proved its
+  /// optimum while a heuristic ran beside it); nil: never.
+  public var cancellation: Cancellation?
+
+  /// Whether the solve must stop now (deadline, interrupt or cancellation).
+  public var shouldStop: Bool {
+    Interrupt.requested || monotonicSeconds() >= deadline || cancellation?.cancelled == true
+  }
 
   /// Whether the solve must stop now (`stop` or the deadline passed, or an interrupt).
   public func shouldStop(by stop: Double) -> Bool {
@@ -81,6 +94,16 @@ extension HighsSolver {
     shouldInterrupt = { Interrupt.requested || monotonicSeconds() >= stop }
     try enableInterruptCallbacks()
   }
+}
+
+/// A flag that ends a solve running beside another one (`SolveContext.cancellation`).
+public final class Cancellation: Sendable {
+  private let flag = Atomic<Bool>(false)
+  public init() {}
+  /// Ends the solves that watch this flag.
+  public func cancel() { flag.store(true, ordering: .relaxed) }
+  /// Whether `cancel` was called.
+  public var cancelled: Bool { flag.load(ordering: .relaxed) }
 }
 
 /// Spaces periodic progress reports `SolveContext.progressInterval` seconds apart (any thread).
@@ -113,6 +136,13 @@ public enum Budget {
   /// kernel costs about this per layer (a network of 10^6 one-neuron layers takes seconds per
   /// pass, and PPGA checks its deadline between passes).
   public static let warmStartSecondsPerLayer = 1e-5
+  /// Anytime LP Walk (`lp_walk` alone) is seeded by batched PPGA for this share of the time
+  /// limit, at most `walkSeedSeconds`.
+  public static let walkSeed = 0.05
+  public static let walkSeedSeconds = 2.0
+  /// `auto`'s race (anytime): LP Walk has its core for this share of the time limit, then keeps
+  /// it only when it found the incumbent (else a second PPGA worker takes it).
+  public static let walkShare = 0.5
 }
 
 /// A back end: solves a problem within a context.

@@ -17,6 +17,8 @@ public enum Solver {
     }
     var context = context
     context.bounds = intervalBounds(of: problem)
+    let incumbents = Incumbents(start: context.start, sign: problem.objective.sign)
+    context.incumbents = incumbents
     let result: SolveResult
     switch problem.options.method {
     case .milp:
@@ -27,14 +29,22 @@ public enum Solver {
     case .ppga, .ppga_lr, .gradient_walk:
       result = GradientBackend(problem.options.method).solve(problem, context)
     case .lp_walk:
-      result = LPWalkBackend().solve(problem, context)
+      result = seededLPWalk(problem, context)
     case .milp_walk:
       result = MILPWalkBackend().solve(problem, context)
     case .auto:
       result = auto(problem, context)
     }
-    return SolutionReport(
+    var report = SolutionReport(
       problem: problem, result: result, seconds: monotonicSeconds() - context.start)
+    if let f = report.objective, report.status != .checkFailed {
+      report.trace = incumbents.close(
+        objective: f, seconds: report.seconds,
+        method: result.statistics.first { $0.0 == "found_by" }.flatMap {
+          if case .string(let s) = $0.1 { return s } else { return nil }
+        } ?? report.method.rawValue)
+    }
+    return report
   }
 
   /// An `infeasible` result when the polytope of inputs is empty (`Polytope.emptiness`: HiGHS's
@@ -51,19 +61,54 @@ public enum Solver {
     guard unstable <= problem.options.autoMilpNeurons else {
       return race(problem, context, unstable: unstable)
     }
-    return warmStartedMILP(
-      problem, context, note: "ppga warm start, then milp (\(unstable) unstable ReLUs)")
+    let note = "ppga warm start, then milp (\(unstable) unstable ReLUs)"
+    guard context.anytime(problem), problem.options.workers >= 2, !tooDeep(problem, seconds: 1)
+    else { return warmStartedMILP(problem, context, note: note) }
+    // The cores shared: the MILP on all workers but one, anytime PPGA on the last one until the
+    // MILP ends (a proof cancels it); the better point is reported.
+    var shared = problem
+    shared.options.workers -= 1
+    let exact = shared
+    let done = Cancellation()
+    var cancellable = context
+    cancellable.cancellation = done
+    let beside = cancellable
+    let results = ResultBox()
+    DispatchQueue.concurrentPerform(iterations: 2) { k in
+      if k == 0 {
+        results.set(0, warmStartedMILP(exact, context, note: note + ", anytime ppga beside"))
+        done.cancel()
+      } else {
+        results.set(1, GradientBackend(.ppga, workers: 1).solve(problem, beside))
+      }
+    }
+    let milp = results.get(0)
+    let ppga = results.get(1)
+    var r = milp
+    if let best = context.incumbents?.best, best.value >= claimedValue(problem, milp) {
+      r.statistics.append(("found_by", .string(best.method)))
+    }
+    r.statistics.append(
+      ("ppga_beside_objective", ppga.claimedObjective.map { .number($0) } ?? .null))
+    guard let x = ppga.point else { return r }
+    return keepingBest(
+      problem, r, value: claimedValue(problem, r),
+      candidates: [
+        Candidate(point: x, value: checkedValue(problem, x), from: "ppga (beside the milp)")
+      ])
   }
 
-  /// PPGA and LP Walk on the two cores (one thread each) under the same deadline; the better
-  /// point wins (or a trivial point, when it is better still). PPGA (batched) rather than
-  /// PPGA_LR: the batched starts make it the stronger heuristic of the two on wide networks.
+  /// PPGA and LP Walk on the two cores (one thread each) under the same deadline, exchanging
+  /// incumbents through the solve's `Incumbents`: LP Walk starts walks from PPGA's points (when
+  /// PPGA improved the incumbent since its last look), PPGA's anytime starts perturb the
+  /// incumbent whoever found it. The best point wins (or a trivial point, when it is better
+  /// still); `found_by` names the method that found it. PPGA (batched) rather than PPGA_LR:
+  /// the batched starts make it the stronger heuristic of the two on wide networks.
   static func race(_ problem: Problem, _ context: SolveContext, unstable: Int) -> SolveResult {
-    let trivial = trivialCandidates(problem)
+    var trivial = trivialCandidates(problem)
     // PPGA checks its deadline between passes: on a network too deep for one pass of the
     // batched kernel in the time left it would outlast the limit, so LP Walk runs alone.
-    let ppgaTooDeep =
-      Double(problem.network.layers.count) * Budget.warmStartSecondsPerLayer > context.remaining
+    let ppgaTooDeep = tooDeep(problem, seconds: context.remaining)
     let results = ResultBox()
     DispatchQueue.concurrentPerform(iterations: 2) { k in
       let r =
@@ -72,11 +117,13 @@ public enum Solver {
           ? SolveResult(
             status: context.stopStatus, method: .ppga, message: "not run: the network is too deep")
           : GradientBackend(.ppga, workers: 1).solve(problem, context))
-        : LPWalkBackend().solve(problem, context)
+        : walkThenHelp(problem, context, results, ppga: !ppgaTooDeep)
       results.set(k, r)
     }
     let a = results.get(0)
     let b = results.get(1)
+    // The second core's PPGA (slot 2), if it ran, offered its points to the shared incumbent,
+    // which is a candidate below.
     let va = claimedValue(problem, a)
     let vb = claimedValue(problem, b)
     var r = vb > va ? b : a
@@ -85,12 +132,74 @@ public enum Solver {
       (
         "auto",
         .string(
-          "ppga and lp_walk in parallel (\(unstable) unstable ReLUs); winner \(r.method.rawValue)")
+          "ppga and lp_walk in parallel, exchanging points (\(unstable) unstable ReLUs); winner \(r.method.rawValue)"
+        )
       ),
       at: 0)
     r.statistics.append(("other_method", .string(loser.method.rawValue)))
     r.statistics.append(("other_objective", loser.claimedObjective.map { .number($0) } ?? .null))
+    if let best = context.incumbents?.best {
+      trivial.append(
+        Candidate(
+          point: best.point, value: checkedValue(problem, best.point),
+          from: "the shared incumbent (\(best.method))"))
+      // Who found the point reported (the members' results are the incumbent's points).
+      if best.value >= max(va, vb) - 1e-9 * (1 + abs(best.value)) {
+        r.statistics.append(("found_by", .string(best.method)))
+      }
+    }
     return keepingBest(problem, r, value: max(va, vb), candidates: trivial)
+  }
+
+  /// The race's second core: LP Walk for `Budget.walkShare` of the time; then, anytime, LP Walk
+  /// again when it found the incumbent, otherwise a second PPGA worker (another random stream)
+  /// for the rest (its result in slot 2 of `results`): on a wide network, whose region LPs take
+  /// seconds, the core then serves the method that is ahead.
+  static func walkThenHelp(
+    _ problem: Problem, _ context: SolveContext, _ results: ResultBox, ppga: Bool
+  ) -> SolveResult {
+    guard context.anytime(problem), ppga, let incumbents = context.incumbents else {
+      return LPWalkBackend().solve(problem, context)
+    }
+    var first = context
+    first.deadline = context.start + Budget.walkShare * (context.deadline - context.start)
+    let walk = LPWalkBackend().solve(problem, first)
+    guard !context.shouldStop else { return walk }
+    if incumbents.best?.method == Method.lp_walk.rawValue {
+      let again = LPWalkBackend().solve(problem, context)
+      return claimedValue(problem, again) > claimedValue(problem, walk) ? again : walk
+    }
+    var other = problem
+    other.options.seed += 7_000_003
+    results.set(2, GradientBackend(.ppga, workers: 1).solve(other, context))
+    var r = walk
+    r.status = context.stopStatus
+    return r
+  }
+
+  /// Whether PPGA (which checks its deadline between passes of the batched kernel) could
+  /// outlast `seconds` on this network's depth.
+  static func tooDeep(_ problem: Problem, seconds: Double) -> Bool {
+    Double(problem.network.layers.count) * Budget.warmStartSecondsPerLayer > seconds
+  }
+
+  /// LP Walk; anytime (`starts = 0`), seeded by batched PPGA for `Budget.walkSeed` of the time
+  /// limit (its point is the shared incumbent, LP Walk's first start): a region LP on a wide
+  /// network can take seconds, and a walk from a gradient ascent's point starts high.
+  static func seededLPWalk(_ problem: Problem, _ context: SolveContext) -> SolveResult {
+    let seconds = min(Budget.walkSeedSeconds, Budget.walkSeed * (context.deadline - context.start))
+    guard context.anytime(problem), context.incumbents != nil, !tooDeep(problem, seconds: seconds)
+    else { return LPWalkBackend().solve(problem, context) }
+    var seed = context
+    seed.deadline = min(context.deadline, monotonicSeconds() + seconds)
+    let first = GradientBackend(.ppga).solve(problem, seed)
+    var r = LPWalkBackend().solve(problem, context)
+    r.statistics.append(
+      ("seed_ppga_objective", first.claimedObjective.map { .number($0) } ?? .null))
+    guard let x = first.point else { return r }
+    return keepingBest(
+      problem, r, value: claimedValue(problem, r),
+      candidates: [Candidate(point: x, value: checkedValue(problem, x), from: "ppga (the seed)")])
   }
 
   /// A point some phase found or could have checked, its value (`sign * objective` by a forward
@@ -194,7 +303,7 @@ public enum Solver {
       ? SolveResult(
         status: .timeLimit, method: .ppga,
         message: "no warm start: the network is too deep for its share")
-      : GradientBackend(.ppga, minimumStarts: Budget.warmStartStarts).solve(
+      : GradientBackend(.ppga, minimumStarts: Budget.warmStartStarts, anytime: false).solve(
         problem, heuristicContext)
     if let x = first.point {
       candidates.append(

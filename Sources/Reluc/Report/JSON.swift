@@ -35,12 +35,21 @@ public indirect enum JSON: Sendable, Equatable {
         out += "[]"
         return
       }
-      // Arrays of numbers stay on one line.
-      let flat = items.allSatisfy {
-        if case .number = $0 { return true }
-        if case .int = $0 { return true }
-        return false
+      // Arrays of numbers (and of scalars with a number, such as a trace's entries) stay on
+      // one line.
+      let scalar = items.allSatisfy {
+        switch $0 {
+        case .number, .int, .string, .bool, .null: return true
+        default: return false
+        }
       }
+      let flat =
+        scalar
+        && items.contains {
+          if case .number = $0 { return true }
+          if case .int = $0 { return true }
+          return false
+        }
       if flat || indent == nil {
         out += "["
         for (k, v) in items.enumerated() {

@@ -126,6 +126,9 @@ public struct SolutionReport: Sendable {
   public var statistics: [(String, JSON)]
   /// A message for the user.
   public var message: String?
+  /// The incumbent's improvements (seconds, objective, finder), ending at the reported objective
+  /// (`Incumbents`); empty when no back end reported a point.
+  public var trace: [TracePoint] = []
 
   /// Checks a back end's result: forward pass, constraint violation, objective discrepancy.
   /// A point that violates the constraints by more than the tolerance, or whose objective differs
@@ -198,6 +201,16 @@ public struct SolutionReport: Sendable {
       ),
       ("seconds", .number((seconds * 1000).rounded() / 1000)),
       ("statistics", .object(statistics)),
+      (
+        "trace",
+        .array(
+          trace.map {
+            .array([
+              .number(($0.seconds * 1000).rounded() / 1000), .number($0.objective),
+              .string($0.method),
+            ])
+          })
+      ),
       ("message", message.map { .string($0) } ?? .null),
     ]
     return .object(fields)

@@ -10,7 +10,21 @@ import RelucIR
 /// A step that is rejected halves eta for the next iteration instead of being retried at once, so
 /// an iteration costs one forward and one backward pass per lane (the one-start loop pays a second
 /// forward pass to evaluate its trial).
+///
+/// PPGA_LR runs here too, with its region skip and step trimming (`RegionSkip`): a lane then
+/// keeps its point's ReLU pre-activations, and its next trial may be a skip or a trimmed step
+/// instead of a gradient step.
 extension GradientRun {
+  /// What a lane's trial point is.
+  enum TrialKind {
+    /// A projected gradient step (or a fresh point).
+    case step
+    /// PPGA_LR: the boundary of the region the last step stayed in.
+    case skip
+    /// PPGA_LR: a failed step cut at its `trimNeurons`-th first-layer crossing.
+    case trim
+  }
+
   struct Lane {
     var x: [Double]
     var f = -Double.infinity
@@ -25,6 +39,13 @@ extension GradientRun {
     /// x is new (a start or a perturbation) and has not been evaluated yet.
     var fresh = true
     var active = true
+    /// PPGA_LR: x's ReLU pre-activations (`BatchKernel.copyReLU`).
+    var z: [Double] = []
+    /// PPGA_LR: the next trial when it is a skip or a trimmed step, and which.
+    var pending: [Double]? = nil
+    var pendingKind = TrialKind.step
+    /// The kind of the trial being evaluated.
+    var kind = TrialKind.step
   }
 
   mutating func runBatched(lanes count: Int, total: Int, starts: Starts) {
@@ -38,6 +59,11 @@ extension GradientRun {
     var T = [Double](repeating: 0, count: n * B)  // trial points, feature-major
     var G = [Double](repeating: 0, count: n * B)  // their gradients
     var trial = [Double](repeating: 0, count: n)
+    let lr = variant == .ppga_lr
+    let skipping = lr && options.ppgaLRSkip
+    let trimming = lr && options.ppgaLRTrim && kernel.firstReLUWidth > 0
+    let width1 = kernel.firstReLUWidth
+    var zt: [Double] = []
 
     // Gives lane b the next start, or deactivates it when none is left.
     func begin(_ b: Int) {
@@ -45,7 +71,7 @@ extension GradientRun {
         lanes[b].active = false
         return
       }
-      let s = starts.start(next, &rng)
+      let s = starts.start(next, &rng, incumbent: starts.anytime ? incumbent : nil)
       next += 1
       lanes[b] = Lane(x: s, g: s, eta: options.stepSize * D, startBest: s)
     }
@@ -69,6 +95,7 @@ extension GradientRun {
       perturb(from: lanes[b].startBest)
       lanes[b].x = x
       lanes[b].fresh = true
+      lanes[b].pending = nil
       lanes[b].eta = options.stepSize * D
     }
 
@@ -79,8 +106,16 @@ extension GradientRun {
         while lanes[b].active {
           if lanes[b].fresh {
             trial = lanes[b].x
+            lanes[b].kind = .step
             break
           }
+          if let p = lanes[b].pending {
+            trial = p
+            lanes[b].kind = lanes[b].pendingKind
+            lanes[b].pending = nil
+            break
+          }
+          lanes[b].kind = .step
           let l = lanes[b]
           if l.gn <= 0 || !l.gn.isFinite || l.eta < minStep {
             stall(b)
@@ -114,9 +149,37 @@ extension GradientRun {
         let ft = T.withUnsafeBufferPointer { kernel.value(b, $0.baseAddress!) }
         let l = lanes[b]
         guard l.fresh || ft > l.f + 1e-13 * (1 + abs(l.f)) else {
-          lanes[b].eta /= 2
+          var trimmed: Double? = nil
+          if l.kind == .step && trimming {
+            kernel.copyReLU(b, into: &zt)
+            trimmed = RegionSkip.trim(zx1: l.z[0..<width1], zt1: zt[0..<width1])
+          }
+          if let t = trimmed {
+            // A failed step across many first-layer boundaries: its trimmed version next.
+            stepTrims += 1
+            lanes[b].pending = (0..<n).map { l.x[$0] + t * (T[$0 * B + b] - l.x[$0]) }
+            lanes[b].pendingKind = .trim
+            lanes[b].eta *= t
+          } else if l.kind != .skip {
+            lanes[b].eta /= 2  // a failed skip (rounding at the boundary) keeps the step size
+          }
           if l.localIterations >= options.maxIterations { finish(b) }
           continue
+        }
+        if lr {
+          kernel.copyReLU(b, into: &zt)
+          if skipping, !l.fresh, l.kind == .step, kernel.samePattern(b, as: l.z) {
+            let t = (0..<n).map { T[$0 * B + b] }
+            if let p = RegionSkip.skip(
+              x: l.x, trial: t, zx: l.z, zt: zt, overshoot: options.overshoot * D,
+              polytope: problem.polytope)
+            {
+              regionSkips += 1
+              lanes[b].pending = p
+              lanes[b].pendingKind = .skip
+            }
+          }
+          swap(&lanes[b].z, &zt)
         }
         var v = lanes[b]
         for j in 0..<n {
@@ -156,4 +219,5 @@ extension GradientRun {
       }
     }
   }
+
 }

@@ -13,13 +13,13 @@ import RelucIR
 ///   than `1e-9 (1 + |F|)`) the start's best point is
 ///   perturbed uniformly in a ball of radius `perturbation_radius D` and projected back; a start
 ///   ends after `stall_iterations` perturbations in a row that do not improve its best.
-/// - PPGA_LR: inside a linear region the gradient is constant, so instead of a fixed step it moves
-///   along the projected direction `P(x + D g/|g|) - x` to the nearest activation change (ratio
-///   test on the pre-activations, `NetworkKernel.regionStep`) plus `overshoot D` into the next
-///   region (when that is shorter than the current PPGA step, the PPGA step along the same
-///   direction is tried first, since in high dimension regions are short); after a step shorter than `1e-4 D` (a ridge between two regions, where the steps
-///   would alternate) it moves along the bisector of the last two unit gradients; when a region
-///   step does not improve it falls back to one backtracking step, then perturbs like PPGA.
+/// - PPGA_LR: PPGA's steps, run in lanes like batched PPGA, with the two mechanisms its authors
+///   describe (`RegionSkip.swift`): a step that stays inside its linear region is extended to the
+///   region's boundary (plus `overshoot D`) along the same direction, skipping the many small
+///   steps a small step size would take there; a step that fails after crossing many first-layer
+///   activation boundaries is trimmed to the `trimNeurons`-th of them (the first layer is affine
+///   in x everywhere, so its crossings are known exactly) instead of being halved.
+/// - Starts: a count (`starts`), or anytime (`starts = 0`): drawn until the deadline (`Starts`).
 public struct GradientBackend: Backend, Sendable {
   /// Which of the three methods.
   public let variant: Method
@@ -27,22 +27,30 @@ public struct GradientBackend: Backend, Sendable {
   public var workers: Int?
   /// The fewest starts to run: the option `starts` when it is larger.
   public var minimumStarts: Int
+  /// Whether starts are drawn until the deadline; nil: when the option `starts` is 0.
+  public var anytime: Bool?
 
-  /// Creates the back end for `.gradient_walk`, `.ppga` or `.ppga_lr`; `workers` and
-  /// `minimumStarts` adjust the problem's options for this run (the options are not rewritten).
-  public init(_ variant: Method, workers: Int? = nil, minimumStarts: Int = 0) {
+  /// Creates the back end for `.gradient_walk`, `.ppga` or `.ppga_lr`; `workers`,
+  /// `minimumStarts` and `anytime` adjust the problem's options for this run (the options are
+  /// not rewritten).
+  public init(
+    _ variant: Method, workers: Int? = nil, minimumStarts: Int = 0, anytime: Bool? = nil
+  ) {
     self.variant = variant
     self.workers = workers
     self.minimumStarts = minimumStarts
+    self.anytime = anytime
   }
 
   public func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult {
-    let starts = max(problem.options.starts, minimumStarts)
+    let anytime = self.anytime ?? context.anytime(problem)
+    let starts = anytime ? Int.max : max(1, problem.options.starts, minimumStarts)
     let workers = max(1, min(self.workers ?? problem.options.workers, starts))
     guard workers > 1 else {
       return solveOne(
         problem, context,
-        StartShare(starts: starts, seed: problem.options.seed, user: context.userStarts))
+        StartShare(
+          starts: starts, seed: problem.options.seed, user: context.userStarts, anytime: anytime))
     }
     // The starts are split between `workers` threads, each with its own kernel, domain and
     // random stream (seed + k * 1000003), so the result is deterministic for a given seed and
@@ -51,7 +59,8 @@ public struct GradientBackend: Backend, Sendable {
     DispatchQueue.concurrentPerform(iterations: workers) { k in
       let share = StartShare(
         starts: starts / workers + (k < starts % workers ? 1 : 0),
-        seed: problem.options.seed + k * 1_000_003, user: k == 0 ? context.userStarts : [])
+        seed: problem.options.seed + k * 1_000_003, user: k == 0 ? context.userStarts : [],
+        anytime: anytime)
       var c = context
       if k > 0 { c.progress = nil }  // the progress line is not thread-safe
       results.set(k, solveOne(problem, c, share))
@@ -109,35 +118,6 @@ public struct GradientBackend: Backend, Sendable {
   }
 }
 
-/// One thread's part of the starts: how many sampled starts, its random seed and the user's
-/// starting points it runs first.
-struct StartShare {
-  var starts: Int
-  var seed: Int
-  var user: [[Double]]
-}
-
-/// The starting points of a solve: start k is the user's k-th start (projected), then Latin
-/// hypercube points, then uniform samples.
-struct Starts {
-  let user: [[Double]]
-  let lhs: [[Double]]
-  let domain: Domain
-
-  func start(_ k: Int, _ rng: inout Xoshiro256) -> [Double] {
-    var s = [Double](repeating: 0, count: domain.n)
-    if k < user.count {
-      s = user[k]
-      s.withUnsafeMutableBufferPointer { _ = domain.project($0.baseAddress!) }
-    } else if k - user.count < lhs.count {
-      s = lhs[k - user.count]
-    } else {
-      s.withUnsafeMutableBufferPointer { domain.sample(&rng, into: $0.baseAddress!) }
-    }
-    return s
-  }
-}
-
 /// The state of one gradient solve (buffers allocated once).
 struct GradientRun {
   let problem: Problem
@@ -157,13 +137,16 @@ struct GradientRun {
   var bestValue = -Double.infinity
   var iterations = 0
   var perturbations = 0
-  var regionSteps = 0
+  /// PPGA_LR: region skips taken and steps trimmed (`RegionSkip.swift`).
+  var regionSkips = 0
+  var stepTrims = 0
   var regions = Set<Int>()
   var startsDone = 0
-  /// The unit gradient of the previous PPGA_LR step, kept when that step was short (a ridge).
-  var ridgeGradient: [Double]? = nil
   /// With output rows: the penalty, restorations and their counts (`OutputPenalty.swift`).
   var rows: GradientRows? = nil
+  /// The point the anytime stream of starts perturbs: the solve's incumbent (any thread or
+  /// method), else this run's best.
+  var incumbent: [Double]? { context.incumbents?.best?.point ?? best }
 
   init(problem: Problem, domain: Domain, variant: Method, context: SolveContext, share: StartShare)
   {
@@ -205,22 +188,27 @@ struct GradientRun {
     if f > bestValue, domain.admits(v) {
       bestValue = f
       best = v
-      let s = problem.objective.sign
-      context.progress?(s * f, nil, nil)
+      context.improved(v, value: f, sign: problem.objective.sign, by: variant)
     }
   }
 
   mutating func solve() -> SolveResult {
     // Latin hypercube points are drawn together (at most 4096; uniform points after that);
     // uniform points one at a time, so a huge `starts` costs nothing up front.
-    let lhs = options.sampling == .lhs ? domain.latinHypercube(min(share.starts, 4096), &rng) : []
+    let lhs =
+      options.sampling == .lhs && !share.anytime
+      ? domain.latinHypercube(min(share.starts, 4096), &rng) : []
     let t0 = monotonicSeconds()
     var stopped = false
     let user = share.user.filter { $0.count == n }
-    let total = share.starts + user.count
-    let starts = Starts(user: user, lhs: lhs, domain: domain)
+    let total = share.anytime ? Int.max : share.starts + user.count
+    let starts = Starts(
+      user: user, lhs: lhs, domain: domain, anytime: share.anytime,
+      radius: options.perturbationRadius)
     let lanes = min(options.batch, total)
-    let batched = variant == .ppga && lanes > 1
+    // PPGA_LR always runs in lanes (its region skip and step trimming live there), PPGA when
+    // there are several.
+    let batched = variant == .ppga_lr || (variant == .ppga && lanes > 1)
     if batched {
       runBatched(lanes: lanes, total: total, starts: starts)
     } else {
@@ -229,7 +217,7 @@ struct GradientRun {
           stopped = true
           break
         }
-        runStart(starts.start(k, &rng))
+        runStart(starts.start(k, &rng, incumbent: incumbent))
         if let rows { restoreStart(rows, from: nil) }
         startsDone += 1
       }
@@ -244,7 +232,9 @@ struct GradientRun {
         ("iterations_per_second", .number((Double(iterations) / seconds).rounded())),
         ("perturbations", .int(perturbations)),
         ("regions_visited", .int(regions.count)),
-      ] + (variant == .ppga_lr ? [("region_steps", JSON.int(regionSteps))] : [])
+      ]
+      + (variant == .ppga_lr
+        ? [("region_skips", JSON.int(regionSkips)), ("step_trims", JSON.int(stepTrims))] : [])
       + (batched ? [("lanes", JSON.int(lanes))] : [])
       + (problem.polytope.isBox ? [] : [("qp_projections", JSON.int(domain.qpProjections))])
       + (domain.failedProjections > 0
@@ -288,13 +278,7 @@ struct GradientRun {
       if iterations & 15 == 0, context.shouldStop { return }
       iterations += 1
       localIterations += 1
-      var moved = false
-      if variant == .ppga_lr {
-        moved = regionStep(&fx, minimumStep: eta)
-      }
-      if !moved {
-        moved = gradientStep(&fx, &eta)
-      }
+      let moved = gradientStep(&fx, &eta)
       if moved {
         record(x, fx)
         if fx > startBestValue + 1e-12 * (1 + abs(startBestValue)) {
@@ -367,65 +351,6 @@ struct GradientRun {
         return true
       }
       eta /= 2
-    }
-    return false
-  }
-
-  /// One PPGA_LR step to the next activation change along the projected direction.
-  mutating func regionStep(_ fx: inout Double, minimumStep: Double) -> Bool {
-    _ = value(x)
-    let gn = gradientNorm()
-    guard gn > 0, gn.isFinite else { return false }
-    let D = domain.diameter
-    // On a ridge between two regions the steps alternate between their gradients and gain only
-    // the overshoot; after a short step, move along the bisector of the two unit gradients.
-    if let r = ridgeGradient {
-      var bn = 0.0
-      for j in 0..<n {
-        let v = grad[j] / gn + r[j]
-        bn += v * v
-      }
-      bn = bn.squareRoot()
-      if bn > 1e-8 {
-        for j in 0..<n { direction[j] = x[j] + D * (grad[j] / gn + r[j]) / bn }
-      } else {
-        for j in 0..<n { direction[j] = x[j] + D * grad[j] / gn }
-      }
-    } else {
-      for j in 0..<n { direction[j] = x[j] + D * grad[j] / gn }
-    }
-    guard direction.withUnsafeMutableBufferPointer({ domain.project($0.baseAddress!) }) else {
-      return false
-    }
-    var dn = 0.0
-    for j in 0..<n {
-      direction[j] -= x[j]
-      dn += direction[j] * direction[j]
-    }
-    dn = dn.squareRoot()
-    if dn < options.stepTolerance * D { return false }
-    direction.withUnsafeBufferPointer { kernel.directionalPreactivations($0.baseAddress!) }
-    let tStar = kernel.regionStep(tMax: 1)
-    let tBoundary = min(1, tStar + options.overshoot * D / dn)
-    // In high dimension the regions along a direction can be much shorter than a gradient step:
-    // then try the PPGA step length first (crossing several regions), and the exact boundary
-    // step if that does not improve.
-    var candidates = [tBoundary]
-    if tBoundary * dn < minimumStep { candidates.insert(min(1, minimumStep / dn), at: 0) }
-    ridgeGradient = tBoundary * dn < 1e-4 * D ? grad.map { $0 / gn } : nil
-    for t in candidates {
-      for j in 0..<n {
-        trial[j] = min(
-          max(x[j] + t * direction[j], problem.polytope.lower[j]), problem.polytope.upper[j])
-      }
-      let ft = value(trial)
-      regionSteps += 1
-      if ft > fx + 1e-13 * (1 + abs(fx)) {
-        swap(&x, &trial)
-        fx = ft
-        if t != tBoundary { ridgeGradient = nil }
-        return true
-      }
     }
     return false
   }

@@ -2,24 +2,37 @@ import RelucBase
 import RelucHiGHS
 import RelucIR
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// LP Walk (Tong, Cai, Serra 2024, "relax-and-walk"). From a point, solve the LP of its linear
-/// region, step past the optimum by `lp_walk_epsilon` (x <- x* + eps (x* - x), kept in X) into a
-/// neighbouring region, and repeat while the value strictly improves. Starts: the user's points,
-/// the LP relaxation of the big-M MILP, then relaxations with randomly chosen neurons fixed to the
-/// flipped state (drawn with probability proportional to |z_int - z_relaxed| + 0.05; a fix that
-/// makes the relaxation infeasible is undone), then uniform samples of X; patterns already walked
-/// from are skipped.
+/// region (`PatternLP`: the big-M relaxation with every binary fixed, warm-started from the
+/// previous region's basis), step past the optimum by `lp_walk_epsilon` (x <- x* + eps (x* - x),
+/// kept in X) into a neighbouring region, and repeat while the value strictly improves. Patterns
+/// already walked from are skipped. Starts, after the user's points:
+/// - with a count (`starts` > 0): the LP relaxation of the big-M MILP, then relaxations with
+///   randomly chosen neurons fixed to the flipped state (drawn with probability proportional to
+///   |z_int - z_relaxed| + 0.05; a fix that makes the relaxation infeasible is undone), then
+///   uniform samples of X;
+/// - anytime (`starts = 0`, until the deadline): first the solve's incumbent (in `auto`, PPGA's
+///   point) or else the best of `sampledStarts` uniform samples, so that a point exists at once;
+///   then the relaxation; then in turns a flipped relaxation, the incumbent when another method
+///   improved it since (the exchange of `auto`), a perturbation of the best point (radius
+///   `perturbation_radius D 2^(2u - 1)`) and a uniform sample.
 ///
 /// Time: each relaxation LP gets at most `relaxationShare` of the time left (on a wide network
-/// HiGHS may need seconds for it; a relaxation that times out once is not tried again and the
-/// starts are sampled), every LP has HiGHS's time limit and interrupt callback, and the best point
-/// so far is returned whenever the walk stops.
+/// HiGHS may need seconds for it; a relaxation that times out once is not tried again), every LP
+/// has HiGHS's time limit and interrupt callback, and the best point so far is returned whenever
+/// the walk stops (every start's point counts, before its first LP).
 public struct LPWalkBackend: Backend {
   /// Creates the back end.
   public init() {}
 
   /// The share of the time left that one relaxation LP may take.
   static let relaxationShare = 0.25
+  /// Anytime: uniform samples whose best is the first start (when there is no incumbent yet).
+  static let sampledStarts = 64
 
   public func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult {
     do throws(HighsError) {
@@ -37,8 +50,11 @@ public struct LPWalkBackend: Backend {
     var walk = try LPWalk(problem: problem, context: context)
     let user = context.userStarts.filter { $0.count == problem.network.inputSize }
     var startIndex = 0
+    let anytime = context.anytime(problem)
     do throws(HighsError) {
-      while !context.shouldStop, startIndex < problem.options.starts + context.userStarts.count {
+      while !context.shouldStop,
+        anytime || startIndex < problem.options.starts + context.userStarts.count
+      {
         let start = try walk.start(startIndex, user: user)
         startIndex += 1
         try walk.walk(from: start)
@@ -48,154 +64,196 @@ public struct LPWalkBackend: Backend {
   }
 }
 
-/// The state of one LP Walk: the region LP, the relaxation the starts come from, the best point.
+/// The state of one LP Walk: the LP (regions and relaxation), the starts, the best point.
 struct LPWalk {
   let problem: Problem
   let context: SolveContext
-  let lp: RegionLPSolver
+  let lp: PatternLP
   let domain: Domain
   var rng: Xoshiro256
   let sign: Double
+  let anytime: Bool
   var best: [Double]? = nil
   /// The best value, signed (`sign * objective`).
   var bestValue = -Double.infinity
   var seen = Set<Int>()
   var walks = 0
-  /// The LP relaxation of the big-M MILP and the binaries fixed in it.
-  let relaxation: BigMModel
+  /// Binaries of the relaxation fixed by the flipped starts (index into `lp.binaries` -> value).
   var fixes: [Int: Double] = [:]
+  /// The last relaxation's binaries (for the flipped starts' choice).
+  var relaxedBinaries: [Double] = []
+  var relaxedInputs: [Double]? = nil
   /// Whether a relaxation LP ran out of its share of the time (no more are tried).
   var relaxationTooSlow = false
-  /// Per binary of the relaxation: its index among all ReLU neurons (as in `LinearRegion`) and
-  /// its column.
-  let binaries: [(Int, Int)]
+  /// The incumbent's version last walked from (anytime).
+  var incumbentVersion = 0
+  /// Starts of each kind (statistics).
+  var startKinds: [String: Int] = [:]
 
   init(problem: Problem, context: SolveContext) throws(HighsError) {
     self.problem = problem
     self.context = context
-    lp = try RegionLPSolver(problem: problem)
-    try lp.solver.stopping(at: context.deadline)
+    lp = try PatternLP(
+      problem: problem, bounds: context.intervalBounds(problem), stop: context.deadline,
+      verbose: context.verbose)
     domain = try Domain(problem.polytope)
     rng = Xoshiro256(seed: UInt64(problem.options.seed))
     sign = problem.objective.sign
-    relaxation = try BigMModel(
-      problem: problem, bounds: context.intervalBounds(problem), relaxed: true,
-      stop: context.deadline)
-    try relaxation.setObjective(problem)
-    try relaxation.solver.stopping(at: context.deadline)
-    // HiGHS's own choice of dual pricing rather than the Devex of `BigMModel`'s relaxations
-    // (chosen there for many re-solves after small changes): here the first solve, from
-    // scratch, is the one that matters, and on a wide network Devex makes it several times
-    // slower.
-    try relaxation.solver.set("simplex_dual_edge_weight_strategy", -1)
-    var binaries: [(Int, Int)] = []
-    var reluIndex = 0
-    for (l, layer) in problem.network.layers.enumerated() where layer.activation == .relu {
-      for i in 0..<layer.outputSize {
-        if let col = relaxation.binaryColumns[l][i] { binaries.append((reluIndex, col)) }
-        reluIndex += 1
-      }
-    }
-    self.binaries = binaries
+    anytime = context.anytime(problem)
   }
 
-  /// Start `k`: the user's points (projected), the relaxation, relaxations with flipped neurons,
-  /// then uniform samples (also whenever a relaxation fails).
+  /// Start `k` (see `LPWalkBackend`).
   mutating func start(_ k: Int, user: [[Double]]) throws(HighsError) -> [Double] {
     if k < user.count {
       var p = user[k]
       p.withUnsafeMutableBufferPointer { _ = domain.project($0.baseAddress!) }
-      return p
+      return count("user", p)
     }
-    var start: [Double]?
-    if relaxationTooSlow {
-    } else if k == user.count {
-      start = try relaxedStart()
-    } else if !binaries.isEmpty, k < user.count + max(2, problem.options.starts / 2) {
-      start = try flippedStart()
+    let j = k - user.count
+    guard anytime else {
+      var start: [Double]?
+      if relaxationTooSlow {
+      } else if j == 0 {
+        start = try relaxedStart()
+      } else if !lp.binaries.isEmpty, j < max(2, problem.options.starts / 2) {
+        start = try flippedStart()
+      }
+      return start.map { count("relaxation", $0) } ?? count("sample", sample())
     }
-    if let start { return start }
+    if j == 0 {
+      if let p = takeIncumbent() { return count("incumbent", p) }
+      return count("sample", bestSample())
+    }
+    if j == 1, !relaxationTooSlow, let p = try relaxedStart() { return count("relaxation", p) }
+    switch j % 4 {
+    case 0 where !relaxationTooSlow && !lp.binaries.isEmpty && relaxedInputs != nil:
+      if let p = try flippedStart() { return count("relaxation", p) }
+    case 1:
+      if let p = takeIncumbent() { return count("incumbent", p) }
+      fallthrough
+    case 2:
+      if let b = best { return count("perturbation", perturbation(of: b)) }
+    default: break
+    }
+    return count("sample", sample())
+  }
+
+  mutating func count(_ kind: String, _ p: [Double]) -> [Double] {
+    startKinds[kind, default: 0] += 1
+    return p
+  }
+
+  /// A uniform sample of X.
+  mutating func sample() -> [Double] {
     var p = [Double](repeating: 0, count: problem.network.inputSize)
     p.withUnsafeMutableBufferPointer { domain.sample(&rng, into: $0.baseAddress!) }
     return p
   }
 
-  /// The inputs of the relaxation's optimum, or nil when its LP does not solve (in its share of
-  /// the time left: else `relaxationTooSlow`).
+  /// The best of `sampledStarts` uniform samples (forward passes).
+  mutating func bestSample() -> [Double] {
+    var top = sample()
+    var topValue = sign * problem.evaluate(top).objective
+    for _ in 1..<LPWalkBackend.sampledStarts where !context.shouldStop {
+      let p = sample()
+      let v = sign * problem.evaluate(p).objective
+      if v > topValue {
+        top = p
+        topValue = v
+      }
+    }
+    return top
+  }
+
+  /// The solve's incumbent when another method improved it since it was last taken, else nil.
+  mutating func takeIncumbent() -> [Double]? {
+    guard let b = context.incumbents?.best, b.version != incumbentVersion,
+      b.method != Method.lp_walk.rawValue
+    else { return nil }
+    incumbentVersion = b.version
+    return b.point
+  }
+
+  /// The projection of a uniform point of the ball of radius `perturbation_radius D 2^(2u-1)`
+  /// around `center`.
+  mutating func perturbation(of center: [Double]) -> [Double] {
+    let n = center.count
+    var u = (0..<n).map { _ in rng.normal() }
+    let norm = max(u.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-300)
+    let r =
+      problem.options.perturbationRadius * domain.diameter * pow(2, 2 * rng.unit() - 1)
+      * pow(rng.unit(), 1 / Double(max(1, n)))
+    for j in 0..<n { u[j] = center[j] + r * u[j] / norm }
+    return u.withUnsafeMutableBufferPointer { domain.project($0.baseAddress!) } ? u : center
+  }
+
+  /// The inputs of the relaxation's optimum (with the current fixes), or nil when its LP does
+  /// not solve (in its share of the time left: else `relaxationTooSlow`).
   mutating func relaxedStart() throws(HighsError) -> [Double]? {
-    let s = relaxation.solver
-    try s.setTimeLimit(LPWalkBackend.relaxationShare * context.remaining)
-    let status = try s.run()
+    let (status, inputs, binaries) = try lp.solveRelaxation(
+      fixes: fixes, timeLimit: LPWalkBackend.relaxationShare * context.remaining)
     if status == .timeLimit || status == .interrupted { relaxationTooSlow = true }
     guard status == .optimal else { return nil }
-    return Array(s.columnValues()[0..<problem.network.inputSize])
+    relaxedBinaries = binaries
+    relaxedInputs = inputs
+    return inputs
   }
 
   /// Fixes one more neuron of the relaxation to the state opposite to the best point's (or the
   /// last relaxed point's), chosen by its fractionality, and returns the relaxation's optimum.
   mutating func flippedStart() throws(HighsError) -> [Double]? {
-    let values = relaxation.solver.columnValues()
-    let pattern = LinearRegion(
-      problem: problem, at: best ?? Array(values[0..<problem.network.inputSize])
-    ).active
-    let on = { (k: Int) in pattern.indices.contains(k) && pattern[k] }
-    let weights = binaries.map { (k, col) in abs((on(k) ? 1.0 : 0.0) - values[col]) + 0.05 }
+    guard let reference = best ?? relaxedInputs, relaxedBinaries.count == lp.binaries.count
+    else { return nil }
+    let pattern = PatternLP.pattern(problem, at: reference).active
+    let weights = lp.binaries.indices.map { k in
+      abs((pattern[lp.binaries[k].relu] ? 1.0 : 0.0) - relaxedBinaries[k]) + 0.05
+    }
     var u = rng.unit() * weights.reduce(0, +)
     var pick = 0
     while pick < weights.count - 1, u > weights[pick] {
       u -= weights[pick]
       pick += 1
     }
-    let (k, col) = binaries[pick]
-    let flipped: Double = on(k) ? 0 : 1
-    try relaxation.solver.setColumnBounds(col, lower: flipped, upper: flipped)
-    fixes[col] = flipped
+    fixes[pick] = pattern[lp.binaries[pick].relu] ? 0 : 1
     let start = try relaxedStart()
-    if start == nil {
-      try relaxation.solver.setColumnBounds(col, lower: 0, upper: 1)
-      fixes[col] = nil
-    }
-    if fixes.count > max(1, binaries.count / 10) {
-      for c in fixes.keys { try relaxation.solver.setColumnBounds(c, lower: 0, upper: 1) }
-      fixes = [:]
-    }
+    if start == nil { fixes[pick] = nil }
+    if fixes.count > max(1, lp.binaries.count / 10) { fixes = [:] }
     return start
+  }
+
+  /// Keeps x (signed value v) as the best point when it improves, and offers it to the solve.
+  mutating func consider(_ x: [Double], _ v: Double) {
+    guard v > bestValue else { return }
+    // With output rows a point is kept only when it passes the final check.
+    if problem.hasOutputConstraints, !PointCheck(problem: problem, point: x).feasible { return }
+    bestValue = v
+    best = x
+    context.improved(x, value: v, sign: sign, by: .lp_walk)
   }
 
   /// Walks from `start` (unless its region was walked already) while the region LPs improve.
   mutating func walk(from start: [Double]) throws(HighsError) {
     var x = start
     // The start itself is a point (in X): the walk has one before its first LP ends.
-    let check = PointCheck(problem: problem, point: x)
-    if problem.polytope.maxViolation(x) <= problem.options.feasibilityTolerance, check.feasible {
-      let v = check.objective
-      if v.isFinite, sign * v > bestValue {
-        bestValue = sign * v
-        best = x
-        context.progress?(v, nil, nil)
-      }
+    if problem.polytope.maxViolation(x) <= problem.options.feasibilityTolerance {
+      let v = problem.evaluate(x).objective
+      if v.isFinite { consider(x, sign * v) }
     }
     if context.shouldStop { return }
-    var region = LinearRegion(problem: problem, at: x)
-    if !seen.insert(region.patternHash).inserted { return }
+    var region = PatternLP.pattern(problem, at: x)
+    if !seen.insert(region.hash).inserted { return }
     walks += 1
     var current = -Double.infinity
     while !context.shouldStop {
-      guard let (xs, v) = try lp.solve(region, timeLimit: context.remaining) else { break }
+      guard let (xs, v) = try lp.solveRegion(region.active, timeLimit: context.remaining)
+      else { break }
       let sv = sign * v
       if sv <= current + 1e-9 * (1 + abs(current)) { break }
       current = sv
-      // With output rows the LP's point is kept only when it passes the final check.
-      if sv > bestValue,
-        !problem.hasOutputConstraints || PointCheck(problem: problem, point: xs).feasible
-      {
-        bestValue = sv
-        best = xs
-        context.progress?(v, nil, nil)
-      }
+      consider(xs, sv)
       x = stepPast(xs, from: x)
-      region = LinearRegion(problem: problem, at: x)
-      seen.insert(region.patternHash)
+      region = PatternLP.pattern(problem, at: x)
+      seen.insert(region.hash)
     }
   }
 
@@ -218,15 +276,19 @@ struct LPWalk {
   /// The result: the best point and the walk's statistics.
   func result() -> SolveResult {
     let seconds = max(1e-9, monotonicSeconds() - context.start)
-    let stats: [(String, JSON)] = [
-      ("walks", .int(walks)), ("lps", .int(lp.solves)),
-      ("lps_per_second", .number((Double(lp.solves) / seconds).rounded())),
-      ("regions_visited", .int(seen.count)),
-      (
-        "relaxation_starts",
-        .string(relaxationTooSlow ? "stopped: the relaxation LP took too long" : "used")
-      ),
-    ]
+    let stats: [(String, JSON)] =
+      [
+        ("walks", .int(walks)), ("lps", .int(lp.solves)),
+        ("lps_per_second", .number((Double(lp.solves) / seconds).rounded())),
+        ("regions_visited", .int(seen.count)),
+        (
+          "relaxation_starts",
+          .string(relaxationTooSlow ? "stopped: the relaxation LP took too long" : "used")
+        ),
+      ]
+      + ["user", "incumbent", "sample", "relaxation", "perturbation"].compactMap { kind in
+        startKinds[kind].map { ("starts_" + kind, JSON.int($0)) }
+      }
     guard let best else {
       // A heuristic proves nothing: with output rows, no region it walked met them.
       if problem.hasOutputConstraints, !Interrupt.requested {

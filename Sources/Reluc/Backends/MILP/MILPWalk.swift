@@ -24,8 +24,11 @@ public struct MILPWalkBackend: Backend {
   }
 
   func run(_ problem: Problem, _ context: SolveContext) throws(HighsError) -> SolveResult {
-    let lp = try RegionLPSolver(problem: problem)
-    try lp.solver.stopping(at: context.deadline)
+    // The region LPs on the big-M relaxation with fixed binaries (`PatternLP`: no dense region
+    // matrix, warm-started).
+    let lp = try PatternLP(
+      problem: problem, bounds: context.intervalBounds(problem), stop: context.deadline,
+      verbose: context.verbose)
     let domain = try Domain(problem.polytope)
     var rng = Xoshiro256(seed: UInt64(problem.options.seed))
     let sign = problem.objective.sign
@@ -41,20 +44,31 @@ public struct MILPWalkBackend: Backend {
     let n = problem.network.inputSize
     var repair = OutputRowRepair(problem: problem)
 
-    while !context.shouldStop, samples < problem.options.starts {
+    // Starts until the deadline when `starts` is 0 (anytime), else `starts` of them.
+    let anytime = context.anytime(problem)
+    while !context.shouldStop, anytime || samples < problem.options.starts {
       samples += 1
       var x = [Double](repeating: 0, count: n)
       x.withUnsafeMutableBufferPointer { domain.sample(&rng, into: $0.baseAddress!) }
+      // The sample itself is a point: the walk has one before its first LP ends.
+      let sampled = sign * problem.evaluate(x).objective
+      if sampled > bestValue,
+        problem.polytope.maxViolation(x) <= problem.options.feasibilityTolerance
+      {
+        bestValue = sampled
+        best = x
+        context.improved(x, value: sampled, sign: sign, by: .milp_walk)
+      }
       guard
-        let (xs, v) = try lp.solve(
-          LinearRegion(problem: problem, at: x), timeLimit: context.remaining)
+        let (xs, v) = try lp.solveRegion(
+          PatternLP.pattern(problem, at: x).active, timeLimit: context.remaining)
       else { continue }
       var current = sign * v
       x = xs
       if current > bestValue {
         bestValue = current
         best = x
-        context.progress?(v, nil, nil)
+        context.improved(x, value: current, sign: sign, by: .milp_walk)
       }
       let gapOK = bestValue - current <= problem.options.milpWalkGap * max(1e-12, abs(bestValue))
       guard gapOK else { continue }
@@ -77,7 +91,7 @@ public struct MILPWalkBackend: Backend {
         if current > bestValue {
           bestValue = current
           best = x
-          context.progress?(sign * current, nil, nil)
+          context.improved(x, value: current, sign: sign, by: .milp_walk)
         }
       }
     }

@@ -1,0 +1,190 @@
+import Foundation
+import RelucBase
+import RelucIR
+import Testing
+
+@testable import Reluc
+
+/// Issue 18: anytime heuristics (`starts = 0`, the default, draws starts until the deadline), the
+/// incumbent trace, PPGA_LR's region skip and step trimming, LP Walk's start from the shared
+/// incumbent. The tests whose names start with `timeLimitIsHonoured` check wall-clock time and
+/// run alone (`TIMED_TESTS` in the Makefile).
+@Suite struct AnytimeTests {
+  static let heuristics: [Method] = [.gradient_walk, .ppga, .ppga_lr, .lp_walk, .milp_walk, .auto]
+
+  /// With a 1 s limit and no `starts`, every heuristic runs until the limit (at least 95% of it;
+  /// none of them can prove optimality) and not past it by more than 5% (plus 0.5 s of start-up
+  /// and final check in a debug build, as `timeLimitIsHonoured`), and reports a point.
+  @Test(arguments: heuristics)
+  func timeLimitIsHonouredAndUsedWithoutStarts(_ method: Method) throws {
+    let p = LimitsTests.problem(LimitsTests.randomNetwork([20, 50, 50, 1], seed: 4)) {
+      $0.method = method
+      $0.timeLimit = 1
+      $0.autoMilpNeurons = 0  // auto: the race of the heuristics, not the exact MILP
+    }
+    #expect(p.options.starts == 0)
+    let t0 = monotonicSeconds()
+    let r = Solver.solve(p, SolveContext(timeLimit: 1))
+    let elapsed = monotonicSeconds() - t0
+    #expect(elapsed >= 0.95, "\(method) stopped after \(elapsed) s")
+    #expect(elapsed < 1.05 + 0.5, "\(method) took \(elapsed) s")
+    #expect(r.status == .timeLimit, "\(method): \(r.status)")
+    #expect(r.point != nil)
+  }
+
+  /// 10,000 inputs (a wide first layer: LP Walk's region LPs are large there): the limit holds.
+  @Test(arguments: [Method.ppga, .lp_walk, .auto])
+  func timeLimitIsHonouredOnTenThousandInputs(_ method: Method) throws {
+    let p = LimitsTests.problem(LimitsTests.randomNetwork([10_000, 20, 20, 1], seed: 6)) {
+      $0.method = method
+      $0.timeLimit = 1
+    }
+    let t0 = monotonicSeconds()
+    let r = Solver.solve(p, SolveContext(timeLimit: 1))
+    let elapsed = monotonicSeconds() - t0
+    #expect(elapsed < 1.05 + 0.5, "\(method) took \(elapsed) s")
+    #expect(r.point != nil, "\(method): \(r.status) \(r.message ?? "")")
+  }
+
+  /// The trace is non-decreasing in the problem's sense, its times too, and it ends at the
+  /// reported objective (maximization and minimization, every heuristic and `auto`).
+  @Test(arguments: heuristics, [Sense.maximize, .minimize])
+  func traceIsMonotoneAndEndsAtTheReport(_ method: Method, _ sense: Sense) throws {
+    var p = LimitsTests.problem(LimitsTests.randomNetwork([5, 20, 20, 1], seed: 8)) {
+      $0.method = method
+      $0.starts = 8
+      $0.autoMilpNeurons = 0
+    }
+    p.objective.sense = sense
+    let r = Solver.solve(p, SolveContext(timeLimit: 20))
+    let f = try #require(r.objective, "\(method): \(r.status)")
+    let trace = r.trace
+    try #require(!trace.isEmpty, "\(method): no trace")
+    let s = sense == .maximize ? 1.0 : -1.0
+    for (a, b) in zip(trace, trace.dropFirst()) {
+      #expect(s * b.objective >= s * a.objective, "\(method): \(a) then \(b)")
+      #expect(b.seconds >= a.seconds)
+    }
+    let last = try #require(trace.last)
+    #expect(abs(last.objective - f) <= 1e-9 * (1 + abs(f)), "\(method): \(last.objective) vs \(f)")
+    // The JSON report carries it, one [seconds, objective, method] per entry.
+    let json = r.json(problem: p).rendered()
+    #expect(
+      json.contains(
+        "\"trace\": [\n    [\(formatNumber((trace[0].seconds * 1000).rounded() / 1000))"))
+  }
+
+  /// A heuristic stopped early (here by a tiny limit) reports the point it had, feasible.
+  @Test(arguments: heuristics)
+  func aStoppedMethodReportsItsPoint(_ method: Method) throws {
+    let p = LimitsTests.problem(LimitsTests.randomNetwork([30, 60, 60, 1], seed: 10)) {
+      $0.method = method
+      $0.autoMilpNeurons = 0
+    }
+    let r = Solver.solve(p, SolveContext(timeLimit: 0.3))
+    let x = try #require(r.point, "\(method): \(r.status) \(r.message ?? "")")
+    #expect(PointCheck(problem: p, point: x).feasible)
+    #expect(r.status == .timeLimit)
+  }
+
+  /// LP Walk (anytime) takes the shared incumbent another method offered as a start: given the
+  /// MILP's optimum as PPGA's point, it ends there.
+  @Test func lpWalkStartsFromTheIncumbent() throws {
+    let name = "max_3_10_1.rmod"
+    let expected = try #require(OptFixtures.expectedOptimum(name))
+    let (_, exact) = try #require(OptFixtures.solve(name, [("method", .identifier("milp"))]))
+    let p = try #require(
+      Fixtures.problem(
+        Fixtures.path("opt/" + name), overrides: [("method", .identifier("lp_walk"))])
+    )
+    var context = SolveContext(timeLimit: 0.5)
+    let incumbents = Incumbents(start: context.start, sign: p.objective.sign)
+    let x = try #require(exact.point)
+    incumbents.offer(x, value: p.objective.sign * p.evaluate(x).objective, method: "ppga")
+    context.incumbents = incumbents
+    let r = LPWalkBackend().solve(p, context)
+    #expect(r.statistics.first { $0.0 == "starts_incumbent" }?.1 == .int(1))
+    #expect(close(try #require(r.claimedObjective), expected, abs: 1e-6, rel: 0))
+  }
+
+  /// The incumbent keeps strict improvements only, coalesces a method's bursts, and `close`
+  /// appends a better reported value.
+  @Test func incumbentsKeepImprovementsOnly() {
+    let inc = Incumbents(start: monotonicSeconds(), sign: -1)  // minimization
+    #expect(inc.offer([0], value: -5, method: "ppga"))
+    #expect(!inc.offer([1], value: -6, method: "lp_walk"))  // objective 6 > 5: worse
+    #expect(inc.offer([2], value: -4, method: "lp_walk"))
+    #expect(inc.trace.map(\.objective) == [5, 4])
+    #expect(inc.best?.method == "lp_walk")
+    let closed = inc.close(objective: 3, seconds: 1, method: "auto")
+    #expect(closed.map(\.objective) == [5, 4, 3])
+  }
+}
+
+/// PPGA_LR's mechanisms on the hand-built 2-D network of `regionStepLandsExactlyOnTheBoundary`:
+/// y = relu(x0 - 0.5) + relu(x1 - 0.25) - relu(x0 + x1 - 1.5) over [0, 2]^2.
+@Suite struct RegionSkipTests {
+  static func preactivations(_ x: [Double]) -> [Double] {
+    [x[0] - 0.5, x[1] - 0.25, x[0] + x[1] - 1.5]
+  }
+  static let box = Polytope(dimension: 2, lower: [0, 0], upper: [2, 2])
+
+  /// From (0.6, 0.3) to (0.7, 0.4) (same region: neurons 0 and 1 on, 2 off), the skip lands on
+  /// x0 + x1 = 1.5, i.e. (0.9, 0.6) (t = 3 along d = (0.1, 0.1)).
+  @Test func skipLandsOnTheRegionBoundary() throws {
+    let x: [Double] = [0.6, 0.3]
+    let trial: [Double] = [0.7, 0.4]
+    let p = try #require(
+      RegionSkip.skip(
+        x: x, trial: trial, zx: Self.preactivations(x), zt: Self.preactivations(trial),
+        overshoot: 0, polytope: Self.box))
+    #expect(abs(p[0] - 0.9) < 1e-15 && abs(p[1] - 0.6) < 1e-15, "\(p)")
+    // With an overshoot of 1e-3 (absolute), the point is 1e-3 further along d.
+    let q = try #require(
+      RegionSkip.skip(
+        x: x, trial: trial, zx: Self.preactivations(x), zt: Self.preactivations(trial),
+        overshoot: 1e-3, polytope: Self.box))
+    let step = 1e-3 / (0.1 * 2.0.squareRoot())
+    #expect(abs(q[0] - (0.6 + 0.1 * (3 + step))) < 1e-12)
+  }
+
+  /// A region that extends past the box: the skip stops on the box (x0 = 2), and not at all
+  /// when the trial is already there.
+  @Test func skipStopsAtTheDomain() throws {
+    let x: [Double] = [1.5, 0.3]
+    let trial: [Double] = [1.6, 0.3]
+    let p = try #require(
+      RegionSkip.skip(
+        x: x, trial: trial, zx: Self.preactivations(x), zt: Self.preactivations(trial),
+        overshoot: 0, polytope: Self.box))
+    #expect(p == [2, 0.3])
+    #expect(
+      RegionSkip.skip(
+        x: [1.9, 0.3], trial: [2, 0.3], zx: Self.preactivations([1.9, 0.3]),
+        zt: Self.preactivations([2, 0.3]), overshoot: 0, polytope: Self.box) == nil)
+  }
+
+  /// A row of the polytope caps the skip: x0 + x1 <= 1.2 from (0.6, 0.3) along (0.1, 0.1) is
+  /// reached at t = 1.5.
+  @Test func skipStopsAtARow() throws {
+    let poly = Polytope(
+      dimension: 2, matrix: [1, 1], rhs: [1.2], rowNames: ["r"], lower: [0, 0], upper: [2, 2])
+    let x: [Double] = [0.6, 0.3]
+    let trial: [Double] = [0.7, 0.4]
+    let p = try #require(
+      RegionSkip.skip(
+        x: x, trial: trial, zx: Self.preactivations(x), zt: Self.preactivations(trial),
+        overshoot: 0, polytope: poly))
+    #expect(abs(p[0] - 0.75) < 1e-15 && abs(p[1] - 0.45) < 1e-15, "\(p)")
+  }
+
+  /// Trimming: first-layer pre-activations (1, -1, 3, 0.5) at x and (-3, 1, 2, -0.5) at x + d
+  /// cross zero at t = 0.25, 0.5, 0.5 (neuron 2 does not cross); with k = 1 crossing kept, the
+  /// cut is halfway between the first and second crossings, t = 0.375. With at most k
+  /// crossings there is nothing to trim.
+  @Test func trimCutsBetweenCrossings() throws {
+    let t = try #require(RegionSkip.trim(zx1: [1, -1, 3, 0.5], zt1: [-3, 1, 2, -0.5]))
+    #expect(abs(t - 0.375) < 1e-15)
+    #expect(RegionSkip.trim(zx1: [1, -1, 3, 0.5], zt1: [-3, -1, 2, 0.5]) == nil)
+  }
+}
