@@ -129,7 +129,7 @@ enum ConstrainedFixtures {
       let p = try #require(
         ConstrainedFixtures.problem(
           name, [("method", .identifier(method)), ("starts", .number(8))]))
-      let r = Solver.solve(p, SolveContext(timeLimit: 5))
+      let r = Solver.solve(p, SolveContext(timeLimit: 2))
       #expect(r.status != .checkFailed, "\(method) on \(name): \(r.message ?? "")")
       if r.point != nil {
         #expect(r.maxViolation ?? .infinity <= p.options.feasibilityTolerance, "\(method) \(name)")

@@ -51,9 +51,13 @@ public struct MILPWalkBackend: Backend {
       var x = [Double](repeating: 0, count: n)
       x.withUnsafeMutableBufferPointer { domain.sample(&rng, into: $0.baseAddress!) }
       // The sample itself is a point: the walk has one before its first LP ends.
+      // With output rows a point counts only when it passes the final check.
+      func meetsRows(_ p: [Double]) -> Bool {
+        !problem.hasOutputConstraints || PointCheck(problem: problem, point: p).feasible
+      }
       let sampled = sign * problem.evaluate(x).objective
       if sampled > bestValue,
-        problem.polytope.maxViolation(x) <= problem.options.feasibilityTolerance
+        problem.polytope.maxViolation(x) <= problem.options.feasibilityTolerance, meetsRows(x)
       {
         bestValue = sampled
         best = x
@@ -65,6 +69,7 @@ public struct MILPWalkBackend: Backend {
       else { continue }
       var current = sign * v
       x = xs
+      guard meetsRows(x) else { continue }
       if current > bestValue {
         bestValue = current
         best = x
