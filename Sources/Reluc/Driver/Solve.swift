@@ -30,6 +30,8 @@ public enum Solver {
       result = LPWalkBackend().solve(problem, context)
     case .milp_walk:
       result = MILPWalkBackend().solve(problem, context)
+    case .bab:
+      result = bab(problem, context)
     case .auto:
       result = auto(problem, context)
     }
@@ -44,6 +46,25 @@ public enum Solver {
     guard !problem.polytope.isBox else { return nil }
     return problem.polytope.emptiness(feasibilityTolerance: problem.options.feasibilityTolerance)
       .result(problem.options.method)
+  }
+
+  /// `bab` on at most `BaBBackend.maxInputs` inputs; on more, splitting the inputs does not pay
+  /// and the problem goes to the warm-started MILP with symbolic bounds (`symbolic_lp` in place
+  /// of `lp`, `symbolic` in place of `interval`), said in the statistics.
+  static func bab(_ problem: Problem, _ context: SolveContext) -> SolveResult {
+    let n = problem.network.inputSize
+    guard n > BaBBackend.maxInputs else { return BaBBackend().solve(problem, context) }
+    var handed = problem
+    switch problem.options.bounds {
+    case .interval: handed.options.bounds = .symbolic
+    case .lp: handed.options.bounds = .symbolic_lp
+    case .symbolic, .symbolic_lp: break
+    }
+    return warmStartedMILP(
+      handed, context,
+      note:
+        "bab: \(n) inputs > \(BaBBackend.maxInputs), handed to the milp (bounds = \(handed.options.bounds.rawValue))"
+    )
   }
 
   static func auto(_ problem: Problem, _ context: SolveContext) -> SolveResult {
