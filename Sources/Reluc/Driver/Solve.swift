@@ -48,12 +48,21 @@ public enum Solver {
       .result(problem.options.method)
   }
 
-  /// `bab` on at most `BaBBackend.maxInputs` inputs; on more, splitting the inputs does not pay
+  /// `bab` on at most `BaBBackend.maxInputs` inputs, warm-started by PPGA as the MILP is; on more, splitting the inputs does not pay
   /// and the problem goes to the warm-started MILP with symbolic bounds (`symbolic_lp` in place
   /// of `lp`, `symbolic` in place of `interval`), said in the statistics.
   static func bab(_ problem: Problem, _ context: SolveContext) -> SolveResult {
     let n = problem.network.inputSize
-    guard n > BaBBackend.maxInputs else { return BaBBackend().solve(problem, context) }
+    guard n > BaBBackend.maxInputs else {
+      // The same warm start as the MILP's: PPGA for `Budget.warmStart` of the limit.
+      var heuristic = context
+      heuristic.deadline = context.start + Budget.warmStart * (context.deadline - context.start)
+      let first = GradientBackend(.ppga, minimumStarts: Budget.warmStartStarts).solve(
+        problem, heuristic)
+      var r = BaBBackend(warmStart: first.point).solve(problem, context)
+      if let f = first.claimedObjective { r.statistics.append(("warm_start_objective", .number(f))) }
+      return r
+    }
     var handed = problem
     switch problem.options.bounds {
     case .interval: handed.options.bounds = .symbolic

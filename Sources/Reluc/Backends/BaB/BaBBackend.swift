@@ -26,7 +26,11 @@ public struct BaBBackend: Backend {
   /// Nodes in the queue beyond which new nodes do not keep their pre-activation bounds.
   static let priorLimit = 50_000
 
-  public init() {}
+  /// A starting point (e.g. from a heuristic), kept as the first incumbent when feasible.
+  public var warmStart: [Double]?
+
+  /// Creates the back end.
+  public init(warmStart: [Double]? = nil) { self.warmStart = warmStart }
 
   /// The shared state of the workers.
   private struct Shared {
@@ -63,12 +67,21 @@ public struct BaBBackend: Backend {
     var stats: [(String, JSON)] = rootStatistics(net, interval, rootBox.bounds)
     let root = search.root()
     let shared = Mutex(Shared(inFlight: [Double](repeating: -.infinity, count: workers)))
+    // The warm start and a local ascent from the best point so far.
+    var first = (point: root.point, value: root.value)
+    if let x = warmStart, x.count == net.inputSize {
+      let v = search.value(at: x)
+      if v > first.value { first = (x, v) }
+    }
+    if let x = first.point, first.value > -.infinity {
+      first = search.ascend(from: x, value: first.value)
+    }
     shared.withLock { s in
       s.boxes = 1
       s.boundSeconds = root.seconds
-      if let x = root.point, root.value > -.infinity {
+      if let x = first.point, first.value > -.infinity {
         s.incumbent = x
-        s.incumbentValue = root.value
+        s.incumbentValue = first.value
       }
       if let n = root.node { s.heap.push(n) } else { s.prunedInfeasible = 1 }
     }
@@ -116,8 +129,8 @@ public struct BaBBackend: Backend {
         }
         guard let node = taken else { continue }
         let keep = shared.withLock { $0.heap.count } < Self.priorLimit
-        let children = search.branch(node, target: target, keepPrior: keep)
-        if getenv("BAB_TRACE") != nil { print(node.depth, node.lower, node.upper, node.bound, children.map { $0.node?.bound ?? -1 }, children.map { $0.value }) }
+        var children = search.branch(node, target: target, keepPrior: keep)
+        if getenv("BAB_TRACE") != nil, Int.random(in: 0..<200) == 0 { print(node.depth, node.bound, node.prior.map { $0.stableCounts(net).unstable } ?? -1, zip(node.lower, node.upper).map { $1 - $0 }) }
         if children.isEmpty {
           // No input of the box can be halved in floating point: its bound stays in the final
           // bound, unresolved.
@@ -126,6 +139,12 @@ public struct BaBBackend: Backend {
             s.unresolvedBound = max(s.unresolvedBound, node.bound)
           }
           continue
+        }
+        if let k = children.indices.max(by: { children[$0].value < children[$1].value }),
+          let x = children[k].point, children[k].value > shared.withLock({ $0.incumbentValue })
+        {
+          // A better point: polish it by a local ascent before it becomes the incumbent.
+          (children[k].point, children[k].value) = search.ascend(from: x, value: children[k].value)
         }
         var improved: Double? = nil
         var report: (Double, Double, Int)? = nil
