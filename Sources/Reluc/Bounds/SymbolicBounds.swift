@@ -117,7 +117,10 @@ struct SymbolicBounder: Sendable {
   /// from the box nor than `prior` (bounds valid on a box containing this one).
   func bounds(lower: [Double], upper: [Double], prior: PreactivationBounds? = nil) -> BoxBounds {
     let net = network
-    let whole = intervalBounds(net, lower: lower, upper: upper)
+    // The interval bounds of the whole network (with a prior, the prior is at least as tight:
+    // it is from a box containing this one, itself intersected with its interval bounds, and
+    // each layer below is also intersected with interval arithmetic from the previous layer).
+    let whole = prior ?? intervalBounds(net, lower: lower, upper: upper)
     var result = PreactivationBounds(lower: [], upper: [])
     var relaxations: [ReluRelaxation?] = []
     var magnitudes = [zip(lower, upper).map { max(abs($0), abs($1)) }]
@@ -141,10 +144,6 @@ struct SymbolicBounder: Sendable {
       for i in 0..<layer.outputSize {
         zl[i] = max(zl[i], whole.lower[k][i])
         zu[i] = min(zu[i], whole.upper[k][i])
-        if let prior {
-          zl[i] = max(zl[i], prior.lower[k][i])
-          zu[i] = min(zu[i], prior.upper[k][i])
-        }
       }
       if k > 0 {
         let rows =

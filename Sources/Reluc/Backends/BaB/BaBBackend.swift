@@ -9,11 +9,13 @@ import Synchronization
 
 /// Branch and bound over the input box (`method = bab`; ReluVal/Neurify style): each box is
 /// bounded by symbolic bounds (CROWN, alpha-CROWN on the objective; `SymbolicBounds.swift`),
-/// best first; a box is split in two along the input of largest |coefficient| x width of its
-/// bound's linear function; a box whose bound cannot beat the incumbent by more than the
-/// tolerance is pruned, and so is a box where some row holds at no point. Incumbents: the bound's
-/// maximizing vertex and the centre of every box bounded, kept when `PointCheck` accepts them.
-/// `workers` threads share the queue. `optimal` only when the bound is within
+/// best first; a box is split in two along the input whose halves have the smallest sum of
+/// bounds (`BaBSearch.branch`; measured on ACAS Xu 1_1: after 12 s, bound -0.0041 against
+/// 0.029 for the smear |coefficient| x width, which splits 5 times as many boxes); a box whose
+/// bound cannot beat the incumbent by more than the tolerance is pruned, and so is a box where
+/// some row holds at no point. Incumbents: PPGA's point (`warmStart`), the bound's maximizing
+/// vertex and the centre of every box bounded, kept when `PointCheck` accepts them, a new one
+/// polished by a local ascent (`BaBSearch.ascend`). `workers` threads share the queue. `optimal` only when the bound is within
 /// `max(absoluteGap, mip_gap |incumbent|)` of the incumbent; `infeasible` only when every box was
 /// pruned as infeasible.
 public struct BaBBackend: Backend {
@@ -130,7 +132,6 @@ public struct BaBBackend: Backend {
         guard let node = taken else { continue }
         let keep = shared.withLock { $0.heap.count } < Self.priorLimit
         var children = search.branch(node, target: target, keepPrior: keep)
-        if getenv("BAB_TRACE") != nil, Int.random(in: 0..<200) == 0 { print(node.depth, node.bound, node.prior.map { $0.stableCounts(net).unstable } ?? -1, zip(node.lower, node.upper).map { $1 - $0 }) }
         if children.isEmpty {
           // No input of the box can be halved in floating point: its bound stays in the final
           // bound, unresolved.
