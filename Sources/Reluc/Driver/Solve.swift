@@ -60,7 +60,9 @@ public enum Solver {
       let first = GradientBackend(.ppga, minimumStarts: Budget.warmStartStarts).solve(
         problem, heuristic)
       var r = BaBBackend(warmStart: first.point).solve(problem, context)
-      if let f = first.claimedObjective { r.statistics.append(("warm_start_objective", .number(f))) }
+      if let f = first.claimedObjective {
+        r.statistics.append(("warm_start_objective", .number(f)))
+      }
       return r
     }
     var handed = problem

@@ -18,7 +18,9 @@ extension BaBSearch {
     for _ in 0..<Self.ascentSteps {
       let g = gradient(at: best)
       var norm = 0.0
-      for j in 0..<g.count { norm += (g[j] * (p.upper[j] - p.lower[j])) * (g[j] * (p.upper[j] - p.lower[j])) }
+      for j in 0..<g.count {
+        norm += (g[j] * (p.upper[j] - p.lower[j])) * (g[j] * (p.upper[j] - p.lower[j]))
+      }
       guard norm > 0 else { break }
       norm = norm.squareRoot()
       // A step of `step` of the box in the scaled gradient's direction.

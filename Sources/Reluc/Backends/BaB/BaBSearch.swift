@@ -85,6 +85,23 @@ struct BaBSearch: Sendable {
     var active: [LinearRow] = []
     let zero = [Double](repeating: 0, count: outputWeights.count)
     for row in rows {
+      if row.h == nil {
+        // A row over the inputs: its extremes over the box, exactly up to rounding (the slack,
+        // at least 1e-7 of the input scale by default, is far above it).
+        var lowest = 0.0
+        var highest = 0.0
+        for j in 0..<lower.count {
+          let g = row.g[j]
+          lowest += g >= 0 ? g * lower[j] : g * upper[j]
+          highest += g >= 0 ? g * upper[j] : g * lower[j]
+        }
+        if lowest > row.rhs + row.slack {
+          return Prepared(
+            lower: lower, upper: upper, box: nil, active: [], seconds: monotonicSeconds() - t0)
+        }
+        if highest > row.rhs { active.append(LinearRow(inputs: row.g, outputs: nil, rhs: row.rhs)) }
+        continue
+      }
       let lowest = -bounder.upperBound(
         outputs: (row.h ?? zero).map { -$0 }, inputs: row.g.map { -$0 }, constant: 0, box: box,
         alphaSteps: alphaSteps, target: -(row.rhs + row.slack)
@@ -118,7 +135,8 @@ struct BaBSearch: Sendable {
     -> BoxOutcome
   {
     guard let bound, let box = p.box else {
-      return BoxOutcome(node: nil, infeasible: true, point: nil, value: -.infinity, seconds: seconds)
+      return BoxOutcome(
+        node: nil, infeasible: true, point: nil, value: -.infinity, seconds: seconds)
     }
     let centre = zip(p.lower, p.upper).map { ($0 + $1) / 2 }
     var bestPoint: [Double]? = nil
