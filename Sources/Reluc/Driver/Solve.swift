@@ -5,7 +5,8 @@ import RelucIR
 /// Runs the back end a problem's options name and checks the result.
 public enum Solver {
   /// Solves and returns the checked report. The interval bounds are computed here, once, and
-  /// handed to the back ends in the context (`SolveContext.bounds`). `auto`: when the network has
+  /// handed to the back ends in the context (`SolveContext.bounds`). `auto`: `bab` when the
+  /// network has at most `BaBBackend.autoInputs` inputs; otherwise, when the network has
   /// at most `auto_milp_neurons` unstable ReLUs (interval bounds), the exact MILP warm-started by
   /// PPGA; otherwise PPGA (batched) and LP Walk in parallel on two threads, keeping the better
   /// point. Whatever the method of `auto`, the point reported is the best of its members' points
@@ -79,6 +80,12 @@ public enum Solver {
   }
 
   static func auto(_ problem: Problem, _ context: SolveContext) -> SolveResult {
+    let n = problem.network.inputSize
+    if n <= BaBBackend.autoInputs {
+      var r = bab(problem, context)
+      r.statistics.insert(("auto", .string("bab (\(n) inputs <= \(BaBBackend.autoInputs))")), at: 0)
+      return r
+    }
     let unstable = context.intervalBounds(problem).stableCounts(problem.network).unstable
     guard unstable <= problem.options.autoMilpNeurons else {
       return race(problem, context, unstable: unstable)
