@@ -136,7 +136,17 @@ public struct BaBBackend: Backend {
         }
         guard let node = taken else { continue }
         let keep = shared.withLock { $0.heap.count } < Self.priorLimit
-        var children = search.branch(node, target: target, keepPrior: keep)
+        guard
+          var children = search.branch(
+            node, target: target, keepPrior: keep, stop: { context.shouldStop })
+        else {
+          // Stopped while choosing the split: the box stays open.
+          shared.withLock { s in
+            s.inFlight[w] = -.infinity
+            s.heap.push(node)
+          }
+          break
+        }
         if children.isEmpty {
           // No input of the box can be halved in floating point: its bound stays in the final
           // bound, unresolved.

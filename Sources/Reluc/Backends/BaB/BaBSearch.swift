@@ -171,7 +171,10 @@ struct BaBSearch: Sendable {
   /// never the one that cuts off the other half, and a one-step look-ahead alone can keep
   /// halving a few inputs while the relaxation's looseness comes from another (the aspect
   /// ratio forces it in). The two halves chosen are then bounded with alpha-CROWN.
-  func branch(_ node: BaBNode, target: Double, keepPrior: Bool) -> [BoxOutcome] {
+  /// Nil when `stop` says so before the halves are chosen (the node is then still open).
+  func branch(_ node: BaBNode, target: Double, keepPrior: Bool, stop: () -> Bool)
+    -> [BoxOutcome]?
+  {
     let t0 = monotonicSeconds()
     var best: (score: Double, sum: Double, halves: [(Prepared, LinearBound?)])? = nil
     let p = problem.polytope
@@ -183,6 +186,7 @@ struct BaBSearch: Sendable {
       let width = node.upper[j] - node.lower[j]
       let mid = node.lower[j] + width / 2
       guard mid > node.lower[j], mid < node.upper[j] else { continue }
+      if stop() { return nil }
       var halves: [(Prepared, LinearBound?)] = []
       for half in 0..<2 {
         var lo = node.lower
