@@ -40,6 +40,8 @@ def main():
                 row.update({f"{v}_s": round(wall, 2), f"{v}_status": r["status"],
                             f"{v}_obj": r["objective"], f"{v}_bound": r.get("bound"),
                             f"{v}_binaries": st.get("binaries", st.get("unstable_symbolic"))})
+                print(name, v, round(wall, 2), r["status"], r["objective"], r.get("bound"),
+                      file=sys.stderr, flush=True)
             rows.append(row)
             print(row, file=sys.stderr, flush=True)
     with open(os.path.join(out, "bounds.csv"), "w", newline="") as f:

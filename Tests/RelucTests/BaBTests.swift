@@ -26,6 +26,18 @@ import Testing
     }
   }
 
+  /// The MILP with symbolic bounds (alone, and as OBBT's start) proves the same optima.
+  @Test(arguments: OptFixtures.optimal, ["symbolic", "symbolic_lp"])
+  func milpWithSymbolicBoundsMatchesRegionEnumeration(_ name: String, _ bounds: String) throws {
+    let expected = try #require(OptFixtures.expectedOptimum(name))
+    let (_, r) = try #require(
+      OptFixtures.solve(
+        name, [("method", .identifier("milp")), ("bounds", .identifier(bounds))]))
+    #expect(r.status == .optimal, "\(name) \(bounds): \(r.status)")
+    let f = try #require(r.objective)
+    #expect(close(f, expected, abs: 1e-6, rel: 0), "\(name) \(bounds): \(f) vs \(expected)")
+  }
+
   /// The back end itself proves the infeasible fixture (the driver would answer it first by its
   /// emptiness LP).
   @Test func babProvesInfeasibility() throws {
