@@ -31,7 +31,8 @@ public struct BaBBackend: Backend {
   /// Alpha-CROWN steps per box.
   static let alphaSteps = 8
   /// Nodes in the queue beyond which new nodes do not keep their pre-activation bounds.
-  static let priorLimit = 50_000
+  /// (A prior is two doubles per neuron: 20,000 of ACAS Xu's 305 neurons are about 100 MB.)
+  static let priorLimit = 20_000
 
   /// A starting point (e.g. from a heuristic), kept as the first incumbent when feasible.
   public var warmStart: [Double]?
@@ -225,6 +226,14 @@ public struct BaBBackend: Backend {
     }
     let bound = max(open, s.prunedBound, s.unresolvedBound, s.incumbentValue)
     let proven = complete && bound <= s.incumbentValue + tolerance(s.incumbentValue)
+    if complete, s.incumbent == nil {
+      // Boxes too small to split, none proven infeasible, no point found in them.
+      return SolveResult(
+        status: .noFeasiblePoint, method: .bab, statistics: stats,
+        message:
+          "no point satisfying the constraints was found; boxes too small to split were left undecided"
+      )
+    }
     let status: SolveStatus = proven ? .optimal : complete ? .feasible : context.stopStatus
     return SolveResult(
       status: status, method: .bab, point: s.incumbent,
