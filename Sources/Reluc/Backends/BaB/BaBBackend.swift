@@ -67,13 +67,12 @@ public struct BaBBackend: Backend {
     @Sendable func tolerance(_ v: Double) -> Double { max(Self.absoluteGap, gap * abs(v)) }
     let workers = max(1, problem.options.workers)
     let net = problem.network
-    let p = problem.polytope
 
     // The root, and its statistics: interval against symbolic bounds.
     let interval = context.intervalBounds(problem)
-    let rootBox = search.bounder.bounds(lower: p.lower, upper: p.upper)
-    var stats: [(String, JSON)] = rootStatistics(net, interval, rootBox.bounds)
     let root = search.root()
+    // (The root keeps its bounds; a root proven infeasible has none to show.)
+    var stats: [(String, JSON)] = rootStatistics(net, interval, root.node?.prior ?? interval)
     let shared = Mutex(Shared(inFlight: [Double](repeating: -.infinity, count: workers)))
     // The warm start and a local ascent from the best point so far.
     var first = (point: root.point, value: root.value)
