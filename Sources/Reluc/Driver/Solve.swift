@@ -49,9 +49,10 @@ public enum Solver {
       .result(problem.options.method)
   }
 
-  /// `bab` on at most `BaBBackend.maxInputs` inputs, warm-started by PPGA as the MILP is; on more, splitting the inputs does not pay
-  /// and the problem goes to the warm-started MILP with symbolic bounds (`symbolic_lp` in place
-  /// of `lp`, `symbolic` in place of `interval`), said in the statistics.
+  /// `bab` on at most `BaBBackend.maxInputs` inputs, warm-started by PPGA as the MILP is; on
+  /// more, splitting the inputs does not pay and the problem goes to the warm-started MILP with
+  /// symbolic bounds (`symbolic_lp` in place of `lp`, `symbolic` in place of `interval`), said in
+  /// the statistics.
   static func bab(_ problem: Problem, _ context: SolveContext) -> SolveResult {
     let n = problem.network.inputSize
     guard n > BaBBackend.maxInputs else {

@@ -22,7 +22,10 @@ public struct BaBBackend: Backend {
   /// The absolute gap at which the search stops (the MILP's, `MILPBackend.absoluteGap`).
   static let absoluteGap = 1e-6
   /// Inputs above which `bab` does not split (the driver hands such problems to the MILP).
-  public static let maxInputs = 12
+  /// Measured (bench/bounds.py, solve seconds): on 10 inputs the MILP wins every time (10-30-1:
+  /// 0.17 s against 0.27 s; 10-30-30-1: 0.87 s against 4.6 s; 10-50-50-1: 60 s against no proof
+  /// in 120 s), on 5 inputs `bab` does (see `autoInputs`); 8 is between the two.
+  public static let maxInputs = 8
   /// `auto` runs `bab` on at most this many inputs (bench/bounds.py: on 2 to 5 inputs `bab`
   /// proved the optimum in 0.03-0.24 s where the MILP took 0.04-4.2 s, and on ACAS Xu (5 inputs)
   /// its bound after 30 s is within 0.01 of the optimum where the MILP's is 80 away after 120 s;
