@@ -16,6 +16,8 @@ public enum Method: String, Sendable, Equatable, CaseIterable {
   case milp_walk
   /// The exact big-M MILP.
   case milp
+  /// Branch and bound over the input box with symbolic (CROWN) bounds, for few inputs.
+  case bab
 }
 
 /// How pre-activation bounds are computed for the MILP.
@@ -24,6 +26,10 @@ public enum BoundsMethod: String, Sendable, Equatable, CaseIterable {
   case interval
   /// Interval arithmetic, then LP-based tightening (OBBT) layer by layer.
   case lp
+  /// Symbolic back-substitution bounds (CROWN/DeepPoly), never looser than interval.
+  case symbolic
+  /// Symbolic bounds, then LP-based tightening (OBBT) starting from them.
+  case symbolic_lp
 }
 
 /// How the starting points of the gradient methods are drawn.

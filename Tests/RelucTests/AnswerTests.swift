@@ -26,7 +26,7 @@ enum AnswerFixtures {
   }
 
   static let methods: [Method] = [
-    .gradient_walk, .ppga, .ppga_lr, .lp_walk, .milp_walk, .milp, .auto,
+    .gradient_walk, .ppga, .ppga_lr, .lp_walk, .milp_walk, .milp, .bab, .auto,
   ]
 }
 

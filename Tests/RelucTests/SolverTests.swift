@@ -344,7 +344,7 @@ enum OptFixtures {
 
   /// Every method stops at a 1 s limit (5% plus 0.5 s of start-up and final check in a debug
   /// build) on a problem none of them finishes in that time, and reports a point.
-  @Test(arguments: [Method.ppga, .ppga_lr, .lp_walk, .milp_walk, .milp, .auto])
+  @Test(arguments: [Method.ppga, .ppga_lr, .lp_walk, .milp_walk, .milp, .bab, .auto])
   func timeLimitIsHonoured(_ method: Method) throws {
     let p = try #require(
       Fixtures.problem(

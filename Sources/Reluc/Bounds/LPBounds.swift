@@ -28,15 +28,16 @@ public enum OBBTSettings {
 /// - With `objective`, the last hidden layer's convex-side neurons (see `BigMModel`) are skipped:
 ///   their formulation does not use their bounds.
 /// - The neurons of a layer are shared among `workers` threads, each with its own relaxation.
+/// - `start`: bounds to tighten (valid ones, e.g. symbolic); the interval bounds by default.
 /// - Time: everything ends by `budget` seconds from the start (or the context's deadline, or an
 ///   interrupt): the relaxation's building, each LP (HiGHS's time limit and interrupt callback)
 ///   and the loops between LPs; the bounds found by then are used, the others stay as they were.
 func lpTightenedBounds(
   _ problem: Problem, _ context: SolveContext, budget: Double, cutRounds: Int = 0, splits: Int = 0,
-  objective: Objective? = nil, workers: Int = 1
+  objective: Objective? = nil, workers: Int = 1, start: PreactivationBounds? = nil
 ) throws(HighsError) -> PreactivationBounds {
   let net = problem.network
-  var bounds = context.intervalBounds(problem)
+  var bounds = start ?? context.intervalBounds(problem)
   let stop = min(monotonicSeconds() + budget, context.deadline)
   let convexOnly = BigMModel.convexSideNeurons(
     net, objective: BigMModel.rowsNameOutputs(problem) ? nil : objective)

@@ -5,7 +5,8 @@ import RelucIR
 /// Runs the back end a problem's options name and checks the result.
 public enum Solver {
   /// Solves and returns the checked report. The interval bounds are computed here, once, and
-  /// handed to the back ends in the context (`SolveContext.bounds`). `auto`: when the network has
+  /// handed to the back ends in the context (`SolveContext.bounds`). `auto`: `bab` when the
+  /// network has at most `BaBBackend.autoInputs` inputs; otherwise, when the network has
   /// at most `auto_milp_neurons` unstable ReLUs (interval bounds), the exact MILP warm-started by
   /// PPGA; otherwise PPGA (batched) and LP Walk in parallel on two threads, keeping the better
   /// point. Whatever the method of `auto`, the point reported is the best of its members' points
@@ -32,6 +33,8 @@ public enum Solver {
       result = seededLPWalk(problem, context)
     case .milp_walk:
       result = MILPWalkBackend().solve(problem, context)
+    case .bab:
+      result = bab(problem, context)
     case .auto:
       result = auto(problem, context)
     }
@@ -56,7 +59,44 @@ public enum Solver {
       .result(problem.options.method)
   }
 
+  /// `bab` on at most `BaBBackend.maxInputs` inputs, warm-started by PPGA as the MILP is; on
+  /// more, splitting the inputs does not pay and the problem goes to the warm-started MILP with
+  /// symbolic bounds (`symbolic_lp` in place of `lp`, `symbolic` in place of `interval`), said in
+  /// the statistics.
+  static func bab(_ problem: Problem, _ context: SolveContext) -> SolveResult {
+    let n = problem.network.inputSize
+    guard n > BaBBackend.maxInputs else {
+      // The same warm start as the MILP's: PPGA for `Budget.warmStart` of the limit.
+      var heuristic = context
+      heuristic.deadline = context.start + Budget.warmStart * (context.deadline - context.start)
+      let first = GradientBackend(.ppga, minimumStarts: Budget.warmStartStarts).solve(
+        problem, heuristic)
+      var r = BaBBackend(warmStart: first.point).solve(problem, context)
+      if let f = first.claimedObjective {
+        r.statistics.append(("warm_start_objective", .number(f)))
+      }
+      return r
+    }
+    var handed = problem
+    switch problem.options.bounds {
+    case .interval: handed.options.bounds = .symbolic
+    case .lp: handed.options.bounds = .symbolic_lp
+    case .symbolic, .symbolic_lp: break
+    }
+    return warmStartedMILP(
+      handed, context,
+      note:
+        "bab: \(n) inputs > \(BaBBackend.maxInputs), handed to the milp (bounds = \(handed.options.bounds.rawValue))"
+    )
+  }
+
   static func auto(_ problem: Problem, _ context: SolveContext) -> SolveResult {
+    let n = problem.network.inputSize
+    if n <= BaBBackend.autoInputs {
+      var r = bab(problem, context)
+      r.statistics.insert(("auto", .string("bab (\(n) inputs <= \(BaBBackend.autoInputs))")), at: 0)
+      return r
+    }
     let unstable = context.intervalBounds(problem).stableCounts(problem.network).unstable
     guard unstable <= problem.options.autoMilpNeurons else {
       return race(problem, context, unstable: unstable)

@@ -32,7 +32,8 @@ public struct MILPBackend: Backend {
     }
   }
 
-  /// The bounds the formulation uses: interval bounds, or LP-tightened ones (`bounds = lp`, with
+  /// The bounds the formulation uses: interval bounds, symbolic ones (`bounds = symbolic`), or
+  /// LP-tightened ones (`bounds = lp` from interval bounds, `symbolic_lp` from symbolic ones, with
   /// `Budget.boundTightening` of the time left).
   func preactivationBounds(_ problem: Problem, _ context: SolveContext) throws(HighsError)
     -> PreactivationBounds
@@ -40,12 +41,15 @@ public struct MILPBackend: Backend {
     switch problem.options.bounds {
     case .interval:
       return context.intervalBounds(problem)
-    case .lp:
+    case .symbolic:
+      return symbolicBounds(of: problem)
+    case .lp, .symbolic_lp:
       let rounds = problem.options.cuts == .none ? 0 : Self.boundCutRounds
       return try lpTightenedBounds(
         problem, context, budget: context.remaining * Budget.boundTightening, cutRounds: rounds,
         splits: problem.options.obbtSplits, objective: problem.objective,
-        workers: problem.options.workers)
+        workers: problem.options.workers,
+        start: problem.options.bounds == .symbolic_lp ? symbolicBounds(of: problem) : nil)
     }
   }
 
@@ -180,7 +184,11 @@ public struct MILPBackend: Backend {
       ("stable_active", .int(counts.stableActive)),
       ("stable_inactive", .int(counts.stableInactive)),
       ("bounds", .string(problem.options.bounds.rawValue)),
-      ("obbt_splits", .int(problem.options.bounds == .lp ? problem.options.obbtSplits : 0)),
+      (
+        "obbt_splits",
+        .int(
+          [.lp, .symbolic_lp].contains(problem.options.bounds) ? problem.options.obbtSplits : 0)
+      ),
       ("bound_seconds", .number((boundSeconds * 1000).rounded() / 1000)),
     ]
   }

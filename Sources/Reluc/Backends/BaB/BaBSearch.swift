@@ -1,0 +1,216 @@
+import RelucBase
+import RelucIR
+
+/// What evaluating one box found: its node (nil when pruned as infeasible) and the best
+/// feasible point checked in it.
+struct BoxOutcome {
+  var node: BaBNode?
+  var infeasible: Bool
+  var point: [Double]?
+  /// `sign * objective` at `point` (-infinity without one).
+  var value: Double
+  var seconds: Double
+}
+
+/// The per-solve constants of the branch and bound: the objective as a function to maximize,
+/// the rows, the bounder.
+struct BaBSearch: Sendable {
+  let problem: Problem
+  let bounder: SymbolicBounder
+  /// `sign * c` (outputs), `sign * d` (inputs), `sign * constant`.
+  let outputWeights: [Double]
+  let inputWeights: [Double]
+  let constant: Double
+  /// The polytope's rows and the output rows.
+  let rows: [BaBRow]
+  /// Alpha-CROWN steps on each box's objective bound.
+  let alphaSteps: Int
+  /// The largest ratio of two inputs' relative widths in a box (see `branch`).
+  static let aspectRatio = 16.0
+  /// Whether candidates must pass `PointCheck` (rows present).
+  var checked: Bool { !rows.isEmpty }
+
+  init(_ problem: Problem, alphaSteps: Int) {
+    self.problem = problem
+    bounder = SymbolicBounder(problem.network)
+    let o = problem.objective
+    outputWeights = o.outputWeights.map { o.sign * $0 }
+    inputWeights = o.inputWeights.map { o.sign * $0 }
+    constant = o.sign * o.constant
+    self.alphaSteps = alphaSteps
+    // PointCheck accepts an input row violated by at most tol * scale, an output row by
+    // tol * max(1, |h|): a box is infeasible only when every point violates some row by more.
+    let tol = problem.options.feasibilityTolerance
+    let p = problem.polytope
+    let scale = max(1, p.upper.map(abs).max() ?? 1)
+    var rows: [BaBRow] = []
+    for r in 0..<p.rowCount {
+      rows.append(BaBRow(g: Array(p.row(r)), h: nil, rhs: p.rhs[r], slack: tol * scale))
+    }
+    let q = problem.outputConstraints
+    for r in 0..<q.rowCount {
+      rows.append(
+        BaBRow(
+          g: Array(q.inputRow(r)), h: Array(q.outputRow(r)), rhs: q.rhs[r],
+          slack: tol * max(1, abs(q.rhs[r]))))
+    }
+    self.rows = rows
+  }
+
+  /// `sign * objective` at `x` (a point of the box), or -infinity when it is not feasible.
+  func value(at x: [Double]) -> Double {
+    if checked {
+      let c = PointCheck(problem: problem, point: x)
+      return c.feasible && c.objective.isFinite ? problem.objective.sign * c.objective : -.infinity
+    }
+    let f = problem.evaluate(x).objective
+    return f.isFinite ? problem.objective.sign * f : -.infinity
+  }
+
+  /// A box with its pre-activation bounds and the rows it does not satisfy everywhere; nil
+  /// `box` when some row holds at no point of it (infeasible).
+  struct Prepared {
+    var lower: [Double]
+    var upper: [Double]
+    var box: BoxBounds?
+    var active: [LinearRow]
+    var seconds: Double
+  }
+
+  /// The box's pre-activation bounds and row tests: a row whose lower bound over the box exceeds
+  /// its right-hand side by more than PointCheck's slack holds at no point of the box.
+  func prepare(lower: [Double], upper: [Double], prior: PreactivationBounds?) -> Prepared {
+    let t0 = monotonicSeconds()
+    let box = bounder.bounds(lower: lower, upper: upper, prior: prior)
+    var active: [LinearRow] = []
+    let zero = [Double](repeating: 0, count: outputWeights.count)
+    for row in rows {
+      if row.h == nil {
+        // A row over the inputs: its extremes over the box, exactly up to rounding (the slack,
+        // at least 1e-7 of the input scale by default, is far above it).
+        var lowest = 0.0
+        var highest = 0.0
+        for j in 0..<lower.count {
+          let g = row.g[j]
+          lowest += g >= 0 ? g * lower[j] : g * upper[j]
+          highest += g >= 0 ? g * upper[j] : g * lower[j]
+        }
+        if lowest > row.rhs + row.slack {
+          return Prepared(
+            lower: lower, upper: upper, box: nil, active: [], seconds: monotonicSeconds() - t0)
+        }
+        if highest > row.rhs { active.append(LinearRow(inputs: row.g, outputs: nil, rhs: row.rhs)) }
+        continue
+      }
+      let lowest = -bounder.upperBound(
+        outputs: (row.h ?? zero).map { -$0 }, inputs: row.g.map { -$0 }, constant: 0, box: box,
+        alphaSteps: alphaSteps, target: -(row.rhs + row.slack)
+      ).value
+      if lowest > row.rhs + row.slack {
+        return Prepared(
+          lower: lower, upper: upper, box: nil, active: [], seconds: monotonicSeconds() - t0)
+      }
+      // A row the whole box satisfies needs no multiplier.
+      let highest = bounder.upperBound(
+        outputs: row.h ?? zero, inputs: row.g, constant: 0, box: box
+      ).value
+      if highest > row.rhs { active.append(LinearRow(inputs: row.g, outputs: row.h, rhs: row.rhs)) }
+    }
+    return Prepared(
+      lower: lower, upper: upper, box: box, active: active, seconds: monotonicSeconds() - t0)
+  }
+
+  /// The objective's bound over a prepared feasible box (`alphaSteps` alpha-CROWN steps, which
+  /// stop once the bound is at most `target`).
+  func objectiveBound(_ p: Prepared, alphaSteps: Int, target: Double) -> LinearBound? {
+    guard let box = p.box else { return nil }
+    return bounder.upperBound(
+      outputs: outputWeights, inputs: inputWeights, constant: constant, box: box,
+      alphaSteps: alphaSteps, rows: p.active, target: target)
+  }
+
+  /// The node of a bounded box, with the candidates checked in it: the relaxation's maximizing
+  /// vertex and the centre.
+  func finish(_ p: Prepared, _ bound: LinearBound?, depth: Int, keepPrior: Bool, seconds: Double)
+    -> BoxOutcome
+  {
+    guard let bound, let box = p.box else {
+      return BoxOutcome(
+        node: nil, infeasible: true, point: nil, value: -.infinity, seconds: seconds)
+    }
+    let centre = zip(p.lower, p.upper).map { ($0 + $1) / 2 }
+    var bestPoint: [Double]? = nil
+    var bestValue = -Double.infinity
+    for x in [bound.vertex, centre] {
+      let v = value(at: x)
+      if v > bestValue {
+        bestValue = v
+        bestPoint = x
+      }
+    }
+    let node = BaBNode(
+      lower: p.lower, upper: p.upper, bound: max(bound.value, bestValue), depth: depth,
+      prior: keepPrior ? box.bounds : nil)
+    return BoxOutcome(
+      node: node, infeasible: false, point: bestPoint, value: bestValue, seconds: seconds)
+  }
+
+  /// The root box, bounded.
+  func root() -> BoxOutcome {
+    let t0 = monotonicSeconds()
+    let p = prepare(lower: problem.polytope.lower, upper: problem.polytope.upper, prior: nil)
+    let b = objectiveBound(p, alphaSteps: alphaSteps, target: -.infinity)
+    return finish(p, b, depth: 0, keepPrior: true, seconds: monotonicSeconds() - t0)
+  }
+
+  /// Splits the node in two along the input whose halves have the smallest sum of bounds, each
+  /// counted from the target up (a half at or below the target is pruned; the smallest larger
+  /// bound breaks ties). Every input whose width (relative to the domain's) is at least
+  /// `1 / aspectRatio` of the widest's is tried with CROWN's slopes (`2 n` boundings at most):
+  /// the larger bound alone keeps halving the input that moves the best half's bound a little,
+  /// never the one that cuts off the other half, and a one-step look-ahead alone can keep
+  /// halving a few inputs while the relaxation's looseness comes from another (the aspect
+  /// ratio forces it in). The two halves chosen are then bounded with alpha-CROWN.
+  /// Nil when `stop` says so before the halves are chosen (the node is then still open).
+  func branch(_ node: BaBNode, target: Double, keepPrior: Bool, stop: () -> Bool)
+    -> [BoxOutcome]?
+  {
+    let t0 = monotonicSeconds()
+    var best: (score: Double, sum: Double, halves: [(Prepared, LinearBound?)])? = nil
+    let p = problem.polytope
+    let relative = (0..<node.lower.count).map { j in
+      (node.upper[j] - node.lower[j]) / max(p.upper[j] - p.lower[j], .leastNormalMagnitude)
+    }
+    let widest = relative.max() ?? 0
+    for j in 0..<node.lower.count where relative[j] >= widest / Self.aspectRatio {
+      let width = node.upper[j] - node.lower[j]
+      let mid = node.lower[j] + width / 2
+      guard mid > node.lower[j], mid < node.upper[j] else { continue }
+      if stop() { return nil }
+      var halves: [(Prepared, LinearBound?)] = []
+      for half in 0..<2 {
+        var lo = node.lower
+        var hi = node.upper
+        if half == 0 { hi[j] = mid } else { lo[j] = mid }
+        let p = prepare(lower: lo, upper: hi, prior: node.prior)
+        halves.append((p, objectiveBound(p, alphaSteps: 0, target: target)))
+      }
+      let values = halves.map { $0.1?.value ?? -.infinity }
+      let score = values.max()!
+      let sum = values.map { max($0, target) }.reduce(0, +)
+      if best == nil || sum < best!.sum || (sum == best!.sum && score < best!.score) {
+        best = (score, sum, halves)
+      }
+    }
+    guard let best else { return [] }
+    let seconds = (monotonicSeconds() - t0) / 2
+    return best.halves.map { p, cheap in
+      var b = cheap
+      if alphaSteps > 0, let c = cheap, c.value > target {
+        b = objectiveBound(p, alphaSteps: alphaSteps, target: target)
+        if let v = b?.value, v > c.value { b = c }
+      }
+      return finish(p, b, depth: node.depth + 1, keepPrior: keepPrior, seconds: seconds)
+    }
+  }
+}

@@ -1,0 +1,289 @@
+import RelucBLAS
+import RelucBase
+import RelucIR
+
+// Symbolic (back-substitution) bounds: CROWN (Zhang et al. 2018) / DeepPoly (Singh et al. 2019).
+//
+// Every pre-activation `z_k[i]` is bounded above and below by linear functions of the inputs,
+// obtained by substituting each layer backwards: a row `A h_j + c` over the activations of layer
+// j becomes a row over layer j's pre-activations through the linear relaxation of each ReLU
+// (an unstable neuron with bounds l < 0 < u: `h <= u (z - l) / (u - l)` where its coefficient is
+// positive, `h >= alpha z` with `alpha` in [0, 1] where it is negative; a stable neuron is exact),
+// then over layer j - 1's activations through `z_j = W_j h_{j-1} + b_j` (one dgemm per layer for
+// all rows of a layer, each neuron's upper and lower row stacked). The linear function of the
+// inputs is then maximized over the input box (each coefficient at the end of its interval).
+// `alpha` is CROWN's adaptive choice (1 when u > -l, else 0); the objective's bound in `bab`
+// optimizes it by projected gradient steps (alpha-CROWN, Xu et al. 2021), see
+// `SymbolicBounder.upperBound`. The layers are bounded in order, each from the tightest bounds of
+// the layers before it; each bound is intersected with interval arithmetic from the previous
+// layer's bounds and with the interval bounds of the whole network, so it is never looser than
+// `intervalBounds`.
+//
+// Soundness in floating point: a proven margin, not directed rounding. Let `M_k` be the absolute
+// magnitude of layer k, `M_{-1} = max(|lower|, |upper|)` per input, `M_k = |W_k| M_{k-1} + |b_k|`.
+// Every relaxation slope is in [0, 1] and every intercept is at most |l| <= M, so the rows of the
+// back substitution of neuron (k, i) satisfy |A_j| <= |W_k[i]| |W_{k-1}| ... |W_{j+1}| and the sum
+// of the absolute values of all the terms of its bound (products, intercepts, biases, the final
+// concretization) is at most 2 (k + 1) M_k[i]. Each computed entry is an inner product of at most
+// n terms (n the widest layer), so its error is at most gamma_n = n u / (1 - n u) times the
+// absolute sum of its terms, and the errors compound over at most k + 1 substitutions. The
+// computed bound is therefore within 4 (L + 1)^2 (n + 2) u (1 + M_k[i]) of the exact bound for
+// the computed relaxation (u = 2^-53; the factor 4 also covers the rounding of the slopes and
+// intercepts, each within 2 u of the exact relaxation), and each bound is widened by that margin
+// (`SymbolicBounder.marginFactor`). On a very deep or badly scaled network the margin can exceed
+// the gain, and the interval bound is kept.
+
+/// The linear relaxation of a ReLU layer's neurons, from their pre-activation bounds.
+struct ReluRelaxation: Sendable {
+  /// Per neuron: 0 inactive (u <= 0), 1 active (l >= 0), 2 unstable.
+  var state: [UInt8]
+  /// Upper line `h <= s (z - l)`: the slope `s = u / (u - l)` (unstable neurons).
+  var upperSlope: [Double]
+  /// Its intercept `-s l` (unstable neurons).
+  var upperIntercept: [Double]
+  /// Lower line `h >= alpha z` (unstable neurons), alpha in [0, 1].
+  var lowerSlope: [Double]
+
+  init(lower: [Double], upper: [Double]) {
+    let n = lower.count
+    state = [UInt8](repeating: 1, count: n)
+    upperSlope = [Double](repeating: 0, count: n)
+    upperIntercept = upperSlope
+    lowerSlope = upperSlope
+    for i in 0..<n {
+      let l = lower[i]
+      let u = upper[i]
+      if u <= 0 {
+        state[i] = 0
+      } else if l >= 0 {
+        state[i] = 1
+      } else {
+        state[i] = 2
+        let s = min(1, u / (u - l))
+        upperSlope[i] = s
+        upperIntercept[i] = -s * l
+        lowerSlope[i] = u > -l ? 1 : 0
+      }
+    }
+  }
+
+  /// Indices of the unstable neurons.
+  var unstable: [Int] { state.indices.filter { state[$0] == 2 } }
+}
+
+/// The pre-activation bounds of one box with what the back substitution of further rows needs.
+struct BoxBounds: Sendable {
+  /// The bounds.
+  var bounds: PreactivationBounds
+  /// Per layer, the ReLU relaxation (nil for a linear layer).
+  var relaxations: [ReluRelaxation?]
+  /// Per layer, the absolute magnitude `M_k` (see the file header); index 0 is the inputs'.
+  var magnitudes: [[Double]]
+  /// The box.
+  var lower: [Double]
+  var upper: [Double]
+}
+
+/// A linear upper bound `coefficients . x + constant` of a linear function of a network's
+/// outputs and inputs over a box, and its maximum over the box (margin included).
+struct LinearBound: Sendable {
+  var coefficients: [Double]
+  var constant: Double
+  /// The bound's maximum over the box, widened by the rounding margin.
+  var value: Double
+  /// The margin included in `value`.
+  var margin: Double
+  /// The box vertex where the linear function is largest.
+  var vertex: [Double]
+}
+
+/// Symbolic bounds for one network (its absolute weights cached).
+struct SymbolicBounder: Sendable {
+  let network: Network
+  /// |W_k| per layer, row-major as the weights.
+  let absoluteWeights: [[Double]]
+  /// `4 (L + 1)^2 (n + 2) u`: the margin per unit of magnitude (file header).
+  let marginFactor: Double
+
+  init(_ network: Network) {
+    self.network = network
+    absoluteWeights = network.layers.map { $0.weights.map(abs) }
+    let depth = Double(network.layers.count + 1)
+    let width = Double(network.layers.reduce(network.inputSize) { max($0, $1.outputSize) } + 2)
+    marginFactor = 4 * depth * depth * width * 0x1p-53
+  }
+
+  /// The bounds of every pre-activation over the box, never looser than interval arithmetic
+  /// from the box nor than `prior` (bounds valid on a box containing this one).
+  func bounds(lower: [Double], upper: [Double], prior: PreactivationBounds? = nil) -> BoxBounds {
+    let net = network
+    // The interval bounds of the whole network (with a prior, the prior is at least as tight:
+    // it is from a box containing this one, itself intersected with its interval bounds, and
+    // each layer below is also intersected with interval arithmetic from the previous layer).
+    let whole = prior ?? intervalBounds(net, lower: lower, upper: upper)
+    var result = PreactivationBounds(lower: [], upper: [])
+    var relaxations: [ReluRelaxation?] = []
+    var magnitudes = [zip(lower, upper).map { max(abs($0), abs($1)) }]
+    var hl = lower
+    var hu = upper
+    for (k, layer) in net.layers.enumerated() {
+      var m = layer.bias.map(abs)
+      let prev = magnitudes[k]
+      absoluteWeights[k].withUnsafeBufferPointer { w in
+        for i in 0..<layer.outputSize {
+          var s = 0.0
+          let row = i * layer.inputSize
+          for j in 0..<layer.inputSize { s += w[row + j] * prev[j] }
+          m[i] += s
+        }
+      }
+      magnitudes.append(m)
+      let step = intervalBounds(Network(layers: [layer]), lower: hl, upper: hu)
+      var zl = step.lower[0]
+      var zu = step.upper[0]
+      for i in 0..<layer.outputSize {
+        zl[i] = max(zl[i], whole.lower[k][i])
+        zu[i] = min(zu[i], whole.upper[k][i])
+      }
+      if k > 0 {
+        let rows =
+          layer.activation == .relu
+          ? (0..<layer.outputSize).filter { zl[$0] < 0 && zu[$0] > 0 }
+          : Array(0..<layer.outputSize)
+        if !rows.isEmpty {
+          tighten(layer: k, rows: rows, &zl, &zu, relaxations, magnitudes[k + 1], lower, upper)
+        }
+      }
+      result.lower.append(zl)
+      result.upper.append(zu)
+      if layer.activation == .relu {
+        relaxations.append(ReluRelaxation(lower: zl, upper: zu))
+        hl = zl.map { max(0, $0) }
+        hu = zu.map { max(0, $0) }
+      } else {
+        relaxations.append(nil)
+        hl = zl
+        hu = zu
+      }
+    }
+    return BoxBounds(
+      bounds: result, relaxations: relaxations, magnitudes: magnitudes, lower: lower, upper: upper)
+  }
+
+  /// Tightens the bounds of `rows` of layer `k` by back substitution.
+  private func tighten(
+    layer k: Int, rows: [Int], _ zl: inout [Double], _ zu: inout [Double],
+    _ relaxations: [ReluRelaxation?], _ magnitude: [Double], _ lower: [Double], _ upper: [Double]
+  ) {
+    let layer = network.layers[k]
+    let n = layer.inputSize
+    let r = rows.count
+    var a = [Double](repeating: 0, count: 2 * r * n)
+    var c = [Double](repeating: 0, count: 2 * r)
+    for (p, i) in rows.enumerated() {
+      for j in 0..<n {
+        let w = layer.weights[i * n + j]
+        a[p * n + j] = w
+        a[(r + p) * n + j] = -w
+      }
+      c[p] = layer.bias[i]
+      c[r + p] = -layer.bias[i]
+    }
+    _ = backSubstitute(&a, &c, rows: 2 * r, top: k - 1, relaxations: relaxations, keep: false)
+    let values = concretize(a, c, rows: 2 * r, lower: lower, upper: upper)
+    for (p, i) in rows.enumerated() {
+      let margin = marginFactor * (1 + magnitude[i])
+      let hi = values[p] + margin
+      let lo = -values[r + p] - margin
+      if hi.isFinite, hi < zu[i] { zu[i] = hi }
+      if lo.isFinite, lo > zl[i] { zl[i] = lo }
+    }
+  }
+
+  /// Substitutes the `rows` rows `A h_top + c` (A row-major over the activations of layer `top`)
+  /// down to the inputs, relaxing each ReLU for an upper bound; on return `a` is over the inputs.
+  /// With `keep`, returns each ReLU layer's row before its relaxation (one row only).
+  func backSubstitute(
+    _ a: inout [Double], _ c: inout [Double], rows: Int, top: Int,
+    relaxations: [ReluRelaxation?], keep: Bool
+  ) -> [[Double]] {
+    var kept = [[Double]](repeating: [], count: keep ? top + 1 : 0)
+    var n = top >= 0 ? network.layers[top].outputSize : network.inputSize
+    var j = top
+    while j >= 0 {
+      let layer = network.layers[j]
+      if let rx = relaxations[j] {
+        if keep { kept[j] = a }
+        a.withUnsafeMutableBufferPointer { a in
+          for p in 0..<rows {
+            let base = p * n
+            var shift = 0.0
+            for i in 0..<n {
+              let v = a[base + i]
+              switch rx.state[i] {
+              case 0: a[base + i] = 0
+              case 1: break
+              default:
+                if v >= 0 {
+                  shift += v * rx.upperIntercept[i]
+                  a[base + i] = v * rx.upperSlope[i]
+                } else {
+                  a[base + i] = v * rx.lowerSlope[i]
+                }
+              }
+            }
+            c[p] += shift
+          }
+        }
+      }
+      for p in 0..<rows {
+        var s = 0.0
+        for i in 0..<n { s += a[p * n + i] * layer.bias[i] }
+        c[p] += s
+      }
+      let m = layer.inputSize
+      var next = [Double](repeating: 0, count: rows * m)
+      a.withUnsafeBufferPointer { ap in
+        layer.weights.withUnsafeBufferPointer { w in
+          next.withUnsafeMutableBufferPointer { out in
+            BLAS.gemm(
+              transposeA: false, m: rows, n: m, k: n, a: ap.baseAddress!, b: w.baseAddress!,
+              beta: 0, c: out.baseAddress!)
+          }
+        }
+      }
+      a = next
+      n = m
+      j -= 1
+    }
+    return kept
+  }
+
+  /// The largest value of each row `a x + c` over the box.
+  func concretize(_ a: [Double], _ c: [Double], rows: Int, lower: [Double], upper: [Double])
+    -> [Double]
+  {
+    let n = lower.count
+    return (0..<rows).map { p in
+      var s = c[p]
+      for j in 0..<n {
+        let v = a[p * n + j]
+        s += v >= 0 ? v * upper[j] : v * lower[j]
+      }
+      return s
+    }
+  }
+}
+
+/// Symbolic bounds of a network's pre-activations over a box (see the file header).
+public func symbolicBounds(_ network: Network, lower: [Double], upper: [Double])
+  -> PreactivationBounds
+{
+  SymbolicBounder(network).bounds(lower: lower, upper: upper).bounds
+}
+
+/// The symbolic bounds of a problem's network over its inputs' variable bounds (the polytope's
+/// rows are not used: the box contains the polytope, so the bounds hold on it).
+public func symbolicBounds(of problem: Problem) -> PreactivationBounds {
+  symbolicBounds(problem.network, lower: problem.polytope.lower, upper: problem.polytope.upper)
+}

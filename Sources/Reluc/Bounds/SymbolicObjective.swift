@@ -1,0 +1,139 @@
+import RelucBase
+import RelucIR
+
+/// A row `inputs . x + outputs . y <= rhs` (no `outputs`: a row over the inputs only).
+struct LinearRow: Sendable {
+  var inputs: [Double]
+  var outputs: [Double]?
+  var rhs: Double
+}
+
+extension SymbolicBounder {
+  /// A linear upper bound over the box of `c . y + d . x + constant` (y the network's outputs),
+  /// by back substitution through the box's relaxations, then `alphaSteps` projected gradient
+  /// steps on the lower slopes of the unstable neurons (alpha-CROWN): each step's bound is valid
+  /// whatever the slopes in [0, 1], and the smallest is kept.
+  ///
+  /// The gradient of the bound with respect to the slope of an unstable neuron whose row
+  /// coefficient `A_j[i]` is negative is `A_j[i] zhat_j[i]`, where `zhat` is the relaxed network's
+  /// pre-activation at the maximizing vertex (each neuron on the line its coefficient's sign
+  /// picked): the bound is `max_x` of a function linear in each slope, so by the envelope
+  /// argument its derivative is the one at the maximizer. One step is one back substitution
+  /// and one forward pass of a single row.
+  func upperBound(
+    outputs c: [Double], inputs d: [Double], constant: Double, box: BoxBounds, alphaSteps: Int = 0,
+    rows: [LinearRow] = [], target: Double = -.infinity
+  ) -> LinearBound {
+    let top = network.layers.count - 1
+    let outputMagnitude = box.magnitudes[top + 1]
+    var relaxations = box.relaxations
+    var multipliers = [Double](repeating: 0, count: rows.count)
+    var best: LinearBound? = nil
+    var rate = 1.0
+    var step = 0
+    while true {
+      // The Lagrangian row: objective - sum_r lambda_r (row_r - rhs_r), lambda >= 0.
+      var a = c
+      var dx = d
+      var k = [constant]
+      for (r, row) in rows.enumerated() where multipliers[r] > 0 {
+        let m = multipliers[r]
+        if let h = row.outputs { for i in 0..<a.count { a[i] -= m * h[i] } }
+        for j in 0..<dx.count { dx[j] -= m * row.inputs[j] }
+        k[0] += m * row.rhs
+      }
+      var magnitude = abs(k[0])
+      for i in 0..<a.count { magnitude += abs(a[i]) * outputMagnitude[i] }
+      for j in 0..<dx.count { magnitude += abs(dx[j]) * box.magnitudes[0][j] }
+      let margin = marginFactor * (1 + magnitude)
+      let kept = backSubstitute(
+        &a, &k, rows: 1, top: top, relaxations: relaxations, keep: alphaSteps > 0)
+      for j in 0..<dx.count { a[j] += dx[j] }
+      let vertex = (0..<a.count).map { a[$0] >= 0 ? box.upper[$0] : box.lower[$0] }
+      var value = k[0]
+      for j in 0..<a.count { value += a[j] * vertex[j] }
+      value += margin
+      if value.isNaN { value = .infinity }
+      if best == nil || value < best!.value {
+        best = LinearBound(
+          coefficients: a, constant: k[0], value: value, margin: margin, vertex: vertex)
+      } else {
+        rate *= 0.5
+      }
+      step += 1
+      guard step <= alphaSteps, value.isFinite, value > target else { break }
+      let (gradient, outputs) = slopeGradient(kept, vertex: vertex, relaxations: relaxations)
+      var largest = 0.0
+      for g in gradient { for v in g { largest = max(largest, abs(v)) } }
+      if largest > 0 {
+        for (l, g) in gradient.enumerated() where !g.isEmpty {
+          guard var rx = relaxations[l] else { continue }
+          for i in 0..<g.count where g[i] != 0 {
+            rx.lowerSlope[i] = min(1, max(0, rx.lowerSlope[i] - rate * g[i] / largest))
+          }
+          relaxations[l] = rx
+        }
+      }
+      if !rows.isEmpty {
+        // Polyak's step towards the target (or 10% below the bound without one) along the
+        // rows' violations at the relaxed maximizer.
+        let violations = rows.map { row -> Double in
+          var v = -row.rhs
+          for j in 0..<vertex.count { v += row.inputs[j] * vertex[j] }
+          if let h = row.outputs { for i in 0..<h.count { v += h[i] * outputs[i] } }
+          return v
+        }
+        let norm = violations.reduce(0) { $0 + $1 * $1 }
+        let goal = target.isFinite ? target : value - 0.1 * (1 + abs(value))
+        if norm > 0 {
+          let eta = rate * max(0, value - goal) / norm
+          for r in 0..<rows.count { multipliers[r] = max(0, multipliers[r] + eta * violations[r]) }
+        }
+      }
+    }
+    return best!
+  }
+
+  /// The bound's gradient with respect to each ReLU layer's lower slopes (see `upperBound`):
+  /// a forward pass of the relaxed network from `vertex`; empty for linear layers.
+  private func slopeGradient(
+    _ kept: [[Double]], vertex: [Double], relaxations: [ReluRelaxation?]
+  ) -> (gradient: [[Double]], outputs: [Double]) {
+    var h = vertex
+    var gradient = [[Double]](repeating: [], count: kept.count)
+    for l in 0..<kept.count {
+      let layer = network.layers[l]
+      var z = layer.bias
+      layer.weights.withUnsafeBufferPointer { w in
+        for i in 0..<layer.outputSize {
+          var s = 0.0
+          let row = i * layer.inputSize
+          for j in 0..<layer.inputSize { s += w[row + j] * h[j] }
+          z[i] += s
+        }
+      }
+      guard let rx = relaxations[l] else {
+        h = z
+        continue
+      }
+      var g = [Double](repeating: 0, count: z.count)
+      for i in 0..<z.count {
+        switch rx.state[i] {
+        case 0: z[i] = 0
+        case 1: break
+        default:
+          let coefficient = kept[l][i]
+          if coefficient >= 0 {
+            z[i] = rx.upperSlope[i] * z[i] + rx.upperIntercept[i]
+          } else {
+            g[i] = coefficient * z[i]
+            z[i] = rx.lowerSlope[i] * z[i]
+          }
+        }
+      }
+      gradient[l] = g
+      h = z
+    }
+    return (gradient, h)
+  }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import RelucBase
+import RelucIR
+import Testing
+
+@testable import Reluc
+
+@Suite struct BaBTests {
+  /// `bab` proves the optima of the optimization fixtures (enumeration of regions, scipy),
+  /// polytope rows included, and its bound is a bound on the optimum.
+  @Test(arguments: OptFixtures.optimal)
+  func babMatchesRegionEnumeration(_ name: String) throws {
+    let expected = try #require(OptFixtures.expectedOptimum(name))
+    let (p, r) = try #require(OptFixtures.solve(name, [("method", .identifier("bab"))]))
+    #expect(r.status == .optimal, "\(name): \(r.status)")
+    #expect(r.method == .bab)
+    let f = try #require(r.objective)
+    #expect(close(f, expected, abs: 1e-6, rel: 0), "\(name): \(f) vs \(expected)")
+    let b = try #require(r.bound)
+    if p.objective.sense == .maximize {
+      #expect(b >= expected - 1e-9)
+      #expect(b <= f + 1e-6 + 1e-9)
+    } else {
+      #expect(b <= expected + 1e-9)
+      #expect(b >= f - 1e-6 - 1e-9)
+    }
+  }
+
+  /// The MILP with symbolic bounds (alone, and as OBBT's start) proves the same optima.
+  @Test(arguments: OptFixtures.optimal, ["symbolic", "symbolic_lp"])
+  func milpWithSymbolicBoundsMatchesRegionEnumeration(_ name: String, _ bounds: String) throws {
+    let expected = try #require(OptFixtures.expectedOptimum(name))
+    let (_, r) = try #require(
+      OptFixtures.solve(
+        name, [("method", .identifier("milp")), ("bounds", .identifier(bounds))]))
+    #expect(r.status == .optimal, "\(name) \(bounds): \(r.status)")
+    let f = try #require(r.objective)
+    #expect(close(f, expected, abs: 1e-6, rel: 0), "\(name) \(bounds): \(f) vs \(expected)")
+  }
+
+  /// The back end itself proves the infeasible fixture (the driver would answer it first by its
+  /// emptiness LP).
+  @Test func babProvesInfeasibility() throws {
+    let p = try #require(Fixtures.problem(Fixtures.path("opt/infeasible.rmod")))
+    let r = BaBBackend().solve(p, SolveContext(timeLimit: 30))
+    #expect(r.status == .infeasible)
+    #expect(r.point == nil)
+    let report = Solver.solve(
+      p.with(method: .bab), SolveContext(timeLimit: 30))
+    #expect(report.status == .infeasible)
+  }
+
+  /// Rows over the outputs: the optimum by enumeration (Fixtures/bab/make_fixtures.py), or
+  /// infeasible when no activation pattern admits the rows.
+  @Test func outputRowsMatchEnumeration() throws {
+    let cases = BaBFixtures.json("output_rows.json")
+    #expect(cases.count == 4)
+    for c in cases {
+      let name = try #require(c["network"] as? String)
+      let net = try #require(BaBFixtures.network(name))
+      let lo = BaBFixtures.doubles(c["lower_box"])
+      let hi = BaBFixtures.doubles(c["upper_box"])
+      var rows = OutputConstraints.none(inputSize: net.inputSize, outputSize: net.outputSize)
+      let G = BaBFixtures.matrix(c["G"])
+      let H = BaBFixtures.matrix(c["H"])
+      let h = BaBFixtures.doubles(c["h"])
+      for r in 0..<h.count { rows.append(input: G[r], output: H[r], rhs: h[r], name: "r\(r)") }
+      var options = SolveOptions()
+      options.method = .bab
+      options.timeLimit = 60
+      let p = Problem(
+        network: net, polytope: Polytope(dimension: net.inputSize, lower: lo, upper: hi),
+        objective: Objective(
+          sense: .maximize, outputWeights: BaBFixtures.doubles(c["c"]),
+          inputWeights: BaBFixtures.doubles(c["d"])),
+        options: options, outputConstraints: rows)
+      let r = Solver.solve(p, SolveContext(timeLimit: 60))
+      if let expected = (c["optimum"] as? NSNumber)?.doubleValue {
+        #expect(r.status == .optimal, "\(name): \(r.status)")
+        let f = try #require(r.objective)
+        // A point may violate a row by the feasibility tolerance (PointCheck's rule), so it can
+        // pass the strict optimum by about that much times the objective's slope.
+        #expect(f >= expected - 1e-6, "\(name): \(f) vs \(expected)")
+        #expect(f <= expected + 1e-5, "\(name): \(f) vs \(expected)")
+        #expect(try #require(r.bound) >= expected - 1e-9)
+        #expect(try #require(r.maxViolation) <= options.feasibilityTolerance)
+      } else {
+        #expect(r.status == .infeasible, "\(name): \(r.status)")
+      }
+    }
+  }
+
+  /// Splitting pays only on few inputs: above `BaBBackend.maxInputs` the problem goes to the
+  /// MILP, with symbolic bounds, and the statistics say so.
+  @Test func manyInputsGoToTheMILP() throws {
+    let n = BaBBackend.maxInputs + 1
+    let layer = DenseLayer(
+      inputSize: n, outputSize: 1, weights: (0..<n).map { Double($0 % 3) - 1 }, bias: [0.5],
+      activation: .relu)
+    var options = SolveOptions()
+    options.method = .bab
+    let p = Problem(
+      network: Network(layers: [layer]),
+      polytope: Polytope(
+        dimension: n, lower: [Double](repeating: -1, count: n),
+        upper: [Double](repeating: 1, count: n)),
+      objective: Objective(
+        sense: .maximize, outputWeights: [1], inputWeights: [Double](repeating: 0, count: n)),
+      options: options)
+    let r = Solver.solve(p, SolveContext(timeLimit: 30))
+    #expect(r.status == .optimal)
+    #expect(r.method == .milp)
+    // max relu(0.5 + sum of (j % 3 - 1) x_j) over the box: 0.5 + the number of +1 weights.
+    let plus = (0..<n).filter { $0 % 3 == 2 }.count + (0..<n).filter { $0 % 3 == 0 }.count
+    #expect(close(try #require(r.objective), 0.5 + Double(plus), abs: 1e-6, rel: 0))
+    let note = r.statistics.first { $0.0 == "auto" }?.1
+    #expect(note.map { "\($0)".contains("handed to the milp") } == true)
+  }
+}
+
+extension Problem {
+  /// The same problem with another method.
+  func with(method: Method) -> Problem {
+    var p = self
+    p.options.method = method
+    return p
+  }
+}

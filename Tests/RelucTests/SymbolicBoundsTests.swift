@@ -1,0 +1,119 @@
+import Foundation
+import RelucBase
+import RelucIR
+import RelucXML
+import Testing
+
+@testable import Reluc
+
+/// The fixtures of the symbolic bounds and of `bab` (Fixtures/bab/make_fixtures.py: exact
+/// pre-activation extremes and optima by enumeration of activation patterns, scipy's LP each).
+enum BaBFixtures {
+  static func network(_ name: String) -> Network? {
+    guard case .success(let net) = NetworkReader().read(path: Fixtures.path("bab/" + name)) else {
+      return nil
+    }
+    return net.foldingNormalization()
+  }
+
+  static func json(_ name: String) -> [[String: Any]] {
+    let data = FileManager.default.contents(atPath: Fixtures.path("bab/" + name)) ?? Data()
+    return (try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] ?? []
+  }
+
+  static func doubles(_ v: Any?) -> [Double] { (v as? [NSNumber])?.map(\.doubleValue) ?? [] }
+  static func matrix(_ v: Any?) -> [[Double]] { (v as? [Any])?.map { doubles($0) } ?? [] }
+}
+
+@Suite struct SymbolicBoundsTests {
+  /// Every pre-activation at many points of the box lies within the symbolic bounds, which lie
+  /// within the interval bounds (the fixtures' networks and the optimization fixtures').
+  @Test(arguments: [
+    "bab/symbolic_3_6_6_2.xml", "bab/symbolic_2_4_4_4_1.xml", "bab/symbolic_4_8_1.xml",
+    "opt/max_2_8_1.xml", "opt/min_3_6_6_1.xml", "opt/max_3_10_1.xml", "opt/max_2_5_5_2_rows.xml",
+  ])
+  func containsSampledPreactivations(_ name: String) throws {
+    guard case .success(let read) = NetworkReader().read(path: Fixtures.path(name)) else {
+      Issue.record("cannot read \(name)")
+      return
+    }
+    let net = read.foldingNormalization()
+    var rng = Xoshiro256(seed: 7)
+    let n = net.inputSize
+    let lower = (0..<n).map { _ in Double.random(in: -2...0, using: &rng) }
+    let upper = lower.map { $0 + Double.random(in: 0.1...2, using: &rng) }
+    let symbolic = symbolicBounds(net, lower: lower, upper: upper)
+    let interval = intervalBounds(net, lower: lower, upper: upper)
+    for l in 0..<net.layers.count {
+      for i in 0..<net.layers[l].outputSize {
+        #expect(symbolic.lower[l][i] >= interval.lower[l][i])
+        #expect(symbolic.upper[l][i] <= interval.upper[l][i])
+      }
+    }
+    for k in 0..<3000 {
+      // Corners too: every tenth point is a vertex of the box.
+      let x = (0..<n).map { j in
+        k % 10 == 0
+          ? (Bool.random(using: &rng) ? lower[j] : upper[j])
+          : Double.random(in: lower[j]...upper[j], using: &rng)
+      }
+      let pass = net.forward(x)
+      for l in 0..<net.layers.count {
+        for (i, z) in pass.preactivations[l].enumerated() {
+          #expect(z >= symbolic.lower[l][i] && z <= symbolic.upper[l][i], "\(name) \(l) \(i)")
+        }
+      }
+    }
+  }
+
+  /// The symbolic bounds contain the exact extremes (scipy, every activation pattern), and they
+  /// are strictly tighter than interval arithmetic somewhere on each deeper network.
+  @Test func containsExactExtremes() throws {
+    let cases = BaBFixtures.json("symbolic_bounds.json")
+    #expect(cases.count == 3)
+    for c in cases {
+      let name = try #require(c["network"] as? String)
+      let net = try #require(BaBFixtures.network(name))
+      let lo = BaBFixtures.doubles(c["lower_box"])
+      let hi = BaBFixtures.doubles(c["upper_box"])
+      let exactLower = BaBFixtures.matrix(c["lower"])
+      let exactUpper = BaBFixtures.matrix(c["upper"])
+      let s = symbolicBounds(net, lower: lo, upper: hi)
+      let iv = intervalBounds(net, lower: lo, upper: hi)
+      var tighter = 0.0
+      for l in 0..<net.layers.count {
+        for i in 0..<net.layers[l].outputSize {
+          // The exact values are LP optima (HiGHS's tolerance, about 1e-9 here).
+          #expect(s.lower[l][i] <= exactLower[l][i] + 1e-8, "\(name) \(l) \(i)")
+          #expect(s.upper[l][i] >= exactUpper[l][i] - 1e-8, "\(name) \(l) \(i)")
+          tighter += (iv.upper[l][i] - iv.lower[l][i]) - (s.upper[l][i] - s.lower[l][i])
+        }
+      }
+      if net.layers.count > 2 { #expect(tighter > 1e-3, "\(name): no tighter than intervals") }
+    }
+  }
+
+  /// The objective's linear bound with alpha-CROWN steps is never above the bound without them
+  /// and never below the true maximum (sampled).
+  @Test func alphaStepsOnlyTighten() throws {
+    let net = try #require(BaBFixtures.network("symbolic_2_4_4_4_1.xml"))
+    let bounder = SymbolicBounder(net)
+    let lo = [-2.0, -1.0]
+    let hi = [1.0, 1.0]
+    let box = bounder.bounds(lower: lo, upper: hi)
+    for c in [[1.0], [-1.0]] {
+      let plain = bounder.upperBound(outputs: c, inputs: [0, 0], constant: 0, box: box)
+      let alpha = bounder.upperBound(
+        outputs: c, inputs: [0, 0], constant: 0, box: box, alphaSteps: 20)
+      #expect(alpha.value <= plain.value)
+      var best = -Double.infinity
+      for a in 0...200 {
+        for b in 0...200 {
+          let x = [lo[0] + 3 * Double(a) / 200, lo[1] + 2 * Double(b) / 200]
+          best = max(best, c[0] * net.evaluate(x)[0])
+        }
+      }
+      #expect(alpha.value >= best)
+    }
+  }
+}
