@@ -250,3 +250,28 @@ enum OutputFixtures {
     #expect(violatedSomewhere)
   }
 }
+
+extension OutputConstraintTests {
+  /// HiGHS's point may miss a row by its tolerance: `checkedIncumbent` repairs a point that
+  /// violates a row slightly (the enumeration's optimum with that row's bound lowered by 1e-5)
+  /// into one that passes the check, no better than the optimum it came from.
+  @Test func slightlyInfeasibleIncumbentIsRepaired() throws {
+    let name = "tight_2_8_2"
+    let s = try OutputFixtures.spec(name)
+    let expected = try #require(s.optimum)
+    var p = try OutputFixtures.problem(name, [])
+    let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("outputs/\(name).json")))
+    let json = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+    let x = try #require(json?["argmax"] as? [Double])
+    p.outputConstraints.rhs[0] -= 1e-5
+    #expect(!PointCheck(problem: p, point: x).feasible)
+    let claimed = p.evaluate(x).objective
+    let r = MILPBackend.checkedIncumbent(
+      x, claimed: claimed, p, SolveContext(timeLimit: 10))
+    let point = try #require(r.point)
+    #expect(PointCheck(problem: p, point: point).feasible)
+    let f = try #require(r.objective)
+    #expect(f <= expected + 1e-9 && f >= expected - 1e-3, "\(f) vs \(expected)")
+    #expect(r.note != nil)
+  }
+}
