@@ -38,7 +38,9 @@ enum OutputFixtures {
     guard case .success(let net) = NetworkReader().read(path: Fixtures.path("outputs/\(name).xml"))
     else { throw HighsError.stopped }
     var rows = OutputConstraints.none(inputSize: net.inputSize, outputSize: net.outputSize)
-    for r in s.h.indices { rows.append(input: s.G[r], output: s.H[r], rhs: s.h[r], name: s.names[r]) }
+    for r in s.h.indices {
+      rows.append(input: s.G[r], output: s.H[r], rhs: s.h[r], name: s.names[r])
+    }
     let polytope = Polytope(
       dimension: net.inputSize, matrix: s.inputRows.flatMap { $0 }, rhs: s.inputRhs,
       rowNames: s.inputRhs.indices.map { "a\($0)" }, lower: s.lower, upper: s.upper)
@@ -62,7 +64,10 @@ enum OutputFixtures {
   static let exact: [[(String, OptionValue)]] = [
     [("method", .identifier("milp")), ("cuts", .identifier("all"))],
     [("method", .identifier("milp")), ("cuts", .identifier("root"))],
-    [("method", .identifier("milp")), ("cuts", .identifier("none")), ("warm_start", .identifier("false"))],
+    [
+      ("method", .identifier("milp")), ("cuts", .identifier("none")),
+      ("warm_start", .identifier("false")),
+    ],
     [("method", .identifier("milp")), ("cuts", .identifier("all")), ("bounds", .identifier("lp"))],
   ]
   static let heuristics = ["ppga", "ppga_lr", "gradient_walk", "lp_walk", "milp_walk", "auto"]
