@@ -280,3 +280,39 @@ extension OutputConstraintTests {
     #expect(r.note != nil)
   }
 }
+
+extension OutputConstraintTests {
+  /// A network whose big-M LP points all miss the output row after the forward pass: the branch
+  /// and bound starts without an incumbent (it once closed its root node then, through a NaN
+  /// cutoff, and said `infeasible`). A sample numpy shows feasible (make_fixtures.py,
+  /// feasible_case) proves the problem feasible: no method may say `infeasible`, and the exact
+  /// settings' points are feasible and no worse than that sample.
+  @Test func treeWithoutIncumbentDoesNotClaimInfeasible() throws {
+    let name = "feasible/noincumbent_10_40_40_2"
+    let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("outputs/\(name).json")))
+    let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    let known = try #require(json["feasibleValue"] as? Double)
+    let sample = try #require(json["feasiblePoint"] as? [Double])
+    #expect(PointCheck(problem: try OutputFixtures.problem(name, []), point: sample).feasible)
+    for options: [(String, OptionValue)] in [
+      [("cuts", .identifier("all")), ("bounds", .identifier("interval"))],
+      [("cuts", .identifier("all")), ("bounds", .identifier("lp"))],
+      [("cuts", .identifier("root")), ("bounds", .identifier("interval"))],
+    ] {
+      let r = try OutputFixtures.solve(
+        name,
+        [("method", .identifier("milp")), ("warm_start", .identifier("false")),
+          ("time_limit", .number(8))] + options)
+      let label = "\(options.map { "\($0.0)=\($0.1)" })"
+      #expect(r.status != .infeasible, "\(label)")
+      #expect(r.status != .checkFailed && r.status != .error, "\(label): \(r.message ?? "")")
+      if let f = r.objective { #expect(f >= known - 1e-9, "\(label): \(f) < \(known)") }
+    }
+    // The tree (default settings but no warm start) finds a point.
+    let r = try OutputFixtures.solve(
+      name,
+      [("method", .identifier("milp")), ("warm_start", .identifier("false")),
+        ("bounds", .identifier("interval")), ("time_limit", .number(8))])
+    #expect(r.point != nil)
+  }
+}
