@@ -301,8 +301,10 @@ extension OutputConstraintTests {
     ] {
       let r = try OutputFixtures.solve(
         name,
-        [("method", .identifier("milp")), ("warm_start", .identifier("false")),
-          ("time_limit", .number(8))] + options)
+        [
+          ("method", .identifier("milp")), ("warm_start", .identifier("false")),
+          ("time_limit", .number(8)),
+        ] + options)
       let label = "\(options.map { "\($0.0)=\($0.1)" })"
       #expect(r.status != .infeasible, "\(label)")
       #expect(r.status != .checkFailed && r.status != .error, "\(label): \(r.message ?? "")")
@@ -311,8 +313,10 @@ extension OutputConstraintTests {
     // The tree (default settings but no warm start) finds a point.
     let r = try OutputFixtures.solve(
       name,
-      [("method", .identifier("milp")), ("warm_start", .identifier("false")),
-        ("bounds", .identifier("interval")), ("time_limit", .number(8))])
+      [
+        ("method", .identifier("milp")), ("warm_start", .identifier("false")),
+        ("bounds", .identifier("interval")), ("time_limit", .number(8)),
+      ])
     #expect(r.point != nil)
   }
 }
