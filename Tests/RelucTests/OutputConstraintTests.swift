@@ -38,7 +38,9 @@ enum OutputFixtures {
     guard case .success(let net) = NetworkReader().read(path: Fixtures.path("outputs/\(name).xml"))
     else { throw HighsError.stopped }
     var rows = OutputConstraints.none(inputSize: net.inputSize, outputSize: net.outputSize)
-    for r in s.h.indices { rows.append(input: s.G[r], output: s.H[r], rhs: s.h[r], name: s.names[r]) }
+    for r in s.h.indices {
+      rows.append(input: s.G[r], output: s.H[r], rhs: s.h[r], name: s.names[r])
+    }
     let polytope = Polytope(
       dimension: net.inputSize, matrix: s.inputRows.flatMap { $0 }, rhs: s.inputRhs,
       rowNames: s.inputRhs.indices.map { "a\($0)" }, lower: s.lower, upper: s.upper)
@@ -62,7 +64,10 @@ enum OutputFixtures {
   static let exact: [[(String, OptionValue)]] = [
     [("method", .identifier("milp")), ("cuts", .identifier("all"))],
     [("method", .identifier("milp")), ("cuts", .identifier("root"))],
-    [("method", .identifier("milp")), ("cuts", .identifier("none")), ("warm_start", .identifier("false"))],
+    [
+      ("method", .identifier("milp")), ("cuts", .identifier("none")),
+      ("warm_start", .identifier("false")),
+    ],
     [("method", .identifier("milp")), ("cuts", .identifier("all")), ("bounds", .identifier("lp"))],
   ]
   static let heuristics = ["ppga", "ppga_lr", "gradient_walk", "lp_walk", "milp_walk", "auto"]
@@ -248,5 +253,70 @@ enum OutputFixtures {
       }
     }
     #expect(violatedSomewhere)
+  }
+}
+
+extension OutputConstraintTests {
+  /// HiGHS's point may miss a row by its tolerance: `checkedIncumbent` repairs a point that
+  /// violates a row slightly (the enumeration's optimum with that row's bound lowered by 1e-5)
+  /// into one that passes the check, no better than the optimum it came from.
+  @Test func slightlyInfeasibleIncumbentIsRepaired() throws {
+    let name = "tight_2_8_2"
+    let s = try OutputFixtures.spec(name)
+    let expected = try #require(s.optimum)
+    var p = try OutputFixtures.problem(name, [])
+    let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("outputs/\(name).json")))
+    let json = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+    let x = try #require(json?["argmax"] as? [Double])
+    p.outputConstraints.rhs[0] -= 1e-5
+    #expect(!PointCheck(problem: p, point: x).feasible)
+    let claimed = p.evaluate(x).objective
+    let r = MILPBackend.checkedIncumbent(
+      x, claimed: claimed, p, SolveContext(timeLimit: 10))
+    let point = try #require(r.point)
+    #expect(PointCheck(problem: p, point: point).feasible)
+    let f = try #require(r.objective)
+    #expect(f <= expected + 1e-9 && f >= expected - 1e-3, "\(f) vs \(expected)")
+    #expect(r.note != nil)
+  }
+}
+
+extension OutputConstraintTests {
+  /// A network whose big-M LP points all miss the output row after the forward pass: the branch
+  /// and bound starts without an incumbent (it once closed its root node then, through a NaN
+  /// cutoff, and said `infeasible`). A sample numpy shows feasible (make_fixtures.py,
+  /// feasible_case) proves the problem feasible: no method may say `infeasible`, and the exact
+  /// settings' points are feasible and no worse than that sample.
+  @Test func treeWithoutIncumbentDoesNotClaimInfeasible() throws {
+    let name = "feasible/noincumbent_10_40_40_2"
+    let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("outputs/\(name).json")))
+    let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    let known = try #require(json["feasibleValue"] as? Double)
+    let sample = try #require(json["feasiblePoint"] as? [Double])
+    #expect(PointCheck(problem: try OutputFixtures.problem(name, []), point: sample).feasible)
+    for options: [(String, OptionValue)] in [
+      [("cuts", .identifier("all")), ("bounds", .identifier("interval"))],
+      [("cuts", .identifier("all")), ("bounds", .identifier("lp"))],
+      [("cuts", .identifier("root")), ("bounds", .identifier("interval"))],
+    ] {
+      let r = try OutputFixtures.solve(
+        name,
+        [
+          ("method", .identifier("milp")), ("warm_start", .identifier("false")),
+          ("time_limit", .number(8)),
+        ] + options)
+      let label = "\(options.map { "\($0.0)=\($0.1)" })"
+      #expect(r.status != .infeasible, "\(label)")
+      #expect(r.status != .checkFailed && r.status != .error, "\(label): \(r.message ?? "")")
+      if let f = r.objective { #expect(f >= known - 1e-9, "\(label): \(f) < \(known)") }
+    }
+    // The tree (default settings but no warm start) finds a point.
+    let r = try OutputFixtures.solve(
+      name,
+      [
+        ("method", .identifier("milp")), ("warm_start", .identifier("false")),
+        ("bounds", .identifier("interval")), ("time_limit", .number(8)),
+      ])
+    #expect(r.point != nil)
   }
 }

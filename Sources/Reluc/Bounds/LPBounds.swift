@@ -7,8 +7,9 @@ import Synchronization
 /// Switches of the bound tightening (for measurements).
 public enum OBBTSettings {
   /// Whether the bound LPs of a problem with output rows include them (with the relaxation of
-  /// the whole network, which they need). Measured in bench/outputs_obbt.py.
-  nonisolated(unsafe) public static var useOutputRows = true
+  /// the whole network, which they need). Off: measured in bench/outputs_obbt.py, the bound LPs
+  /// took twice as long (up to their share of the time) and the MILP was slower to optimality.
+  nonisolated(unsafe) public static var useOutputRows = false
 }
 
 /// LP-based bound tightening (OBBT): for each layer in turn, minimize and maximize every unstable

@@ -4,7 +4,9 @@ import RelucIR
 extension Emptiness {
   /// The result of a solve that ends before any back end (`Solver.emptyPolytope`): `infeasible`
   /// with what was proven, `error` when the emptiness LP did not decide, nil when the polytope
-  /// has a point.
+  /// has a point. With output rows a polytope that has a point does not make the problem
+  /// feasible: only the MILP (a proof) says `infeasible` then; the heuristics say
+  /// `no_feasible_point`.
   func result(_ method: Method) -> SolveResult? {
     switch self {
     case .nonEmpty:

@@ -31,7 +31,8 @@ final class OutputPenalty {
   /// The current multiplier.
   var multiplier: Double
 
-  static let initialMultiplier = 10.0
+  /// The first multiplier (`PenaltySettings.initialMultiplier`).
+  static var initialMultiplier: Double { PenaltySettings.initialMultiplier }
   static let multiplierGrowth = 10.0
   static let maximumMultiplier = 1e6
 
@@ -115,6 +116,13 @@ final class OutputPenalty {
   func grow() {
     multiplier = min(Self.maximumMultiplier, multiplier * Self.multiplierGrowth)
   }
+}
+
+/// The penalty's first multiplier, a switch for the measurement of the design
+/// (bench/outputs_penalty.py: 0 is restoration alone, with no penalty).
+public enum PenaltySettings {
+  /// The multiplier `mu` of the first start (see `OutputPenalty`).
+  nonisolated(unsafe) public static var initialMultiplier = 10.0
 }
 
 /// A kernel's penalty buffers: per lane, the violated rows' weights (`rows x lanes`,

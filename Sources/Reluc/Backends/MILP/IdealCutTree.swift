@@ -121,9 +121,13 @@ struct IdealCutTree {
     init(_ s: State) { state = Mutex(s) }
   }
 
-  /// The gap within which a node's bound closes it.
+  /// The gap within which a node's bound closes it. Without an incumbent (-infinity: possible
+  /// with output rows, where an LP point's forward pass may miss them) the absolute gap, so that
+  /// `incumbent + tolerance` stays -infinity (infinity - infinity would be NaN, and every
+  /// comparison with it false: nodes closed unexplored, a false `infeasible`).
   func tolerance(_ incumbent: Double) -> Double {
-    max(absoluteGap, relativeGap * abs(incumbent))
+    guard incumbent.isFinite else { return absoluteGap }
+    return max(absoluteGap, relativeGap * abs(incumbent))
   }
 
   /// Runs the search from an optional starting point.

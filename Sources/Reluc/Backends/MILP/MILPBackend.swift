@@ -165,7 +165,9 @@ public struct MILPBackend: Backend {
         message: "HiGHS reports the MILP unbounded or infeasible")
     case .timeLimit, .interrupted, .iterationLimit, .solutionLimit, .objectiveBound:
       return SolveResult(
-        status: status == .interrupted || Interrupt.requested ? .interrupted : .timeLimit,
+        // HiGHS's interrupt callback also ends the run at the deadline (`stopping(at:)`):
+        // interrupted only when SIGINT asked for it.
+        status: context.stopStatus,
         method: .milp, point: point, claimedObjective: claimed, bound: bound, statistics: stats)
     case .other(let code):
       return SolveResult(

@@ -25,13 +25,14 @@ struct OutputRowRepair {
   /// `x` itself when it passes the final check, else its repair (see the type), else nil; with
   /// the objective by a forward pass. Without output rows, `x` (the polytope is checked by the
   /// callers).
-  mutating func checked(_ x: [Double], until deadline: Double) throws(HighsError) -> (
-    point: [Double], objective: Double
-  )? {
+  /// `anyViolation`: try the repair whatever the violation (when there is no point yet).
+  mutating func checked(_ x: [Double], until deadline: Double, anyViolation: Bool = false)
+    throws(HighsError) -> (point: [Double], objective: Double)?
+  {
     guard problem.hasOutputConstraints else { return (x, problem.evaluate(x).objective) }
     let check = PointCheck(problem: problem, point: x)
     if check.feasible { return (x, check.objective) }
-    guard check.maxViolation <= Self.repairableViolation else { return nil }
+    guard anyViolation || check.maxViolation <= Self.repairableViolation else { return nil }
     return try repair(x, until: deadline)
   }
 

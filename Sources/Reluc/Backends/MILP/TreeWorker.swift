@@ -162,10 +162,12 @@ struct TreeWorker {
       var x = tree.input(values, model)
       if tree.problem.hasOutputConstraints {
         // With output rows the LP's inputs may miss them after the forward pass by HiGHS's
-        // tolerance: repaired (worth it only when the node could improve the incumbent).
+        // tolerance: repaired (worth it only when the node could improve the incumbent); while
+        // there is no incumbent, whatever the violation (the region LP as a primal heuristic).
         let known = shared.state.withLock { $0.incumbent }
         if bound > known + tree.tolerance(known),
-          let r = try repair.checked(x, until: tree.context.deadline)
+          let r = try repair.checked(
+            x, until: tree.context.deadline, anyViolation: !known.isFinite)
         {
           x = r.point
         }

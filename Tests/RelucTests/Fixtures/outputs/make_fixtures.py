@@ -126,3 +126,31 @@ if __name__ == "__main__":
     # Infeasible: y1 below its minimum over the box (the box itself is not empty).
     case("infeasible_2_8_2", [2, 8, 2], 11, "maximize", [1.0, 0.0], [0.0, 0.0], [0, 0], [1, 1],
          level_row(-0.05))
+
+
+def feasible_case():
+    """A network too large to enumerate (80 ReLUs) whose output row leaves the big-M LP's points
+    infeasible after the forward pass, so the branch and bound starts without an incumbent: the
+    JSON stores a sample that numpy shows feasible (no optimum). In feasible/ (not enumerated).
+    Run alone: python3 -c 'import make_fixtures as m; m.feasible_case()'."""
+    d = os.path.join(here, "feasible")
+    os.makedirs(d, exist_ok=True)
+    n = 10
+    layers = random_network([n, 40, 40, 2], 2)
+    S = np.random.default_rng(2).random((10000, n))
+    ys = np.array([forward(layers, x) for x in S])
+    level = float(np.quantile(ys[:, 1], 0.1))
+    i = int(np.argmin(ys[:, 1]))
+    write_network(os.path.join(d, "noincumbent_10_40_40_2.xml"), layers, name="noincumbent")
+    spec = {"sense": "maximize", "outputWeights": [1.0, 0.0], "inputWeights": [0.0] * n,
+            "lower": [0.0] * n, "upper": [1.0] * n, "inputRows": [], "inputRhs": [],
+            "G": [[0.0] * n], "H": [[0.0, 1.0]], "h": [level], "names": ["limit"],
+            "optimum": None, "feasiblePoint": [float(v) for v in S[i]],
+            "feasibleValue": float(ys[i, 0]), "feasibleY1": float(ys[i, 1])}
+    with open(os.path.join(d, "noincumbent_10_40_40_2.json"), "w") as f:
+        json.dump(spec, f, indent=1)
+    print("noincumbent level", level, "known point y", ys[i])
+
+
+if __name__ == "__main__":
+    feasible_case()
