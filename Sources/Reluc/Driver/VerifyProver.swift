@@ -98,6 +98,48 @@ public enum SpecNetworkProver {
     }
   }
 
+  /// The input branch and bound (`bab`, symbolic bounds) maximizing the spec network's output
+  /// on networks with at most `BaBBackend.maxInputs` inputs, stopped as soon as a point reaches
+  /// margin 0 (`sat`) and pruning every box whose bound is below 0: `unsat` when the bound of
+  /// every box is negative. bab's bounds are sound in floating point (a proven rounding margin,
+  /// `SymbolicBounds.swift`), so a negative bound is a proof without a further margin.
+  public static let bab: DisjunctProver = { problem, context in
+    guard problem.network.inputSize <= BaBBackend.maxInputs else {
+      return .unknown("more than \(BaBBackend.maxInputs) inputs: bab does not split them")
+    }
+    guard let spec = specNetwork(problem) else {
+      return .unknown("rows naming both inputs and outputs are not supported by the spec network")
+    }
+    var options = problem.options
+    options.method = .bab
+    options.timeLimit = max(0, context.remaining)
+    let p = Problem(
+      network: spec, polytope: problem.polytope,
+      objective: Objective(
+        sense: .maximize, outputWeights: [1],
+        inputWeights: [Double](repeating: 0, count: problem.network.inputSize)),
+      options: options)
+    var c = context
+    c.bounds = intervalBounds(of: p)
+    let start = context.userStarts.first { $0.count == problem.network.inputSize }
+    var backend = BaBBackend(warmStart: start)
+    backend.pruneAt = 0
+    backend.stopAt = 0
+    let result = backend.solve(p, c)
+    if let x = result.point, let v = result.claimedObjective, v >= 0 { return .sat(x) }
+    if let bound = result.bound, bound < 0, result.status != .timeLimit,
+      result.status != .interrupted
+    {
+      return .unsat("bab bound \(formatNumber(bound)) < 0")
+    }
+    switch result.status {
+    case .timeLimit, .interrupted: return .timeout
+    default:
+      return .unknown(
+        "bab ended \(result.status.rawValue), bound \(result.bound.map(formatNumber) ?? "none")")
+    }
+  }
+
   /// The problem's network followed by layers computing its margin (one output); nil when a
   /// row names inputs as well as outputs (the spec network would have to carry the inputs).
   ///

@@ -39,6 +39,13 @@ public struct BaBBackend: Backend {
 
   /// A starting point (e.g. from a heuristic), kept as the first incumbent when feasible.
   public var warmStart: [Double]?
+  /// A decision threshold (in the maximized sense) for callers that need only to know on which
+  /// side of it the optimum lies (`reluc verify`): boxes whose bound is at most `pruneAt` are
+  /// pruned as if an incumbent had that value, and the search stops as soon as an incumbent
+  /// reaches `stopAt`. The reported bound stays a bound (pruned boxes count in it).
+  public var pruneAt: Double? = nil
+  /// See `pruneAt`.
+  public var stopAt: Double? = nil
 
   /// Creates the back end.
   public init(warmStart: [Double]? = nil) { self.warmStart = warmStart }
@@ -68,6 +75,12 @@ public struct BaBBackend: Backend {
     let search = BaBSearch(problem, alphaSteps: Self.alphaSteps)
     let gap = problem.options.mipGap
     @Sendable func tolerance(_ v: Double) -> Double { max(Self.absoluteGap, gap * abs(v)) }
+    let (pruneAt, stopAt) = (self.pruneAt ?? -.infinity, self.stopAt ?? .infinity)
+    /// A box whose bound is at most this cannot matter (the incumbent's value plus the
+    /// tolerance, or the caller's threshold).
+    @Sendable func threshold(_ inc: Double) -> Double {
+      max(inc > -.infinity ? inc + tolerance(inc) : -.infinity, pruneAt)
+    }
     let workers = max(1, problem.options.workers)
     let net = problem.network
 
@@ -111,9 +124,13 @@ public struct BaBBackend: Backend {
         var wait = false
         let finished = shared.withLock { s -> Bool in
           if s.done { return true }
+          if s.incumbentValue >= stopAt {
+            s.done = true
+            return true
+          }
           while let n = s.heap.pop() {
             let inc = s.incumbentValue
-            if n.bound <= inc + tolerance(inc) {
+            if n.bound <= threshold(inc) {
               // Best first: every box left is as good as pruned.
               s.prunedBound = max(s.prunedBound, n.bound)
               s.prunedByBound += 1 + s.heap.count
@@ -122,7 +139,7 @@ public struct BaBBackend: Backend {
             }
             taken = n
             s.inFlight[w] = n.bound
-            target = inc + tolerance(inc)
+            target = threshold(inc)
             return false
           }
           if s.inFlight.allSatisfy({ $0 == -.infinity }) {
@@ -185,7 +202,7 @@ public struct BaBBackend: Backend {
               s.prunedInfeasible += 1
               continue
             }
-            if n.bound <= inc + tolerance(inc) {
+            if n.bound <= threshold(inc) {
               s.prunedBound = max(s.prunedBound, n.bound)
               s.prunedByBound += 1
             } else {
@@ -220,7 +237,7 @@ public struct BaBBackend: Backend {
       ("workers", .int(s.inFlight.count)),
     ]
     let complete = s.done && open == -.infinity
-    if complete, s.incumbent == nil, s.unresolvedBound == -.infinity {
+    if complete, s.incumbent == nil, s.unresolvedBound == -.infinity, s.prunedByBound == 0 {
       // Every box was pruned as infeasible: no box had a bound to compare with an incumbent.
       return SolveResult(
         status: .infeasible, method: .bab, statistics: stats,
@@ -229,9 +246,11 @@ public struct BaBBackend: Backend {
     let bound = max(open, s.prunedBound, s.unresolvedBound, s.incumbentValue)
     let proven = complete && bound <= s.incumbentValue + tolerance(s.incumbentValue)
     if complete, s.incumbent == nil {
-      // Boxes too small to split, none proven infeasible, no point found in them.
+      // Boxes too small to split or pruned at the caller's threshold, none proven infeasible,
+      // no point found in them.
       return SolveResult(
-        status: .noFeasiblePoint, method: .bab, statistics: stats,
+        status: .noFeasiblePoint, method: .bab, bound: bound.isFinite ? sign * bound : nil,
+        statistics: stats,
         message:
           "no point satisfying the constraints was found; boxes too small to split were left undecided"
       )
