@@ -69,7 +69,7 @@ import Testing
 
   /// Each prover on each disjunct against the disjunct's largest margin from the enumeration
   /// (the fixture's second line): never `unsat` where it is >= 0, never `sat` where it is < 0;
-  /// the MILP decides every one.
+  /// the MILP and bab decide every one.
   @Test(arguments: properties)
   func proversAgreeWithTheEnumerationPerDisjunct(_ name: String) throws {
     let header = Fixtures.read(Fixtures.path(Self.folder + name)).split(separator: "\n")[1]
@@ -83,6 +83,18 @@ import Testing
       let context = SolveContext(timeLimit: 20)
       let interval = SpecNetworkProver.interval(problem, context)
       let milp = SpecNetworkProver.milp(problem, context)
+      // bab decides every disjunct of these small-input fixtures too.
+      let bab = SpecNetworkProver.bab(problem, context)
+      if margin >= 0 {
+        if case .sat(let x) = bab {
+          #expect(Verifier.check(problem, x) != nil)
+        } else {
+          Issue.record("\(name) \(d.index): bab says \(bab), not sat")
+        }
+      } else if case .unsat = bab {
+      } else {
+        Issue.record("\(name) \(d.index): bab says \(bab), not unsat")
+      }
       if margin >= 0 {
         if case .unsat = interval { Issue.record("\(name) \(d.index): interval says unsat") }
         guard case .sat(let x) = milp else {
