@@ -68,20 +68,11 @@ public enum SpecNetworkProver {
     guard let spec = specNetwork(problem) else {
       return .unknown("rows naming both inputs and outputs are not supported by the spec network")
     }
-    var options = problem.options
-    options.method = .milp
-    options.warmStart = false
-    options.mipGap = milpGap
-    options.timeLimit = max(0, context.remaining)
-    let p = Problem(
-      network: spec, polytope: problem.polytope,
-      objective: Objective(
-        sense: .maximize, outputWeights: [1],
-        inputWeights: [Double](repeating: 0, count: problem.network.inputSize)),
-      options: options)
-    var c = context
-    c.bounds = intervalBounds(of: p)
-    let start = context.userStarts.first { $0.count == problem.network.inputSize }
+    let (p, c, start) = specProblem(problem, spec, context) { options in
+      options.method = .milp
+      options.warmStart = false
+      options.mipGap = milpGap
+    }
     let result = Solver.emptyPolytope(p) ?? MILPBackend(warmStart: start).solve(p, c)
     let report = SolutionReport(
       problem: p, result: result, seconds: monotonicSeconds() - context.start)
@@ -110,18 +101,7 @@ public enum SpecNetworkProver {
     guard let spec = specNetwork(problem) else {
       return .unknown("rows naming both inputs and outputs are not supported by the spec network")
     }
-    var options = problem.options
-    options.method = .bab
-    options.timeLimit = max(0, context.remaining)
-    let p = Problem(
-      network: spec, polytope: problem.polytope,
-      objective: Objective(
-        sense: .maximize, outputWeights: [1],
-        inputWeights: [Double](repeating: 0, count: problem.network.inputSize)),
-      options: options)
-    var c = context
-    c.bounds = intervalBounds(of: p)
-    let start = context.userStarts.first { $0.count == problem.network.inputSize }
+    let (p, c, start) = specProblem(problem, spec, context) { $0.method = .bab }
     var backend = BaBBackend(warmStart: start)
     backend.pruneAt = 0
     backend.stopAt = 0
@@ -138,6 +118,27 @@ public enum SpecNetworkProver {
       return .unknown(
         "bab ended \(result.status.rawValue), bound \(result.bound.map(formatNumber) ?? "none")")
     }
+  }
+
+  /// The disjunct's problem with the spec network and its margin maximized (options adjusted
+  /// by `adjust`, the time limit the context's), the context with its interval bounds, and the
+  /// search's best point.
+  static func specProblem(
+    _ problem: Problem, _ spec: Network, _ context: SolveContext,
+    adjust: (inout SolveOptions) -> Void
+  ) -> (Problem, SolveContext, start: [Double]?) {
+    var options = problem.options
+    adjust(&options)
+    options.timeLimit = max(0, context.remaining)
+    let p = Problem(
+      network: spec, polytope: problem.polytope,
+      objective: Objective(
+        sense: .maximize, outputWeights: [1],
+        inputWeights: [Double](repeating: 0, count: problem.network.inputSize)),
+      options: options)
+    var c = context
+    c.bounds = intervalBounds(of: p)
+    return (p, c, context.userStarts.first { $0.count == problem.network.inputSize })
   }
 
   /// The problem's network followed by layers computing its margin (one output); nil when a
