@@ -67,7 +67,8 @@ public enum FuzzTargets {
       var lowering = Lowering(model: syntax, maxNetworkBytes: maxNetworkBytes)
       let (_, d) = lowering.lower()
       diagnostics.add(contentsOf: d)
-      if let net = lowering.networkFile, d.all.contains(where: { $0.location?.path == net.path }) {
+      for net in lowering.networkFiles
+      where d.all.contains(where: { $0.location?.path == net.path }) {
         sources.attach(path: net.path, bytes: net.bytes)
       }
     }
