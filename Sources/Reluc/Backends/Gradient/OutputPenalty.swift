@@ -87,14 +87,9 @@ final class OutputPenalty {
     _ g: UnsafeMutablePointer<Double>, stride: Int, active: UnsafePointer<Double>,
     activeStride: Int
   ) {
-    let m = rows.outputSize
-    for r in 0..<rows.rowCount {
-      let w = active[r * activeStride]
-      if w == 0 { continue }
-      for i in 0..<m where rows.outputMatrix[r * m + i] != 0 {
-        g[i * stride] -= w * rows.outputMatrix[r * m + i]
-      }
-    }
+    subtractActiveRows(
+      rows.outputMatrix, width: rows.outputSize, from: g, stride: stride, active: active,
+      activeStride: activeStride)
   }
 
   /// Subtracts the violated rows' `mu w_r G_r` from an input gradient (strided).
@@ -102,12 +97,22 @@ final class OutputPenalty {
     _ grad: UnsafeMutablePointer<Double>, stride: Int, active: UnsafePointer<Double>,
     activeStride: Int
   ) {
-    let n = rows.inputSize
+    subtractActiveRows(
+      rows.inputMatrix, width: rows.inputSize, from: grad, stride: stride, active: active,
+      activeStride: activeStride)
+  }
+
+  /// `v -= sum_r w_r M_r` over the rows with a nonzero weight `w_r = active[r * activeStride]`;
+  /// `M` row-major with `width` columns, `v` strided.
+  private func subtractActiveRows(
+    _ matrix: [Double], width: Int, from v: UnsafeMutablePointer<Double>, stride: Int,
+    active: UnsafePointer<Double>, activeStride: Int
+  ) {
     for r in 0..<rows.rowCount {
       let w = active[r * activeStride]
       if w == 0 { continue }
-      for j in 0..<n where rows.inputMatrix[r * n + j] != 0 {
-        grad[j * stride] -= w * rows.inputMatrix[r * n + j]
+      for k in 0..<width where matrix[r * width + k] != 0 {
+        v[k * stride] -= w * matrix[r * width + k]
       }
     }
   }
