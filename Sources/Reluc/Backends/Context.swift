@@ -161,3 +161,23 @@ final class ResultBox: Sendable {
     slots.withLock { $0[k] } ?? SolveResult(status: .error, method: .auto)
   }
 }
+
+extension SolveResult {
+  /// The result of a walk (LP Walk, MILP Walk) that kept no point. A heuristic proves nothing:
+  /// with output rows, none of the points it saw met them (`no_feasible_point`, saying how much
+  /// was `searched`); otherwise it stopped (time limit, interrupt) or had nowhere to start.
+  static func walkWithoutPoint(
+    _ method: Method, _ problem: Problem, _ context: SolveContext,
+    statistics: [(String, JSON)], searched: String
+  ) -> SolveResult {
+    if problem.hasOutputConstraints, !Interrupt.requested {
+      return SolveResult(
+        status: .noFeasiblePoint, method: method, statistics: statistics,
+        message: "\(method.rawValue) found no point that satisfies the constraints on the "
+          + "outputs in \(searched)")
+    }
+    return SolveResult(
+      status: context.shouldStop ? context.stopStatus : .infeasible, method: method,
+      statistics: statistics)
+  }
+}

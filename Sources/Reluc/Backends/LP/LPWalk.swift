@@ -290,16 +290,8 @@ struct LPWalk {
         startKinds[kind].map { ("starts_" + kind, JSON.int($0)) }
       }
     guard let best else {
-      // A heuristic proves nothing: with output rows, no region it walked met them.
-      if problem.hasOutputConstraints, !Interrupt.requested {
-        return SolveResult(
-          status: .noFeasiblePoint, method: .lp_walk, statistics: stats,
-          message: "lp_walk found no point that satisfies the constraints on the outputs in "
-            + "\(seen.count) regions")
-      }
-      return SolveResult(
-        status: context.shouldStop ? context.stopStatus : .infeasible, method: .lp_walk,
-        statistics: stats)
+      return .walkWithoutPoint(
+        .lp_walk, problem, context, statistics: stats, searched: "\(seen.count) regions")
     }
     return SolveResult(
       status: context.shouldStop ? context.stopStatus : .feasible, method: .lp_walk, point: best,

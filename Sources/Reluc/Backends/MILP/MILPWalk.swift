@@ -107,16 +107,8 @@ public struct MILPWalkBackend: Backend {
       stats.append(("repairs", .int(repair.repaired)))
     }
     guard let best else {
-      // A heuristic proves nothing: with output rows, no sampled region met them.
-      if problem.hasOutputConstraints, !Interrupt.requested {
-        return SolveResult(
-          status: .noFeasiblePoint, method: .milp_walk, statistics: stats,
-          message: "milp_walk found no point that satisfies the constraints on the outputs in "
-            + "\(samples) sampled regions")
-      }
-      return SolveResult(
-        status: context.shouldStop ? context.stopStatus : .infeasible, method: .milp_walk,
-        statistics: stats)
+      return .walkWithoutPoint(
+        .milp_walk, problem, context, statistics: stats, searched: "\(samples) sampled regions")
     }
     return SolveResult(
       status: context.shouldStop ? context.stopStatus : .feasible, method: .milp_walk, point: best,
