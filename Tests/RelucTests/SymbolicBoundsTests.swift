@@ -116,4 +116,70 @@ enum BaBFixtures {
       #expect(alpha.value >= best)
     }
   }
+
+  /// The bound of the smallest output (`simplex`, verify's margin): at least the smallest
+  /// output on a dense grid, never above the smallest of the outputs' own bounds, and below it
+  /// on a box where weighting the outputs pays (a random 2-4-4-4-3 network).
+  @Test func smallestOutputBoundIsSoundAndTighter() throws {
+    var rng = Xoshiro256(seed: 11)
+    func layer(_ n: Int, _ m: Int, _ a: Activation) -> DenseLayer {
+      DenseLayer(
+        inputSize: n, outputSize: m, weights: (0..<(n * m)).map { _ in 2 * rng.unit() - 1 },
+        bias: (0..<m).map { _ in rng.unit() - 0.5 }, activation: a)
+    }
+    var tighter = 0
+    for _ in 0..<10 {
+      let net = Network(layers: [layer(2, 4, .relu), layer(4, 4, .relu), layer(4, 3, .linear)])
+      let bounder = SymbolicBounder(net)
+      let lo = [-1.0, -1.0]
+      let hi = [1.0, 1.0]
+      let box = bounder.bounds(lower: lo, upper: hi)
+      var own = Double.infinity
+      for i in 0..<3 {
+        var e = [0.0, 0, 0]
+        e[i] = 1
+        own = min(own, bounder.upperBound(outputs: e, inputs: [0, 0], constant: 0, box: box).value)
+      }
+      let weighted = bounder.upperBound(
+        outputs: [1, 0, 0], inputs: [0, 0], constant: 0, box: box, alphaSteps: 30, simplex: true)
+      var best = -Double.infinity
+      for a in 0...200 {
+        for b in 0...200 {
+          let x = [-1 + 2 * Double(a) / 200, -1 + 2 * Double(b) / 200]
+          best = max(best, net.evaluate(x).min()!)
+        }
+      }
+      #expect(weighted.value >= best)
+      #expect(weighted.value <= bounder.upperBound(
+        outputs: [1, 0, 0], inputs: [0, 0], constant: 0, box: box).value)
+      if weighted.value < own - 1e-9 { tighter += 1 }
+    }
+    #expect(tighter > 0, "weighting the outputs never paid on 10 random networks")
+  }
+
+  /// The projection onto the simplex against its definition: the result is on the simplex and
+  /// no point of a random sample of the simplex is closer to `v`.
+  @Test func simplexProjectionIsTheClosestPoint() {
+    var rng = Xoshiro256(seed: 4)
+    for _ in 0..<200 {
+      let n = 1 + Int(rng.unit() * 5)
+      let v = (0..<n).map { _ in 4 * rng.unit() - 2 }
+      let w = projectOntoSimplex(v)
+      #expect(w.allSatisfy { $0 >= 0 })
+      #expect(abs(w.reduce(0, +) - 1) < 1e-12)
+      func distance(_ p: [Double]) -> Double { zip(p, v).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } }
+      let d = distance(w)
+      for _ in 0..<200 {
+        // A random point of the simplex (normalized exponentials), and the vertices.
+        let e = (0..<n).map { _ in -log(max(rng.unit(), 1e-300)) }
+        let total = e.reduce(0, +)
+        #expect(d <= distance(e.map { $0 / total }) + 1e-12)
+      }
+      for i in 0..<n {
+        var e = [Double](repeating: 0, count: n)
+        e[i] = 1
+        #expect(d <= distance(e) + 1e-12)
+      }
+    }
+  }
 }

@@ -112,18 +112,22 @@ import Testing
     }
   }
 
-  /// The spec network's output is the smallest row margin, at random points of the box.
+  /// The spec network's output is the smallest row margin, at random points of the box, and
+  /// the rows network's outputs (bab's) are the rows' margins.
   @Test func specNetworkComputesTheMargin() throws {
     let (_, _, disjuncts, _) = try Self.decide("a_conjunction_unsat.vnnlib", seconds: 0)
     let problem = try #require(disjuncts.first?.problem)
     let spec = try #require(SpecNetworkProver.specNetwork(problem))
+    let margins = try #require(SpecNetworkProver.marginRowsNetwork(problem))
+    #expect(margins.outputSize == problem.outputConstraints.rowCount)
     var rng = Xoshiro256(seed: 3)
     let rows = problem.outputConstraints
     for _ in 0..<200 {
       let x = (0..<2).map { _ in -1 + 2 * rng.unit() }
       let y = problem.network.evaluate(x)
-      let margin = (0..<rows.rowCount).map { rows.rhs[$0] - rows.lhs($0, x: x, y: y) }.min()!
-      #expect(close(spec.evaluate(x)[0], margin, abs: 1e-12, rel: 1e-12))
+      let each = (0..<rows.rowCount).map { rows.rhs[$0] - rows.lhs($0, x: x, y: y) }
+      #expect(close(spec.evaluate(x)[0], each.min()!, abs: 1e-12, rel: 1e-12))
+      for (a, b) in zip(margins.evaluate(x), each) { #expect(close(a, b, abs: 1e-12, rel: 1e-12)) }
     }
   }
 

@@ -38,30 +38,7 @@ public func intervalBounds(_ network: Network, lower: [Double], upper: [Double])
   var hu = upper
   var result = PreactivationBounds(lower: [], upper: [])
   for layer in network.layers {
-    var zl = [Double](repeating: 0, count: layer.outputSize)
-    var zu = zl
-    for i in 0..<layer.outputSize {
-      var lo = layer.bias[i]
-      var hi = layer.bias[i]
-      var mag = abs(layer.bias[i])
-      // Whether a nonzero product entered the lower (upper) sum: else that sum is exact.
-      var loInexact = false
-      var hiInexact = false
-      let row = i * layer.inputSize
-      for j in 0..<layer.inputSize {
-        let w = layer.weights[row + j]
-        let (fl, fu) = w >= 0 ? (hl[j], hu[j]) : (hu[j], hl[j])
-        lo += w * fl
-        hi += w * fu
-        // A product is exact (0) only when a factor is 0 (not when it underflows).
-        if w != 0, fl != 0 { loInexact = true }
-        if w != 0, fu != 0 { hiInexact = true }
-        mag += abs(w) * max(abs(hl[j]), abs(hu[j]))
-      }
-      let margin = 1e-12 * (1 + mag)
-      zl[i] = loInexact ? lo - margin : lo
-      zu[i] = hiInexact ? hi + margin : hi
-    }
+    let (zl, zu) = intervalStep(layer, lower: hl, upper: hu)
     result.lower.append(zl)
     result.upper.append(zu)
     if layer.activation == .relu {
@@ -73,6 +50,49 @@ public func intervalBounds(_ network: Network, lower: [Double], upper: [Double])
     }
   }
   return result
+}
+
+/// One layer of `intervalBounds`: the pre-activation bounds of `layer` when its inputs lie in
+/// `[lower, upper]` (the same widening).
+func intervalStep(_ layer: DenseLayer, lower hl: [Double], upper hu: [Double])
+  -> (lower: [Double], upper: [Double])
+{
+  let n = layer.inputSize
+  var zl = [Double](repeating: 0, count: layer.outputSize)
+  var zu = zl
+  let magnitude = zip(hl, hu).map { max(abs($0), abs($1)) }
+  layer.weights.withUnsafeBufferPointer { w in
+    hl.withUnsafeBufferPointer { hl in
+      hu.withUnsafeBufferPointer { hu in
+        magnitude.withUnsafeBufferPointer { m in
+          for i in 0..<layer.outputSize {
+            let b = layer.bias[i]
+            var lo = b
+            var hi = b
+            var mag = abs(b)
+            // Whether a nonzero product entered the lower (upper) sum: else that sum is exact.
+            var loInexact = false
+            var hiInexact = false
+            let row = i * n
+            for j in 0..<n {
+              let wij = w[row + j]
+              let (fl, fu) = wij >= 0 ? (hl[j], hu[j]) : (hu[j], hl[j])
+              lo += wij * fl
+              hi += wij * fu
+              // A product is exact (0) only when a factor is 0 (not when it underflows).
+              loInexact = loInexact || (wij != 0 && fl != 0)
+              hiInexact = hiInexact || (wij != 0 && fu != 0)
+              mag += abs(wij) * m[j]
+            }
+            let margin = 1e-12 * (1 + mag)
+            zl[i] = loInexact ? lo - margin : lo
+            zu[i] = hiInexact ? hi + margin : hi
+          }
+        }
+      }
+    }
+  }
+  return (zl, zu)
 }
 
 /// The interval bounds of a problem's network over its inputs' variable bounds.

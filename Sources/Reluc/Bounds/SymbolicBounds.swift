@@ -1,4 +1,3 @@
-import RelucBLAS
 import RelucBase
 import RelucIR
 
@@ -138,9 +137,7 @@ struct SymbolicBounder: Sendable {
         }
       }
       magnitudes.append(m)
-      let step = intervalBounds(Network(layers: [layer]), lower: hl, upper: hu)
-      var zl = step.lower[0]
-      var zu = step.upper[0]
+      var (zl, zu) = intervalStep(layer, lower: hl, upper: hu)
       for i in 0..<layer.outputSize {
         zl[i] = max(zl[i], whole.lower[k][i])
         zu[i] = min(zu[i], whole.upper[k][i])
@@ -241,14 +238,23 @@ struct SymbolicBounder: Sendable {
         for i in 0..<n { s += a[p * n + i] * layer.bias[i] }
         c[p] += s
       }
+      // next = a W, row by row as a sum of W's rows: the coefficients of inactive neurons are
+      // 0 after the relaxation and are skipped (a dgemm cannot skip them, and packing the
+      // small weight matrix on every call cost more than the products on ACAS Xu).
       let m = layer.inputSize
       var next = [Double](repeating: 0, count: rows * m)
       a.withUnsafeBufferPointer { ap in
         layer.weights.withUnsafeBufferPointer { w in
           next.withUnsafeMutableBufferPointer { out in
-            BLAS.gemm(
-              transposeA: false, m: rows, n: m, k: n, a: ap.baseAddress!, b: w.baseAddress!,
-              beta: 0, c: out.baseAddress!)
+            for p in 0..<rows {
+              let o = out.baseAddress! + p * m
+              for i in 0..<n {
+                let v = ap[p * n + i]
+                if v == 0 { continue }
+                let wr = w.baseAddress! + i * m
+                for q in 0..<m { o[q] += v * wr[q] }
+              }
+            }
           }
         }
       }

@@ -20,13 +20,20 @@ extension SymbolicBounder {
   /// picked): the bound is `max_x` of a function linear in each slope, so by the envelope
   /// argument its derivative is the one at the maximizer. One step is one back substitution
   /// and one forward pass of a single row.
+  ///
+  /// With `simplex`, `c` is a point of the simplex (nonnegative, sum 1) and the bound is of
+  /// the smallest output, `min_i y_i <= sum_i c_i y_i`: each step also moves `c` by a
+  /// projected subgradient step (Polyak's, towards `target`) on the simplex, the subgradient of
+  /// the bound with respect to `c` being the relaxed network's outputs at the maximizer (the
+  /// bound is the support function of the relaxation, convex in `c`).
   func upperBound(
     outputs c: [Double], inputs d: [Double], constant: Double, box: BoxBounds, alphaSteps: Int = 0,
-    rows: [LinearRow] = [], target: Double = -.infinity
+    rows: [LinearRow] = [], target: Double = -.infinity, simplex: Bool = false
   ) -> LinearBound {
     let top = network.layers.count - 1
     let outputMagnitude = box.magnitudes[top + 1]
     var relaxations = box.relaxations
+    var c = c
     var multipliers = [Double](repeating: 0, count: rows.count)
     var best: LinearBound? = nil
     var rate = 1.0
@@ -63,6 +70,18 @@ extension SymbolicBounder {
       step += 1
       guard step <= alphaSteps, value.isFinite, value > target else { break }
       let (gradient, outputs) = slopeGradient(kept, vertex: vertex, relaxations: relaxations)
+      if simplex, c.count > 1 {
+        // The subgradient's component along the simplex, and Polyak's step towards the target
+        // (or 10% below the bound without one).
+        let mean = outputs.reduce(0, +) / Double(outputs.count)
+        let g = outputs.map { $0 - mean }
+        let norm = g.reduce(0) { $0 + $1 * $1 }
+        let goal = target.isFinite ? target : value - 0.1 * (1 + abs(value))
+        if norm > 0 {
+          let eta = rate * max(0, value - goal) / norm
+          c = projectOntoSimplex(zip(c, g).map { $0 - eta * $1 })
+        }
+      }
       var largest = 0.0
       for g in gradient { for v in g { largest = max(largest, abs(v)) } }
       if largest > 0 {
@@ -136,4 +155,17 @@ extension SymbolicBounder {
     }
     return (gradient, h)
   }
+}
+
+/// The Euclidean projection of `v` onto the simplex `{w >= 0, sum w = 1}` (sort and threshold).
+func projectOntoSimplex(_ v: [Double]) -> [Double] {
+  let sorted = v.sorted(by: >)
+  var sum = 0.0
+  var theta = 0.0
+  for (k, value) in sorted.enumerated() {
+    sum += value
+    let t = (sum - 1) / Double(k + 1)
+    if value - t > 0 { theta = t }
+  }
+  return v.map { max(0, $0 - theta) }
 }

@@ -89,34 +89,41 @@ public enum SpecNetworkProver {
     }
   }
 
-  /// The input branch and bound (`bab`, symbolic bounds) maximizing the spec network's output
-  /// on networks with at most `BaBBackend.maxInputs` inputs, stopped as soon as a point reaches
-  /// margin 0 (`sat`) and pruning every box whose bound is below 0: `unsat` when the bound of
-  /// every box is negative. bab's bounds are sound in floating point (a proven rounding margin,
-  /// `SymbolicBounds.swift`), so a negative bound is a proof without a further margin.
+  /// The input branch and bound (`bab`, symbolic bounds) maximizing the disjunct's margin on
+  /// networks with at most `BaBBackend.maxInputs` inputs: the network followed by one output
+  /// per row (`marginRowsNetwork`), the smallest maximized (`BaBBackend.maximizeMinimum`),
+  /// stopped as soon as a point reaches margin 0 (`sat`) and pruning every box whose bound is
+  /// below 0: `unsat` when the bound of every box is negative. bab's bounds are sound in
+  /// floating point (a proven rounding margin, `SymbolicBounds.swift`), so a negative bound is
+  /// a proof without a further margin.
   public static let bab: DisjunctProver = { problem, context in
     guard problem.network.inputSize <= BaBBackend.maxInputs else {
       return .unknown("more than \(BaBBackend.maxInputs) inputs: bab does not split them")
     }
-    guard let spec = specNetwork(problem) else {
+    guard let spec = marginRowsNetwork(problem) else {
       return .unknown("rows naming both inputs and outputs are not supported by the spec network")
     }
     let (p, c, start) = specProblem(problem, spec, context) { $0.method = .bab }
     var backend = BaBBackend(warmStart: start)
     backend.pruneAt = 0
     backend.stopAt = 0
+    backend.maximizeMinimum = true
     let result = backend.solve(p, c)
+    var boxes = ""
+    if case .int(let n)? = result.statistics.first(where: { $0.0 == "boxes" })?.1 {
+      boxes = " (\(n) boxes)"
+    }
     if let x = result.point, let v = result.claimedObjective, v >= 0 { return .sat(x) }
     if let bound = result.bound, bound < 0, result.status != .timeLimit,
       result.status != .interrupted
     {
-      return .unsat("bab bound \(formatNumber(bound)) < 0")
+      return .unsat("bab bound \(formatNumber(bound)) < 0\(boxes)")
     }
     switch result.status {
     case .timeLimit, .interrupted: return .timeout
     default:
       return .unknown(
-        "bab ended \(result.status.rawValue), bound \(result.bound.map(formatNumber) ?? "none")")
+        "bab ended \(result.status.rawValue), bound \(result.bound.map(formatNumber) ?? "none")\(boxes)")
     }
   }
 
@@ -130,10 +137,13 @@ public enum SpecNetworkProver {
     var options = problem.options
     adjust(&options)
     options.timeLimit = max(0, context.remaining)
+    // (With several outputs, the bab prover maximizes their minimum; the objective's weights
+    // are then unused.)
     let p = Problem(
       network: spec, polytope: problem.polytope,
       objective: Objective(
-        sense: .maximize, outputWeights: [1],
+        sense: .maximize,
+        outputWeights: [1] + [Double](repeating: 0, count: spec.outputSize - 1),
         inputWeights: [Double](repeating: 0, count: problem.network.inputSize)),
       options: options)
     var c = context
@@ -141,17 +151,11 @@ public enum SpecNetworkProver {
     return (p, c, context.userStarts.first { $0.count == problem.network.inputSize })
   }
 
-  /// The problem's network followed by layers computing its margin (one output); nil when a
-  /// row names inputs as well as outputs (the spec network would have to carry the inputs).
-  ///
-  /// The rows' affine maps `a_r = h_r - H_r y` are merged into the last layer when it is linear
-  /// (appended otherwise). The minimum of the `a_r` is a tree of pairwise minima,
-  /// `min(a, b) = (relu(a - L_a) + L_a) - relu(a - b)`, where `L_a` is a lower bound of `a`
-  /// over the inputs' box: interval bounds lowered by `1e-6 (1 + |L|)`, so `a - L_a` is
-  /// provably positive and the ReLU passes `a` exactly (and is stable, costing the MILP no
-  /// binary). An odd element passes as `relu(a - L_a) + L_a`. Without rows, the margin is the
-  /// constant 1 (every point qualifies).
-  public static func specNetwork(_ problem: Problem) -> Network? {
+  /// The problem's network followed by one output per row, the row's margin
+  /// `a_r = h_r - H_r y` (the map merged into the last layer when it is linear); without rows,
+  /// one output, the constant 1 (every point qualifies). Nil when a row names inputs as well as
+  /// outputs (the network would have to carry the inputs).
+  public static func marginRowsNetwork(_ problem: Problem) -> Network? {
     let rows = problem.outputConstraints
     let net = problem.network
     let m = net.outputSize
@@ -187,6 +191,21 @@ public enum SpecNetworkProver {
           name: "margin-rows", inputSize: m, outputSize: r, weights: rows.outputMatrix.map { -$0 },
           bias: rows.rhs, activation: .linear))
     }
+    return Network(name: net.name, layers: layers)
+  }
+
+  /// The problem's network followed by layers computing its margin (one output); nil when a
+  /// row names inputs as well as outputs (the spec network would have to carry the inputs).
+  ///
+  /// The minimum of the rows' margins `a_r` (`marginRowsNetwork`) is a tree of pairwise minima,
+  /// `min(a, b) = (relu(a - L_a) + L_a) - relu(a - b)`, where `L_a` is a lower bound of `a`
+  /// over the inputs' box: interval bounds lowered by `1e-6 (1 + |L|)`, so `a - L_a` is
+  /// provably positive and the ReLU passes `a` exactly (and is stable, costing the MILP no
+  /// binary). An odd element passes as `relu(a - L_a) + L_a`.
+  public static func specNetwork(_ problem: Problem) -> Network? {
+    guard let rowsNetwork = marginRowsNetwork(problem) else { return nil }
+    var layers = rowsNetwork.layers
+    let net = problem.network
     var level = 0
     while layers[layers.count - 1].outputSize > 1 {
       let top = layers.removeLast()

@@ -46,6 +46,11 @@ extension BaBSearch {
     let pass = problem.network.forward(x)
     let layers = problem.network.layers
     var g = outputWeights
+    if minimum {
+      // The smallest output's gradient (a subgradient of the minimum).
+      g = [Double](repeating: 0, count: pass.outputs.count)
+      if let i = pass.outputs.indices.min(by: { pass.outputs[$0] < pass.outputs[$1] }) { g[i] = 1 }
+    }
     for l in stride(from: layers.count - 1, through: 0, by: -1) {
       let layer = layers[l]
       if layer.activation == .relu {
@@ -58,7 +63,7 @@ extension BaBSearch {
       }
       g = next
     }
-    for j in 0..<g.count { g[j] += inputWeights[j] }
+    if !minimum { for j in 0..<g.count { g[j] += inputWeights[j] } }
     return g
   }
 }

@@ -46,6 +46,12 @@ public struct BaBBackend: Backend {
   public var pruneAt: Double? = nil
   /// See `pruneAt`.
   public var stopAt: Double? = nil
+  /// Whether to maximize the network's smallest output instead of the problem's objective
+  /// (`reluc verify`'s margin: one output per row of a disjunct). A box's bound is then the
+  /// smallest of the outputs' bounds, improved by weighting the outputs on the simplex
+  /// (`min_i y_i <= sum_i w_i y_i`, the weights optimized with the slopes): tighter than
+  /// bounding a network of ReLUs that computes the minimum.
+  public var maximizeMinimum = false
 
   /// Creates the back end.
   public init(warmStart: [Double]? = nil) { self.warmStart = warmStart }
@@ -72,7 +78,7 @@ public struct BaBBackend: Backend {
   }
 
   public func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult {
-    let search = BaBSearch(problem, alphaSteps: Self.alphaSteps)
+    let search = BaBSearch(problem, alphaSteps: Self.alphaSteps, minimum: maximizeMinimum)
     let gap = problem.options.mipGap
     @Sendable func tolerance(_ v: Double) -> Double { max(Self.absoluteGap, gap * abs(v)) }
     let (pruneAt, stopAt) = (self.pruneAt ?? -.infinity, self.stopAt ?? .infinity)

@@ -25,13 +25,17 @@ struct BaBSearch: Sendable {
   let rows: [BaBRow]
   /// Alpha-CROWN steps on each box's objective bound.
   let alphaSteps: Int
+  /// Whether the function maximized is the network's smallest output instead of the problem's
+  /// objective (`reluc verify`'s margin over a disjunct's rows; `BaBBackend.maximizeMinimum`).
+  let minimum: Bool
   /// The largest ratio of two inputs' relative widths in a box (see `branch`).
   static let aspectRatio = 16.0
   /// Whether candidates must pass `PointCheck` (rows present).
   var checked: Bool { !rows.isEmpty }
 
-  init(_ problem: Problem, alphaSteps: Int) {
+  init(_ problem: Problem, alphaSteps: Int, minimum: Bool = false) {
     self.problem = problem
+    self.minimum = minimum
     bounder = SymbolicBounder(problem.network)
     let o = problem.objective
     outputWeights = o.outputWeights.map { o.sign * $0 }
@@ -59,6 +63,11 @@ struct BaBSearch: Sendable {
 
   /// `sign * objective` at `x` (a point of the box), or -infinity when it is not feasible.
   func value(at x: [Double]) -> Double {
+    if minimum {
+      if checked, !PointCheck(problem: problem, point: x).feasible { return -.infinity }
+      let v = problem.network.evaluate(x).min() ?? -.infinity
+      return v.isFinite ? v : -.infinity
+    }
     if checked {
       let c = PointCheck(problem: problem, point: x)
       return c.feasible && c.objective.isFinite ? problem.objective.sign * c.objective : -.infinity
@@ -122,8 +131,33 @@ struct BaBSearch: Sendable {
 
   /// The objective's bound over a prepared feasible box (`alphaSteps` alpha-CROWN steps, which
   /// stop once the bound is at most `target`).
+  /// With `minimum`, the bound of the smallest output: each output's own bound (CROWN's
+  /// slopes), then from the output with the smallest, alpha-CROWN steps that also move the
+  /// outputs' weights on the simplex (`SymbolicBounder.upperBound`'s `simplex`).
   func objectiveBound(_ p: Prepared, alphaSteps: Int, target: Double) -> LinearBound? {
     guard let box = p.box else { return nil }
+    if minimum {
+      let m = problem.network.outputSize
+      let zero = [Double](repeating: 0, count: problem.network.inputSize)
+      var best: LinearBound? = nil
+      var first = 0
+      for i in 0..<m {
+        var e = [Double](repeating: 0, count: m)
+        e[i] = 1
+        let b = bounder.upperBound(outputs: e, inputs: zero, constant: 0, box: box)
+        if best == nil || b.value < best!.value {
+          best = b
+          first = i
+        }
+      }
+      guard alphaSteps > 0, let cheap = best, cheap.value > target else { return best }
+      var e = [Double](repeating: 0, count: m)
+      e[first] = 1
+      let b = bounder.upperBound(
+        outputs: e, inputs: zero, constant: 0, box: box, alphaSteps: alphaSteps,
+        rows: p.active, target: target, simplex: true)
+      return b.value < cheap.value ? b : cheap
+    }
     return bounder.upperBound(
       outputs: outputWeights, inputs: inputWeights, constant: constant, box: box,
       alphaSteps: alphaSteps, rows: p.active, target: target)
