@@ -33,6 +33,9 @@ public enum VerifyAnswer: String, Sendable {
 /// disjuncts still open; `sat` as soon as a point checks, `unsat` when every disjunct is proven
 /// empty.
 public struct Verifier: Sendable {
+  /// The share of each disjunct's time its provers get in the first round when a property has
+  /// several disjuncts (`verify`).
+  static let firstRound = 0.1
   /// The witness search's share of the time limit (at most `searchSeconds`). Short: on ACAS Xu
   /// the witnesses it finds come in under a second, and the provers (bab's own incumbents
   /// included) do better with the time (1_1 property 3: unsat in 5.2 s with 5 s of search,
@@ -76,39 +79,46 @@ public struct Verifier: Sendable {
       bestPoints.append(x)
     }
     // Each prover on every disjunct still open, cheap provers first: the time of the later
-    // (exact) ones is shared among fewer disjuncts.
+    // (exact) ones is shared among fewer disjuncts. With several disjuncts, a first round gives
+    // them `firstRound` of their shares, so that an easy one (a witness the search missed) is
+    // not kept waiting behind a hard one; the second round starts again with the time left.
     var open = Array(live.indices)
     var timedOut = false
-    for prover in provers {
-      var still: [Int] = []
-      for (position, k) in open.enumerated() {
-        let (index, problem) = live[k]
-        if context.shouldStop {
-          timedOut = true
-          still += open[position...]
-          break
+    for fraction in live.count > 1 ? [Self.firstRound, 1] : [1.0] {
+      timedOut = false
+      for prover in provers {
+        var still: [Int] = []
+        for (position, k) in open.enumerated() {
+          let (index, problem) = live[k]
+          if context.shouldStop {
+            timedOut = true
+            still += open[position...]
+            break
+          }
+          var c = context
+          // The disjuncts left share the time left evenly; one that ends early leaves its share.
+          c.deadline =
+            monotonicSeconds() + fraction * context.remaining / Double(open.count - position)
+          // The search's best point: a prover's first incumbent.
+          c.userStarts = bestPoints[k].map { [$0] } ?? []
+          let answer = prover.prove(problem, c)
+          log?("disjunct \(index): \(prover.name): \(Self.describe(answer))")
+          switch answer {
+          case .sat(let x):
+            if let w = Self.check(problem, x) { return (.sat, w) }
+            log?("disjunct \(index): \(prover.name)'s point failed the check; not a witness")
+            still.append(k)
+          case .unsat: break
+          case .timeout:
+            timedOut = true
+            still.append(k)
+          case .unknown: still.append(k)
+          }
         }
-        var c = context
-        // The disjuncts left share the time left evenly; one that ends early leaves its share.
-        c.deadline = monotonicSeconds() + context.remaining / Double(open.count - position)
-        // The search's best point: a prover's first incumbent.
-        c.userStarts = bestPoints[k].map { [$0] } ?? []
-        let answer = prover.prove(problem, c)
-        log?("disjunct \(index): \(prover.name): \(Self.describe(answer))")
-        switch answer {
-        case .sat(let x):
-          if let w = Self.check(problem, x) { return (.sat, w) }
-          log?("disjunct \(index): \(prover.name)'s point failed the check; not a witness")
-          still.append(k)
-        case .unsat: break
-        case .timeout:
-          timedOut = true
-          still.append(k)
-        case .unknown: still.append(k)
-        }
+        open = still
+        if open.isEmpty { return (.unsat, nil) }
       }
-      open = still
-      if open.isEmpty { return (.unsat, nil) }
+      if context.shouldStop { break }
     }
     return (timedOut || context.shouldStop ? .timeout : .unknown, nil)
   }
