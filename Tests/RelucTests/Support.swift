@@ -90,3 +90,12 @@ enum Executable {
     )
   }
 }
+
+extension DenseLayer {
+  /// A layer with weights uniform in [-1, 1] and biases uniform in [-0.5, 0.5], drawn from `rng`.
+  static func random(_ n: Int, _ m: Int, _ a: Activation, _ rng: inout Xoshiro256) -> DenseLayer {
+    DenseLayer(
+      inputSize: n, outputSize: m, weights: (0..<(n * m)).map { _ in 2 * rng.unit() - 1 },
+      bias: (0..<m).map { _ in rng.unit() - 0.5 }, activation: a)
+  }
+}

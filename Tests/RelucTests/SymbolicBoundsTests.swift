@@ -123,9 +123,7 @@ enum BaBFixtures {
   @Test func smallestOutputBoundIsSoundAndTighter() throws {
     var rng = Xoshiro256(seed: 11)
     func layer(_ n: Int, _ m: Int, _ a: Activation) -> DenseLayer {
-      DenseLayer(
-        inputSize: n, outputSize: m, weights: (0..<(n * m)).map { _ in 2 * rng.unit() - 1 },
-        bias: (0..<m).map { _ in rng.unit() - 0.5 }, activation: a)
+      DenseLayer.random(n, m, a, &rng)
     }
     var tighter = 0
     for _ in 0..<10 {

@@ -136,9 +136,7 @@ import Testing
   @Test func specNetworkWithOddRowsAndAReluLastLayer() throws {
     var rng = Xoshiro256(seed: 5)
     func layer(_ n: Int, _ m: Int, _ a: Activation) -> DenseLayer {
-      DenseLayer(
-        inputSize: n, outputSize: m, weights: (0..<(n * m)).map { _ in 2 * rng.unit() - 1 },
-        bias: (0..<m).map { _ in rng.unit() - 0.5 }, activation: a)
+      DenseLayer.random(n, m, a, &rng)
     }
     let net = Network(layers: [layer(3, 7, .relu), layer(7, 4, .relu)])
     var rows = OutputConstraints.none(inputSize: 3, outputSize: 4)

@@ -8,8 +8,9 @@ import RelucIR
 // j becomes a row over layer j's pre-activations through the linear relaxation of each ReLU
 // (an unstable neuron with bounds l < 0 < u: `h <= u (z - l) / (u - l)` where its coefficient is
 // positive, `h >= alpha z` with `alpha` in [0, 1] where it is negative; a stable neuron is exact),
-// then over layer j - 1's activations through `z_j = W_j h_{j-1} + b_j` (one dgemm per layer for
-// all rows of a layer, each neuron's upper and lower row stacked). The linear function of the
+// then over layer j - 1's activations through `z_j = W_j h_{j-1} + b_j` (one product per layer
+// for all rows of a layer, each neuron's upper and lower row stacked, skipping the coefficients
+// of inactive neurons). The linear function of the
 // inputs is then maximized over the input box (each coefficient at the end of its interval).
 // `alpha` is CROWN's adaptive choice (1 when u > -l, else 0); the objective's bound in `bab`
 // optimizes it by projected gradient steps (alpha-CROWN, Xu et al. 2021), see
