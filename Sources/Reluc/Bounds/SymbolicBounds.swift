@@ -95,6 +95,8 @@ struct LinearBound: Sendable {
   var margin: Double
   /// The box vertex where the linear function is largest.
   var vertex: [Double]
+  /// Per layer, the lower slopes of the relaxation that gave `value` (empty for linear layers).
+  var slopes: [[Double]] = []
 }
 
 /// Symbolic bounds for one network (its absolute weights cached).

@@ -63,7 +63,8 @@ extension SymbolicBounder {
       if value.isNaN { value = .infinity }
       if best == nil || value < best!.value {
         best = LinearBound(
-          coefficients: a, constant: k[0], value: value, margin: margin, vertex: vertex)
+          coefficients: a, constant: k[0], value: value, margin: margin, vertex: vertex,
+          slopes: relaxations.map { $0?.lowerSlope ?? [] })
       } else {
         rate *= 0.5
       }

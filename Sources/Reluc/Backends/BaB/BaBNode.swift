@@ -12,6 +12,8 @@ struct BaBNode: Sendable {
   var depth: Int
   /// The box's pre-activation bounds, valid on its sub-boxes (nil when memory is short).
   var prior: PreactivationBounds?
+  /// The lower slopes of its bound's relaxation (alpha-CROWN's), the children's first slopes.
+  var slopes: [[Double]] = []
 }
 
 /// A max-heap of nodes by bound (best first).
