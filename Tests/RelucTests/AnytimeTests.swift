@@ -32,6 +32,30 @@ import Testing
     #expect(r.point != nil)
   }
 
+  /// `auto`'s race: the walk's core goes to PPGA at `Budget.walkShare` of the limit when the walk
+  /// is behind, never before, and the statistics say which (named `timeLimitIsHonoured...` to
+  /// run alone: it reads the clock).
+  @Test func timeLimitIsHonouredByTheRaceHandover() throws {
+    let p = LimitsTests.problem(LimitsTests.randomNetwork([20, 50, 50, 50, 1], seed: 4)) {
+      $0.method = .auto
+      $0.timeLimit = 1
+      $0.autoMilpNeurons = 0
+    }
+    let r = Solver.solve(p, SolveContext(timeLimit: 1))
+    let stats = Dictionary(uniqueKeysWithValues: r.statistics.map { ($0.0, $0.1) })
+    guard case .string(let core) = try #require(stats["walk_core"]) else {
+      Issue.record("walk_core is not a string")
+      return
+    }
+    if core != "lp_walk to the end" {
+      let words = core.split(separator: " ")
+      try #require(words.count == 4 && words[0] == "ppga" && words[1] == "from", "\(core)")
+      let t = try #require(Double(words[2]))
+      #expect(t >= Budget.walkShare - 0.01 && t <= 1, "handed over at \(t) s")
+    }
+    #expect(r.point != nil)
+  }
+
   /// 10,000 inputs (a wide first layer: LP Walk's region LPs are large there): the limit holds.
   @Test(arguments: [Method.ppga, .lp_walk, .auto])
   func timeLimitIsHonouredOnTenThousandInputs(_ method: Method) throws {

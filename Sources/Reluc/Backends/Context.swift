@@ -89,9 +89,12 @@ public struct SolveContext: @unchecked Sendable {
 extension HighsSolver {
   /// Makes every run of this instance end soon after `stop` (monotonic seconds) passes or an
   /// interrupt is requested, through HiGHS's interrupt callbacks (HiGHS's own `time_limit` is
-  /// checked less often, and not at all while it builds its first basis).
-  func stopping(at stop: Double) throws(HighsError) {
-    shouldInterrupt = { Interrupt.requested || monotonicSeconds() >= stop }
+  /// checked less often, and not at all while it builds its first basis), or `cancellation` is
+  /// cancelled.
+  func stopping(at stop: Double, cancellation: Cancellation? = nil) throws(HighsError) {
+    shouldInterrupt = {
+      Interrupt.requested || monotonicSeconds() >= stop || cancellation?.cancelled == true
+    }
     try enableInterruptCallbacks()
   }
 }

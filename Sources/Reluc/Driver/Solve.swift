@@ -8,7 +8,7 @@ public enum Solver {
   /// handed to the back ends in the context (`SolveContext.bounds`). `auto`: `bab` when the
   /// network has at most `BaBBackend.autoInputs` inputs; otherwise, when the network has
   /// at most `auto_milp_neurons` unstable ReLUs (interval bounds), the exact MILP warm-started by
-  /// PPGA; otherwise PPGA (batched) and LP Walk in parallel on two threads, keeping the better
+  /// PPGA with anytime LP Walk beside it; otherwise PPGA (batched) and LP Walk in parallel on two threads, keeping the better
   /// point. Whatever the method of `auto`, the point reported is the best of its members' points
   /// and of a few trivial points (`keepingBest`).
   public static func solve(_ problem: Problem, _ context: SolveContext) -> SolutionReport {
@@ -104,8 +104,11 @@ public enum Solver {
     let note = "ppga warm start, then milp (\(unstable) unstable ReLUs)"
     guard context.anytime(problem), problem.options.workers >= 2, !tooDeep(problem, seconds: 1)
     else { return warmStartedMILP(problem, context, note: note) }
-    // The cores shared: the MILP on all workers but one, anytime PPGA on the last one until the
-    // MILP ends (a proof cancels it); the better point is reported.
+    // The cores shared: the MILP on all workers but one, anytime LP Walk on the last one until
+    // the MILP ends (a proof cancels it); the better point is reported. LP Walk rather than
+    // PPGA: on the networks small enough for this path the region LPs are cheap and the walk
+    // was the better heuristic (it starts from the MILP's PPGA warm start through the shared
+    // incumbent, and perturbs the best point).
     var shared = problem
     shared.options.workers -= 1
     let exact = shared
@@ -116,39 +119,56 @@ public enum Solver {
     let results = ResultBox()
     DispatchQueue.concurrentPerform(iterations: 2) { k in
       if k == 0 {
-        results.set(0, warmStartedMILP(exact, context, note: note + ", anytime ppga beside"))
+        results.set(0, warmStartedMILP(exact, context, note: note + ", anytime lp_walk beside"))
         done.cancel()
       } else {
-        results.set(1, GradientBackend(.ppga, workers: 1).solve(problem, beside))
+        results.set(1, LPWalkBackend().solve(problem, beside))
       }
     }
     let milp = results.get(0)
-    let ppga = results.get(1)
+    let walk = results.get(1)
     var r = milp
     if let best = context.incumbents?.best, best.value >= claimedValue(problem, milp) {
       r.statistics.append(("found_by", .string(best.method)))
     }
     r.statistics.append(
-      ("ppga_beside_objective", ppga.claimedObjective.map { .number($0) } ?? .null))
-    guard let x = ppga.point else { return r }
+      ("lp_walk_beside_objective", walk.claimedObjective.map { .number($0) } ?? .null))
+    guard let x = walk.point else { return r }
     return keepingBest(
       problem, r, value: claimedValue(problem, r),
       candidates: [
-        Candidate(point: x, value: checkedValue(problem, x), from: "ppga (beside the milp)")
+        Candidate(point: x, value: checkedValue(problem, x), from: "lp_walk (beside the milp)")
       ])
   }
 
-  /// PPGA and LP Walk on the two cores (one thread each) under the same deadline, exchanging
-  /// incumbents through the solve's `Incumbents`: LP Walk starts walks from PPGA's points (when
-  /// PPGA improved the incumbent since its last look), PPGA's anytime starts perturb the
-  /// incumbent whoever found it. The best point wins (or a trivial point, when it is better
-  /// still); `found_by` names the method that found it. PPGA (batched) rather than PPGA_LR:
-  /// the batched starts make it the stronger heuristic of the two on wide networks.
+  /// PPGA and LP Walk on the two cores under the same deadline, exchanging incumbents through
+  /// the solve's `Incumbents`. Anytime, the race begins as `lp_walk` alone does: batched PPGA on
+  /// every core for `Budget.walkSeed` of the limit (at most `walkSeedSeconds`), so that the walk
+  /// starts from a good point. Then one thread each: LP Walk starts walks from PPGA's points
+  /// (when PPGA improved the incumbent since its last look), PPGA's anytime starts perturb the
+  /// incumbent whoever found it, and at `Budget.walkShare` of the limit the walk's core goes to
+  /// a second PPGA worker unless the walk is ahead (`walkThenHelp`). The best point wins (or a
+  /// trivial point, when it is better still); `found_by` names the method that found it. PPGA
+  /// (batched) rather than PPGA_LR: the batched starts make it the stronger heuristic of the
+  /// two on wide networks.
   static func race(_ problem: Problem, _ context: SolveContext, unstable: Int) -> SolveResult {
     var trivial = trivialCandidates(problem)
     // PPGA checks its deadline between passes: on a network too deep for one pass of the
     // batched kernel in the time left it would outlast the limit, so LP Walk runs alone.
     let ppgaTooDeep = tooDeep(problem, seconds: context.remaining)
+    var seed: SolveResult? = nil
+    if !ppgaTooDeep, context.anytime(problem) {
+      var first = context
+      first.deadline = min(
+        context.deadline,
+        monotonicSeconds()
+          + min(Budget.walkSeedSeconds, Budget.walkSeed * (context.deadline - context.start)))
+      seed = GradientBackend(.ppga).solve(problem, first)
+    }
+    // The race's PPGA draws other starts than the seed's.
+    var racing = problem
+    if seed != nil { racing.options.seed += 1_000_003 }
+    let ppgaProblem = racing
     let results = ResultBox()
     DispatchQueue.concurrentPerform(iterations: 2) { k in
       let r =
@@ -156,9 +176,12 @@ public enum Solver {
         ? (ppgaTooDeep
           ? SolveResult(
             status: context.stopStatus, method: .ppga, message: "not run: the network is too deep")
-          : GradientBackend(.ppga, workers: 1).solve(problem, context))
+          : GradientBackend(.ppga, workers: 1).solve(ppgaProblem, context))
         : walkThenHelp(problem, context, results, ppga: !ppgaTooDeep)
       results.set(k, r)
+    }
+    if let x = seed?.point {
+      trivial.append(Candidate(point: x, value: checkedValue(problem, x), from: "ppga (the seed)"))
     }
     let a = results.get(0)
     let b = results.get(1)
@@ -176,6 +199,9 @@ public enum Solver {
         )
       ),
       at: 0)
+    if let core = b.statistics.first(where: { $0.0 == "walk_core" }), r.method != b.method {
+      r.statistics.append(core)
+    }
     r.statistics.append(("other_method", .string(loser.method.rawValue)))
     r.statistics.append(("other_objective", loser.claimedObjective.map { .number($0) } ?? .null))
     if let best = context.incumbents?.best {
@@ -191,30 +217,48 @@ public enum Solver {
     return keepingBest(problem, r, value: max(va, vb), candidates: trivial)
   }
 
-  /// The race's second core: LP Walk for `Budget.walkShare` of the time; then, anytime, LP Walk
-  /// again when it found the incumbent, otherwise a second PPGA worker (another random stream)
-  /// for the rest (its result in slot 2 of `results`): on a wide network, whose region LPs take
-  /// seconds, the core then serves the method that is ahead.
+  /// The race's second core: anytime LP Walk; at `Budget.walkShare` of the time it keeps the
+  /// core only when it is ahead: it found the incumbent, or improved it in the second half of
+  /// its time so far (the same walk goes on: on a wide network building its LP takes seconds,
+  /// and a walk climbs for a while through regions whose LPs are warm-started), otherwise it is cancelled and a second PPGA worker (another random
+  /// stream) takes the core for the rest (its result in slot 2 of `results`): the core then
+  /// serves the method that is ahead.
   static func walkThenHelp(
     _ problem: Problem, _ context: SolveContext, _ results: ResultBox, ppga: Bool
   ) -> SolveResult {
-    guard context.anytime(problem), ppga, let incumbents = context.incumbents else {
+    guard context.anytime(problem), ppga, let incumbents = context.incumbents,
+      context.cancellation == nil
+    else {
       return LPWalkBackend().solve(problem, context)
     }
-    var first = context
-    first.deadline = context.start + Budget.walkShare * (context.deadline - context.start)
-    let walk = LPWalkBackend().solve(problem, first)
-    guard !context.shouldStop else { return walk }
-    if incumbents.best?.method == Method.lp_walk.rawValue {
-      let again = LPWalkBackend().solve(problem, context)
-      return claimedValue(problem, again) > claimedValue(problem, walk) ? again : walk
+    let yield = Cancellation()
+    var walkContext = context
+    walkContext.cancellation = yield
+    let checkpoint = context.start + Budget.walkShare * (context.deadline - context.start)
+    // Ahead: the walk found the incumbent, or improved it in the second half of its time so far.
+    let begun = monotonicSeconds() - context.start
+    DispatchQueue.global().asyncAfter(
+      deadline: .now() + max(0, checkpoint - monotonicSeconds())
+    ) {
+      let recent = begun + (checkpoint - context.start - begun) / 2
+      let ahead =
+        incumbents.best?.method == Method.lp_walk.rawValue
+        || incumbents.trace.contains { $0.method == Method.lp_walk.rawValue && $0.seconds >= recent }
+      if !ahead { yield.cancel() }
     }
+    var walk = LPWalkBackend().solve(problem, walkContext)
+    guard yield.cancelled, !context.shouldStop else {
+      walk.statistics.append(("walk_core", .string("lp_walk to the end")))
+      return walk
+    }
+    let handover = monotonicSeconds() - context.start
     var other = problem
     other.options.seed += 7_000_003
     results.set(2, GradientBackend(.ppga, workers: 1).solve(other, context))
-    var r = walk
-    r.status = context.stopStatus
-    return r
+    walk.status = context.stopStatus
+    walk.statistics.append(
+      ("walk_core", .string("ppga from \(formatNumber((handover * 100).rounded() / 100)) s")))
+    return walk
   }
 
   /// Whether PPGA (which checks its deadline between passes of the batched kernel) could

@@ -22,14 +22,16 @@ final class PatternLP {
   /// Region LPs solved.
   private(set) var solves = 0
 
-  init(problem: Problem, bounds: PreactivationBounds, stop: Double, verbose: Bool = false)
-    throws(HighsError)
+  init(
+    problem: Problem, bounds: PreactivationBounds, stop: Double,
+    cancellation: Cancellation? = nil, verbose: Bool = false
+  ) throws(HighsError)
   {
     self.problem = problem
     model = try BigMModel(problem: problem, bounds: bounds, relaxed: true, stop: stop)
     try model.solver.setLogging(verbose)
     try model.setObjective(problem)
-    try model.solver.stopping(at: stop)
+    try model.solver.stopping(at: stop, cancellation: cancellation)
     // HiGHS's own choice of dual pricing rather than the Devex of `BigMModel`'s relaxations: the
     // relaxation's first solve, from scratch, is the one that matters, and on a wide network
     // Devex makes it several times slower.

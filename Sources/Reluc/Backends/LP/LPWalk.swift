@@ -95,7 +95,7 @@ struct LPWalk {
     self.context = context
     lp = try PatternLP(
       problem: problem, bounds: context.intervalBounds(problem), stop: context.deadline,
-      verbose: context.verbose)
+      cancellation: context.cancellation, verbose: context.verbose)
     domain = try Domain(problem.polytope)
     rng = Xoshiro256(seed: UInt64(problem.options.seed))
     sign = problem.objective.sign
