@@ -66,3 +66,40 @@ def random_network(sizes, seed, last="linear"):
         act = "relu" if k < len(sizes) - 2 else last
         layers.append((W, b, act))
     return layers
+
+
+def relu_count(layers):
+    """The number of hidden ReLUs."""
+    return sum(W.shape[0] for W, _, act in layers if act == "relu")
+
+
+def patterns(layers):
+    """Every activation pattern of the hidden ReLUs (tuples of 0/1, layer by layer)."""
+    import itertools
+    return itertools.product([0, 1], repeat=relu_count(layers))
+
+
+def pattern_region(layers, pattern):
+    """The linear region of an activation pattern, for the fixture generators that enumerate
+    patterns: per layer ((Z, z), (M, m)), the affine maps of the network's input to the layer's
+    pre-activation (Z x + z) and output (M x + m) on the pattern, and the rows G x <= g (one per
+    ReLU: z >= 0 when active, z <= 0 when not) that describe the region."""
+    n = layers[0][0].shape[1]
+    M, m = np.eye(n), np.zeros(n)
+    maps, rows, rhs = [], [], []
+    k = 0
+    for W, b, act in layers:
+        Z, z = W @ M, W @ m + b
+        if act == "relu":
+            s = np.array(pattern[k:k + W.shape[0]], dtype=float)
+            k += W.shape[0]
+            for i in range(W.shape[0]):
+                if s[i]:   # z >= 0  ->  -Z x <= z
+                    rows.append(-Z[i]); rhs.append(z[i])
+                else:      # z <= 0
+                    rows.append(Z[i]); rhs.append(-z[i])
+            M, m = Z * s[:, None], z * s
+        else:
+            M, m = Z, z
+        maps.append(((Z, z), (M, m)))
+    return maps, rows, rhs

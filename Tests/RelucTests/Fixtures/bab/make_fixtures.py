@@ -10,40 +10,24 @@
 
     python3 Tests/RelucTests/Fixtures/bab/make_fixtures.py
 """
-import itertools, json, os, sys
+import json, os, sys
 import numpy as np
 from scipy.optimize import linprog
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "..", "..", "..", "scripts"))
-from netxml import write_network, random_network
+from netxml import write_network, random_network, patterns, pattern_region
 
 
-def regions(layers, n, upto):
+def regions(layers, upto):
     """Yields (rows, rhs, maps) per activation pattern of the ReLU layers before layer `upto`:
     maps[k] = (M, m) with z_k = M x + m for k <= upto (layer upto's pre-activation last)."""
-    relu = [W.shape[0] for W, _, act in layers[:upto] if act == "relu"]
-    for pattern in itertools.product([0, 1], repeat=sum(relu)):
-        M, m = np.eye(n), np.zeros(n)
-        rows, rhs, maps = [], [], []
-        k = 0
-        for W, bias, act in layers[:upto + 1]:
-            Z, zb = W @ M, W @ m + bias
-            maps.append((Z, zb))
-            if len(maps) == upto + 1:
-                break
-            if act == "relu":
-                s = np.array(pattern[k:k + W.shape[0]])
-                k += W.shape[0]
-                for i in range(W.shape[0]):
-                    if s[i]:
-                        rows.append(-Z[i]); rhs.append(zb[i])
-                    else:
-                        rows.append(Z[i]); rhs.append(-zb[i])
-                M, m = Z * s[:, None], zb * s
-            else:
-                M, m = Z, zb
-        yield rows, rhs, maps
+    n = layers[0][0].shape[1]
+    W, bias, _ = layers[upto]
+    for pattern in patterns(layers[:upto]):
+        maps, rows, rhs = pattern_region(layers[:upto], pattern) if upto else ([], [], [])
+        M, m = maps[-1][1] if maps else (np.eye(n), np.zeros(n))
+        yield rows, rhs, [pre for pre, _ in maps] + [(W @ M, W @ m + bias)]
 
 
 def exact_bounds(layers, lo, hi):
@@ -53,7 +37,7 @@ def exact_bounds(layers, lo, hi):
     for l, (W, _, _) in enumerate(layers):
         lw = np.full(W.shape[0], np.inf)
         up = np.full(W.shape[0], -np.inf)
-        for rows, rhs, maps in regions(layers, n, l):
+        for rows, rhs, maps in regions(layers, l):
             Z, zb = maps[l]
             A = np.array(rows) if rows else None
             b = np.array(rhs) if rows else None
@@ -77,7 +61,7 @@ def rows_optimum(layers, lo, hi, c, d, G, H, h):
     n = layers[0][0].shape[1]
     best = None
     L = len(layers) - 1
-    for rows, rhs, maps in regions(layers, n, L):
+    for rows, rhs, maps in regions(layers, L):
         Z, zb = maps[L]
         if layers[L][2] == "relu":
             raise ValueError("linear output layer expected")

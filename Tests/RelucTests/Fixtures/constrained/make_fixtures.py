@@ -15,35 +15,7 @@ from scipy.optimize import linprog
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "..", "..", "..", "scripts"))
-from netxml import write_network, random_network
-
-
-def affine_maps(layers, pattern):
-    """Per layer (pre, post) affine maps of the network's input on a pattern:
-    returns list of ((Z, z), (H, h)) and the rows (G, g) with G u <= g describing the region."""
-    n = layers[0][0].shape[1]
-    M, m = np.eye(n), np.zeros(n)
-    maps, rows, rhs = [], [], []
-    k = 0
-    for W, b, act in layers:
-        Z, z = W @ M, W @ m + b
-        if act == "relu":
-            s = np.array(pattern[k:k + W.shape[0]], dtype=float)
-            k += W.shape[0]
-            for i in range(W.shape[0]):
-                if s[i]:
-                    rows.append(-Z[i]); rhs.append(z[i])
-                else:
-                    rows.append(Z[i]); rhs.append(-z[i])
-            M, m = Z * s[:, None], z * s
-        else:
-            M, m = Z, z
-        maps.append(((Z, z), (M, m)))
-    return maps, rows, rhs
-
-
-def relu_count(layers):
-    return sum(W.shape[0] for W, _, act in layers if act == "relu")
+from netxml import write_network, random_network, relu_count, pattern_region
 
 
 class Case:
@@ -98,7 +70,7 @@ class Case:
         for patterns in itertools.product(*[itertools.product([0, 1], repeat=c) for c in counts]):
             maps, A_ub, b_ub = [], [], []
             for (alias, layers, cols), pat in zip(self.nets, patterns):
-                mp, rows, rhs = affine_maps(layers, pat)
+                mp, rows, rhs = pattern_region(layers, pat)
                 maps.append(mp)
                 for r, v in zip(rows, rhs):
                     full = np.zeros(self.n)

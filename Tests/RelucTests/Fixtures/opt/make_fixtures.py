@@ -4,38 +4,21 @@ with scipy (max c.y + d.x over {x in X : pattern holds}), and the best value is 
 
     python3 Tests/RelucTests/Fixtures/opt/make_fixtures.py
 """
-import itertools, os, sys
+import os, sys
 import numpy as np
 from scipy.optimize import linprog
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "..", "..", "..", "scripts"))
-from netxml import write_network, random_network
+from netxml import write_network, random_network, patterns, pattern_region
 
 
 def region_optimum(layers, lo, hi, A, b, c, d, sense):
     """Enumerate patterns; return the optimum of sense (c.y + d.x) or None if infeasible."""
-    n = layers[0][0].shape[1]
-    hidden = [W.shape[0] for W, _, act in layers if act == "relu"]
     best = None
-    for pattern in itertools.product([0, 1], repeat=sum(hidden)):
-        # Affine maps of the pre-activations: z = M x + m, layer by layer.
-        M, m = np.eye(n), np.zeros(n)
-        rows, rhs = [], []
-        k = 0
-        for W, bias, act in layers:
-            Z, zb = W @ M, W @ m + bias
-            if act == "relu":
-                s = np.array(pattern[k:k + W.shape[0]])
-                k += W.shape[0]
-                for i in range(W.shape[0]):
-                    if s[i]:   # z >= 0  ->  -Z x <= zb
-                        rows.append(-Z[i]); rhs.append(zb[i])
-                    else:      # z <= 0
-                        rows.append(Z[i]); rhs.append(-zb[i])
-                M, m = Z * s[:, None], zb * s
-            else:
-                M, m = Z, zb
+    for pattern in patterns(layers):
+        maps, rows, rhs = pattern_region(layers, pattern)
+        M, m = maps[-1][1]
         obj = c @ M + d
         const = c @ m
         A_ub = np.array(rows + ([] if A is None else list(A)))

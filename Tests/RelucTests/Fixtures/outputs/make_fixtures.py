@@ -12,36 +12,20 @@ from). Levels are set from the exact range of y1 (also by enumeration).
 
     python3 Tests/RelucTests/Fixtures/outputs/make_fixtures.py
 """
-import itertools, json, os, sys
+import json, os, sys
 import numpy as np
 from scipy.optimize import linprog
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "..", "..", "..", "scripts"))
-from netxml import write_network, random_network, forward
+from netxml import write_network, random_network, forward, patterns, pattern_region
 
 
-def regions(layers, n):
+def regions(layers):
     """Yields (rows, rhs, M, m) per activation pattern: region {rows x <= rhs}, y = M x + m."""
-    hidden = [W.shape[0] for W, _, act in layers if act == "relu"]
-    for pattern in itertools.product([0, 1], repeat=sum(hidden)):
-        M, m = np.eye(n), np.zeros(n)
-        rows, rhs = [], []
-        k = 0
-        for W, bias, act in layers:
-            Z, zb = W @ M, W @ m + bias
-            if act == "relu":
-                s = np.array(pattern[k:k + W.shape[0]])
-                k += W.shape[0]
-                for i in range(W.shape[0]):
-                    if s[i]:   # z >= 0  ->  -Z x <= zb
-                        rows.append(-Z[i]); rhs.append(zb[i])
-                    else:      # z <= 0
-                        rows.append(Z[i]); rhs.append(-zb[i])
-                M, m = Z * s[:, None], zb * s
-            else:
-                M, m = Z, zb
-        yield rows, rhs, M, m
+    for pattern in patterns(layers):
+        maps, rows, rhs = pattern_region(layers, pattern)
+        yield (rows, rhs) + maps[-1][1]
 
 
 def optimum(layers, lo, hi, A, b, c, d, G, H, h, sense):
@@ -49,7 +33,7 @@ def optimum(layers, lo, hi, A, b, c, d, G, H, h, sense):
     n = len(lo)
     best, arg = None, None
     sign = -1 if sense == "maximize" else 1
-    for rows, rhs, M, m in regions(layers, n):
+    for rows, rhs, M, m in regions(layers):
         obj = c @ M + d
         const = c @ m
         R = list(rows) + list(A) + [np.asarray(G[r]) + np.asarray(H[r]) @ M for r in range(len(h))]

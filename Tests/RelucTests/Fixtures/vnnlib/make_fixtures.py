@@ -9,13 +9,13 @@ computed first, so every answer is clear of rounding.
 
     python3 Tests/RelucTests/Fixtures/vnnlib/make_fixtures.py
 """
-import itertools, os, sys
+import os, sys
 import numpy as np
 from scipy.optimize import linprog
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "..", "..", "..", "scripts"))
-from netxml import write_network, random_network
+from netxml import write_network, random_network, patterns, pattern_region
 
 out_dir = os.path.join(here, "verify")
 
@@ -23,25 +23,11 @@ out_dir = os.path.join(here, "verify")
 def max_margin(layers, lo, hi, rows, in_rows=()):
     """rows: list of (g, h, b) meaning g.x + h.y <= b; in_rows: (a, c) meaning a.x <= c."""
     n = layers[0][0].shape[1]
-    hidden = [W.shape[0] for W, _, act in layers if act == "relu"]
     best = -np.inf
-    for pattern in itertools.product([0, 1], repeat=sum(hidden)):
-        M, m = np.eye(n), np.zeros(n)
-        A, c = [], []
-        k = 0
-        for W, bias, act in layers:
-            Z, zb = W @ M, W @ m + bias
-            if act == "relu":
-                s = np.array(pattern[k:k + W.shape[0]])
-                k += W.shape[0]
-                for i in range(W.shape[0]):
-                    if s[i]:
-                        A.append(np.append(-Z[i], 0)); c.append(zb[i])
-                    else:
-                        A.append(np.append(Z[i], 0)); c.append(-zb[i])
-                M, m = Z * s[:, None], zb * s
-            else:
-                M, m = Z, zb
+    for pattern in patterns(layers):
+        maps, region, rhs = pattern_region(layers, pattern)
+        M, m = maps[-1][1]
+        A, c = [np.append(r, 0) for r in region], list(rhs)
         for g, h, b in rows:
             # t + g.x + h.(M x + m) <= b
             A.append(np.append(np.asarray(g) + np.asarray(h) @ M, 1)); c.append(b - np.asarray(h) @ m)
