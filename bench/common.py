@@ -33,3 +33,27 @@ def model(net_path, extra="", tag=""):
     with open(path, "w") as f:
         f.write(f'network "{os.path.basename(net_path)}"\nmaximize y[0]\nconstraint 0 <= x <= 1\n{extra}')
     return path
+
+
+def output_row_instance(n, hidden, seed):
+    """The instances of bench/outputs.py and outputs_penalty.py: a random network (PyTorch-style
+    init) with two outputs, written to bench/out, and y over 10000 uniform samples of [0,1]^n.
+    Oriented so that a row on y1 can bind: when y1 at the best sample of y0 is below its median,
+    y1 is negated (the row is then y1 >= -level on the network as drawn). Returns the network's
+    path, the model's path (option seed) and the samples' outputs."""
+    import numpy as np
+    from netxml import forward
+    name = f"outputs_{n}-{'-'.join(map(str, hidden))}-2_s{seed}"
+    path = os.path.join(out, name + ".xml")
+    layers = random_network([n] + hidden + [2], seed)
+    samples = np.random.default_rng(seed).random((10000, n))
+    ys = np.array([forward(layers, x) for x in samples])
+    if ys[np.argmax(ys[:, 0]), 1] < np.median(ys[:, 1]):
+        W, b, act = layers[-1]
+        W, b = W.copy(), b.copy()
+        W[1] *= -1
+        b[1] *= -1
+        layers[-1] = (W, b, act)
+        ys[:, 1] *= -1
+    write_network(path, layers, name=name)
+    return path, model(path, f"option seed = {seed}\n"), ys

@@ -17,8 +17,7 @@ feasible and the method did not, and the mean relative gap to the reference opti
 import argparse, csv, os, sys
 import numpy as np
 
-from common import out, rbench, run_json, model, write_network, random_network
-from netxml import forward
+from common import out, rbench, run_json, output_row_instance
 
 METHODS = ["milp", "ppga", "ppga_lr", "gradient_walk", "lp_walk", "milp_walk"]
 SMALL = [(5, [20]), (10, [30, 30])]
@@ -49,24 +48,9 @@ def solve(rmod, level, method, limit, seed):
 rows = []
 for half, (n, hidden) in sizes:
     for seed in range(1, seeds + 1):
-        name = f"outputs_{n}-{'-'.join(map(str, hidden))}-2_s{seed}"
-        path = os.path.join(out, name + ".xml")
-        layers = random_network([n] + hidden + [2], seed)
-        rng = np.random.default_rng(seed)
-        samples = rng.random((10000, n))
-        ys = np.array([forward(layers, x) for x in samples])
-        # Oriented so that the row can bind: when y1 at the best sample of y0 is below its
-        # median, y1 is negated (the row is then y1 >= -level on the network as drawn).
-        if ys[np.argmax(ys[:, 0]), 1] < np.median(ys[:, 1]):
-            W, b, act = layers[-1]
-            W, b = W.copy(), b.copy()
-            W[1] *= -1
-            b[1] *= -1
-            layers[-1] = (W, b, act)
-            ys[:, 1] *= -1
-        write_network(path, layers, name=name)
+        path, rmod, ys = output_row_instance(n, hidden, seed)
+        name = os.path.basename(path)[:-4]
         y1 = ys[:, 1]
-        rmod = model(path, f"option seed = {seed}\n")
         for tag, q in QUANTILES:
             level = float(np.quantile(y1, q))
             res = {m: solve(rmod, level, m, a.limit, seed) for m in METHODS}

@@ -10,26 +10,14 @@ mean relative gap to the best value any run found on the instance.
 import os, sys
 import numpy as np
 
-from common import out, rbench, run_json, model, write_network, random_network
-from netxml import forward
+from common import out, rbench, run_json, output_row_instance
 
 METHODS = ["ppga", "ppga_lr", "gradient_walk"]
 MUS = [0, 1, 10, 100]
 rows = []
 for n, hidden, seed in [(10, [30, 30], 1), (10, [30, 30], 3), (50, [100], 3), (100, [50, 50, 50], 2)]:
-    name = f"outputs_{n}-{'-'.join(map(str, hidden))}-2_s{seed}"
-    path = os.path.join(out, name + ".xml")
-    layers = random_network([n] + hidden + [2], seed)
-    ys = np.array([forward(layers, x) for x in np.random.default_rng(seed).random((10000, n))])
-    if ys[np.argmax(ys[:, 0]), 1] < np.median(ys[:, 1]):  # as bench/outputs.py
-        W, b, act = layers[-1]
-        W, b = W.copy(), b.copy()
-        W[1] *= -1
-        b[1] *= -1
-        layers[-1] = (W, b, act)
-        ys[:, 1] *= -1
-    write_network(path, layers, name=name)
-    rmod = model(path, f"option seed = {seed}\n")
+    path, rmod, ys = output_row_instance(n, hidden, seed)
+    name = os.path.basename(path)[:-4]
     for q in (0.1, 0.01):
         level = float(np.quantile(ys[:, 1], q))
         res = {}
