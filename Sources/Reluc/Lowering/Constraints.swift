@@ -35,14 +35,12 @@ extension Lowering {
 
     for s in model.statements {
       guard case .constraint(let name, let binders, let rel, let range) = s else { continue }
-      if let name {
-        if let prev = seenNames[name.name] {
-          diagnostics.report(
-            Messages.duplicateConstraint(name.name), at: loc(name.range),
-            notes: [DiagnosticNote("first defined here", at: loc(prev))])
-          continue
-        }
-        seenNames[name.name] = name.range
+      if let name,
+        !firstUse(
+          of: name, in: &seenNames, Messages.duplicateConstraint(name.name),
+          note: "first defined here")
+      {
+        continue
       }
       let baseName = name?.name ?? "c\(file.position(of: range.start).line)"
       var reportedHuge = false

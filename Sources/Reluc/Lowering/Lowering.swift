@@ -60,6 +60,21 @@ public struct Lowering {
   var file: SourceFile { model.file }
   func loc(_ r: SourceRange) -> DiagnosticLocation { .range(file.path, r) }
 
+  /// Whether `name` is seen for the first time in `seen` (then recorded there); otherwise
+  /// reports `message` at it, with a note `note` at its first use, and returns false.
+  mutating func firstUse(
+    of name: Identifier, in seen: inout [String: SourceRange], _ message: DiagnosticMessage,
+    note: String
+  ) -> Bool {
+    if let prev = seen[name.name] {
+      diagnostics.report(
+        message, at: loc(name.range), notes: [DiagnosticNote(note, at: loc(prev))])
+      return false
+    }
+    seen[name.name] = name.range
+    return true
+  }
+
   /// Lowers the model; command-line option assignments are applied after the file's options.
   /// Returns nil when any error was reported. Runs on a thread with a large stack, like the
   /// parser.

@@ -21,13 +21,10 @@ extension Lowering {
     for s in model.statements {
       guard case .network(let d) = s else { continue }
       if let alias = d.alias {
-        if let prev = aliases[alias.name] {
-          diagnostics.report(
-            Messages.duplicateAlias(alias.name), at: loc(alias.range),
-            notes: [DiagnosticNote("first used here", at: loc(prev))])
-          continue
-        }
-        aliases[alias.name] = alias.range
+        guard
+          firstUse(
+            of: alias, in: &aliases, Messages.duplicateAlias(alias.name), note: "first used here")
+        else { continue }
       } else if let (_, prev) = unaliased {
         diagnostics.report(
           Messages.duplicateNetwork, at: loc(d.range),
