@@ -278,6 +278,43 @@ public final class HighsSolver {
     return x
   }
 
+  /// Replaces the model by the dense LP `max (or min) c.x` s.t. `A x <= b` (row-major `A`, one
+  /// row per entry of `b`), `lower <= x <= upper`.
+  public func passDenseLP(
+    maximize: Bool, cost c: [Double], lower: [Double], upper: [Double], rows a: [Double],
+    rhs b: [Double]
+  ) throws(HighsError) {
+    let n = c.count
+    let m = b.count
+    precondition(lower.count == n && upper.count == n && a.count == n * m)
+    let starts = (0..<m).map { Int32($0 * n) }
+    let index = (0..<(n * m)).map { Int32($0 % n) }
+    let minusInfinity = [Double](repeating: -infinity, count: m)
+    try check(
+      Highs_passLp(
+        handle, Int32(n), Int32(m), Int32(n * m), kHighsMatrixFormatRowwise,
+        maximize ? kHighsObjSenseMaximize : kHighsObjSenseMinimize, 0, c, lower, upper,
+        minusInfinity, b, starts, index, a),
+      "passLp")
+  }
+
+  /// The row duals of the current solution (HiGHS's signs).
+  public func rowDuals() -> [Double] {
+    var x = [Double](repeating: 0, count: columnCount)
+    var y = [Double](repeating: 0, count: rowCount)
+    _ = Highs_getSolution(handle, &x, nil, nil, &y)
+    return y
+  }
+
+  /// A dual ray of the rows (a certificate of primal infeasibility, HiGHS's signs), nil when
+  /// HiGHS has none.
+  public func dualRay() -> [Double]? {
+    var has: Int32 = 0
+    var ray = [Double](repeating: 0, count: rowCount)
+    guard Highs_getDualRay(handle, &has, &ray) != kHighsStatusError, has != 0 else { return nil }
+    return ray
+  }
+
   /// The objective of the current solution.
   public var objectiveValue: Double { Highs_getObjectiveValue(handle) }
 

@@ -95,6 +95,9 @@ public struct SolveOptions: Sendable, Equatable {
   public var obbtSplits: Int = 3
   /// Our branch and bound: the most candidates strong-branched at one node (0: none).
   public var strongBranching: Int = 8
+  /// `bab`: boxes with at most this many unstable ReLUs are solved exactly, one LP per
+  /// activation pattern (0: never).
+  public var babExactReLUs: Int = 8
   /// Relative MIP gap at which the MILP stops.
   public var mipGap: Double = 1e-6
   /// Whether the MILP starts from a short heuristic run's best point.
@@ -161,6 +164,9 @@ public struct SolveOptions: Sendable, Equatable {
     .integer(
       "strong_branching", \.strongBranching, 0...1000,
       "MILP tree (cuts = all): the most candidates strong-branched at one node"),
+    .integer(
+      "bab_exact_relus", \.babExactReLUs, 0...16,
+      "bab: boxes with at most this many unstable ReLUs are solved exactly (one LP per pattern)"),
     .real("mip_gap", \.mipGap, 0, 1, openLower: false, "relative MIP gap at which the MILP stops"),
     .boolean("warm_start", \.warmStart, "start the MILP from a short heuristic run's best point"),
     .integer("threads", \.threads, 0...256, "HiGHS threads (0: HiGHS decides)"),

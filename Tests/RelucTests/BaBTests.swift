@@ -1,5 +1,6 @@
 import Foundation
 import RelucBase
+import RelucHiGHS
 import RelucIR
 import Testing
 
@@ -8,11 +9,17 @@ import Testing
 @Suite struct BaBTests {
   /// `bab` proves the optima of the optimization fixtures (enumeration of regions, scipy),
   /// polytope rows included, and its bound is a bound on the optimum.
-  @Test(arguments: OptFixtures.optimal)
-  func babMatchesRegionEnumeration(_ name: String) throws {
+  /// With `bab_exact_relus = 0` every box is split (no exact boxes), with the default the small
+  /// fixtures are mostly closed by exact boxes.
+  @Test(arguments: OptFixtures.optimal, [0.0, 8.0])
+  func babMatchesRegionEnumeration(_ name: String, _ exact: Double) throws {
     let expected = try #require(OptFixtures.expectedOptimum(name))
-    let (p, r) = try #require(OptFixtures.solve(name, [("method", .identifier("bab"))]))
+    let (p, r) = try #require(
+      OptFixtures.solve(
+        name, [("method", .identifier("bab")), ("bab_exact_relus", .number(exact))]))
     #expect(r.status == .optimal, "\(name): \(r.status)")
+    let stats = Dictionary(uniqueKeysWithValues: r.statistics.map { ($0.0, $0.1) })
+    if exact == 0 { #expect(stats["exact_boxes"] == .int(0)) }
     #expect(r.method == .bab)
     let f = try #require(r.objective)
     #expect(close(f, expected, abs: 1e-6, rel: 0), "\(name): \(f) vs \(expected)")
@@ -24,6 +31,61 @@ import Testing
       #expect(b <= expected + 1e-9)
       #expect(b >= f - 1e-6 - 1e-9)
     }
+  }
+
+  /// The exact box solve (`LeafSolver`) on random networks and random sub-boxes: its certified
+  /// bound is at least the largest value of an independent forward pass over a dense grid of
+  /// the box, and the LP point it returns attains the bound (the box's exact maximum); for the
+  /// objective (first output) and for the smallest output (`verify`'s margin).
+  @Test(arguments: [false, true])
+  func exactBoxesAreSoundAndExact(_ minimum: Bool) throws {
+    var rng = Xoshiro256(seed: minimum ? 43 : 41)
+    let lp = HighsSolver()
+    var solved = 0
+    for trial in 0..<12 {
+      let sizes = trial % 2 == 0 ? [2, 6, 6, 2] : [2, 5, 4, 3, 2]
+      let net = LimitsTests.randomNetwork(sizes, seed: UInt64(100 + trial))
+      var p = LimitsTests.problem(net)
+      let a = [rng.unit(), rng.unit()]
+      let lo = a.map { $0 * 0.5 }
+      let hi = zip(lo, [rng.unit(), rng.unit()]).map { $0 + 0.05 + 0.45 * $1 }
+      p.polytope = Polytope(dimension: 2, lower: lo, upper: hi)
+      let search = BaBSearch(p, alphaSteps: 0, minimum: minimum)
+      let bounds = SymbolicBounder(net).bounds(lower: lo, upper: hi).bounds
+      guard bounds.stableCounts(net).unstable <= 10 else { continue }
+      let leaf = try #require(
+        LeafSolver(search: search).solve(
+          lower: lo, upper: hi, bounds: bounds, lp: lp, stop: { false }))
+      // An independent forward pass (row-major weights), on a 201 x 201 grid.
+      func f(_ x: [Double]) -> Double {
+        var h = x
+        for layer in net.layers {
+          var z = layer.bias
+          for i in 0..<layer.outputSize {
+            for j in 0..<layer.inputSize { z[i] += layer.weights[i * layer.inputSize + j] * h[j] }
+          }
+          h = layer.activation == .relu ? z.map { max($0, 0) } : z
+        }
+        return minimum ? h.min()! : h[0]
+      }
+      var grid = -Double.infinity
+      for i in 0...200 {
+        for j in 0...200 {
+          let x = [
+            lo[0] + (hi[0] - lo[0]) * Double(i) / 200, lo[1] + (hi[1] - lo[1]) * Double(j) / 200,
+          ]
+          grid = max(grid, f(x))
+        }
+      }
+      #expect(leaf.bound >= grid, "trial \(trial): bound \(leaf.bound) < grid \(grid)")
+      let x = try #require(leaf.point)
+      let inside = (0..<2).map { min(max(x[$0], lo[$0]), hi[$0]) }
+      #expect(
+        f(inside) >= leaf.bound - 1e-9 * (1 + abs(leaf.bound)),
+        "trial \(trial): point \(f(inside)) < bound \(leaf.bound)")
+      solved += 1
+    }
+    #expect(solved >= 8)
   }
 
   /// The MILP with symbolic bounds (alone, and as OBBT's start) proves the same optima.

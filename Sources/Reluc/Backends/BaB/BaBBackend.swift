@@ -1,5 +1,6 @@
 import Dispatch
 import RelucBase
+import RelucHiGHS
 import RelucIR
 import Synchronization
 
@@ -65,6 +66,11 @@ public struct BaBBackend: Backend {
     var prunedBound = -Double.infinity
     /// The largest bound of a box too small to split.
     var unresolvedBound = -Double.infinity
+    /// The largest exact bound of a box closed by `LeafSolver`.
+    var leafBound = -Double.infinity
+    var leaves = 0
+    var leafLPs = 0
+    var leafFailures = 0
     /// Bounds of the boxes being split, per worker.
     var inFlight: [Double]
     var boxes = 0
@@ -121,7 +127,11 @@ public struct BaBBackend: Backend {
     let throttle = ProgressThrottle()
     let sign = problem.objective.sign
 
+    let leafSolver = LeafSolver(search: search)
     DispatchQueue.concurrentPerform(iterations: workers) { w in
+      // The worker's LP for the boxes `LeafSolver` closes.
+      let lp = HighsSolver()
+      try? lp.set("presolve", "off")
       while true {
         if context.shouldStop { break }
         // Take the best box, unless the search is over.
@@ -161,6 +171,42 @@ public struct BaBBackend: Backend {
           continue
         }
         guard let node = taken else { continue }
+        if let prior = node.prior,
+          prior.stableCounts(net).unstable <= problem.options.babExactReLUs
+        {
+          if let leaf = leafSolver.solve(
+            lower: node.lower, upper: node.upper, bounds: prior, lp: lp,
+            stop: { context.shouldStop })
+          {
+            var point = leaf.point.map { x in
+              (0..<x.count).map { min(max(x[$0], node.lower[$0]), node.upper[$0]) }
+            }
+            var value = point.map { search.value(at: $0) } ?? -.infinity
+            if let x = point, value > shared.withLock({ $0.incumbentValue }) {
+              (point, value) = search.ascend(from: x, value: value)
+            }
+            let improved = shared.withLock { s -> Bool in
+              s.inFlight[w] = -.infinity
+              s.leaves += 1
+              s.leafLPs += leaf.lps
+              s.leafBound = max(s.leafBound, leaf.bound)
+              guard let x = point, value > s.incumbentValue else { return false }
+              s.incumbent = x
+              s.incumbentValue = value
+              return true
+            }
+            if improved { context.progress?(sign * value, nil, nil) }
+            continue
+          }
+          shared.withLock { $0.leafFailures += 1 }
+          if context.shouldStop {
+            shared.withLock { s in
+              s.inFlight[w] = -.infinity
+              s.heap.push(node)
+            }
+            break
+          }
+        }
         let keep = shared.withLock { $0.heap.count } < Self.priorLimit
         guard
           var children = search.branch(
@@ -216,7 +262,7 @@ public struct BaBBackend: Backend {
             }
           }
           if throttle.due() {
-            report = (inc, max(s.globalBound, s.prunedBound, inc), s.boxes)
+            report = (inc, max(s.globalBound, s.prunedBound, s.leafBound, inc), s.boxes)
           }
         }
         if let v = improved { context.progress?(sign * v, nil, nil) }
@@ -239,17 +285,21 @@ public struct BaBBackend: Backend {
       ("boxes", .int(s.boxes)), ("max_depth", .int(s.maxDepth)),
       ("pruned_by_bound", .int(s.prunedByBound)), ("pruned_infeasible", .int(s.prunedInfeasible)),
       ("open_boxes", .int(s.heap.count)),
+      ("exact_boxes", .int(s.leaves)), ("exact_box_lps", .int(s.leafLPs)),
+      ("exact_box_failures", .int(s.leafFailures)),
       ("bound_seconds", .number((s.boundSeconds * 1000).rounded() / 1000)),
       ("workers", .int(s.inFlight.count)),
     ]
     let complete = s.done && open == -.infinity
-    if complete, s.incumbent == nil, s.unresolvedBound == -.infinity, s.prunedByBound == 0 {
+    if complete, s.incumbent == nil, s.unresolvedBound == -.infinity, s.prunedByBound == 0,
+      s.leafBound == -.infinity
+    {
       // Every box was pruned as infeasible: no box had a bound to compare with an incumbent.
       return SolveResult(
         status: .infeasible, method: .bab, statistics: stats,
         message: "every box of the input domain was proven to violate a constraint")
     }
-    let bound = max(open, s.prunedBound, s.unresolvedBound, s.incumbentValue)
+    let bound = max(open, s.prunedBound, s.unresolvedBound, s.leafBound, s.incumbentValue)
     let proven = complete && bound <= s.incumbentValue + tolerance(s.incumbentValue)
     if complete, s.incumbent == nil {
       // Boxes too small to split or pruned at the caller's threshold, none proven infeasible,
