@@ -49,6 +49,17 @@ struct LeafSolver {
     var outcome = LeafOutcome(bound: -.infinity, point: nil, lps: 0)
     var failed = false
     var bestLP = -Double.infinity
+    // Unstable ReLUs in the layers after each layer.
+    var unstableAfter = [Int](repeating: 0, count: net.layers.count)
+    for l in stride(from: net.layers.count - 2, through: 0, by: -1) {
+      let next = l + 1
+      let count =
+        net.layers[next].activation == .relu
+        ? (0..<net.layers[next].outputSize).filter {
+          bounds.lower[next][$0] < 0 && bounds.upper[next][$0] > 0
+        }.count : 0
+      unstableAfter[l] = unstableAfter[next] + count
+    }
 
     // Depth-first over the layers: the affine map of the current layer's outputs (row-major
     // `count x n`), its offset, its error bound, and the rows so far (row-major, with rhs).
@@ -88,6 +99,9 @@ struct LeafSolver {
         return
       }
       let unstable = (0..<out).filter { bounds.lower[l][$0] < 0 && bounds.upper[l][$0] > 0 }
+      // With unstable ReLUs left in the layers after this one, a pattern whose region is
+      // (certified) empty is dropped with its whole subtree.
+      let prune = !last && unstable.count > 0 && unstableAfter[l] >= 2
       for pattern in 0..<(1 << unstable.count) {
         if failed || stop() {
           failed = true
@@ -116,6 +130,15 @@ struct LeafSolver {
             rhs2.append(-z[i] + ez[i])
             m2[i] = 0
             E2[i] = 0
+          }
+        }
+        if prune {
+          outcome.lps += 1
+          let zero = [Double](repeating: 0, count: n)
+          if case .some(.none) = certify(
+            cost: zero, A: rows2, b: rhs2, lower: lower, upper: upper, lp: lp)
+          {
+            continue
           }
         }
         if last { leaf(M2, m2, E2, rows2, rhs2) } else { descend(l + 1, M2, m2, E2, rows2, rhs2) }
