@@ -248,6 +248,17 @@ struct LeafSolver {
   ) -> (Double, [Double]?)?? {
     let n = cost.count
     let m = b.count
+    if m == 0 {
+      // The box alone: its best vertex.
+      let x = (0..<n).map { cost[$0] >= 0 ? upper[$0] : lower[$0] }
+      var value = 0.0
+      var mag = 0.0
+      for j in 0..<n {
+        value += cost[j] * x[j]
+        mag += abs(cost[j] * x[j])
+      }
+      return .some((value + Double(n + 2) * Self.u * mag, x))
+    }
     let status: HighsModelStatus
     do throws(HighsError) {
       try lp.passDenseLP(maximize: true, cost: cost, lower: lower, upper: upper, rows: A, rhs: b)
