@@ -171,12 +171,14 @@ public struct BaBBackend: Backend {
           continue
         }
         guard let node = taken else { continue }
-        if let prior = node.prior,
-          prior.stableCounts(net).unstable <= problem.options.babExactReLUs
-        {
-          if let leaf = leafSolver.solve(
-            lower: node.lower, upper: node.upper, bounds: prior, lp: lp,
-            stop: { context.shouldStop })
+        if node.unstable <= problem.options.babExactReLUs {
+          // (A node kept without its bounds, when the queue is long, gets them again.)
+          let bounds =
+            node.prior ?? search.bounder.bounds(lower: node.lower, upper: node.upper).bounds
+          if bounds.stableCounts(net).unstable <= problem.options.babExactReLUs,
+            let leaf = leafSolver.solve(
+              lower: node.lower, upper: node.upper, bounds: bounds, lp: lp,
+              stop: { context.shouldStop })
           {
             var point = leaf.point.map { x in
               (0..<x.count).map { min(max(x[$0], node.lower[$0]), node.upper[$0]) }

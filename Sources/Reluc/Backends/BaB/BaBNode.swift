@@ -14,6 +14,8 @@ struct BaBNode: Sendable {
   var prior: PreactivationBounds?
   /// The lower slopes of its bound's relaxation (alpha-CROWN's), the children's first slopes.
   var slopes: [[Double]] = []
+  /// Its unstable ReLUs under its own bounds (whether `LeafSolver` takes it).
+  var unstable = Int.max
 }
 
 /// A max-heap of nodes by bound (best first).

@@ -196,7 +196,8 @@ struct BaBSearch: Sendable {
     }
     let node = BaBNode(
       lower: p.lower, upper: p.upper, bound: max(bound.value, bestValue), depth: depth,
-      prior: keepPrior ? box.bounds : nil, slopes: keepPrior ? bound.slopes : [])
+      prior: keepPrior ? box.bounds : nil, slopes: keepPrior ? bound.slopes : [],
+      unstable: box.bounds.stableCounts(problem.network).unstable)
     return BoxOutcome(
       node: node, infeasible: false, point: bestPoint, value: bestValue, seconds: seconds)
   }
