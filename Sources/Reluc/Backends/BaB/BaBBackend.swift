@@ -172,21 +172,10 @@ public struct BaBBackend: Backend {
         }
         guard let node = taken else { continue }
         if node.unstable <= problem.options.babExactReLUs {
-          // (A node kept without its bounds, when the queue is long, gets them again.)
-          let bounds =
-            node.prior ?? search.bounder.bounds(lower: node.lower, upper: node.upper).bounds
-          if bounds.stableCounts(net).unstable <= problem.options.babExactReLUs,
-            let leaf = leafSolver.solve(
-              lower: node.lower, upper: node.upper, bounds: bounds, lp: lp,
-              stop: { context.shouldStop })
-          {
-            var point = leaf.point.map { x in
-              (0..<x.count).map { min(max(x[$0], node.lower[$0]), node.upper[$0]) }
-            }
-            var value = point.map { search.value(at: $0) } ?? -.infinity
-            if let x = point, value > shared.withLock({ $0.incumbentValue }) {
-              (point, value) = search.ascend(from: x, value: value)
-            }
+          let exact = Self.exactly(
+            node, search, leafSolver, lp, context,
+            incumbent: shared.withLock { $0.incumbentValue })
+          if let (leaf, point, value) = exact.closed {
             let improved = shared.withLock { s -> Bool in
               s.inFlight[w] = -.infinity
               s.leaves += 1
@@ -200,7 +189,7 @@ public struct BaBBackend: Backend {
             if improved { context.progress?(sign * value, nil, nil) }
             continue
           }
-          shared.withLock { $0.leafFailures += 1 }
+          if exact.failed { shared.withLock { $0.leafFailures += 1 } }
           if context.shouldStop {
             shared.withLock { s in
               s.inFlight[w] = -.infinity
@@ -274,6 +263,32 @@ public struct BaBBackend: Backend {
       }
     }
     return result(problem, context, shared.withLock { $0 }, stats: stats, tolerance: tolerance)
+  }
+
+  /// `LeafSolver` on a node with few unstable ReLUs: its exact bound and its best point
+  /// (clamped to the box, checked, polished by the local ascent when it may improve the
+  /// incumbent); `failed` when some LP could not be certified. A node kept without its bounds
+  /// (long queues) gets them again, and is left to splitting if they show more unstable ReLUs.
+  private static func exactly(
+    _ node: BaBNode, _ search: BaBSearch, _ leafSolver: LeafSolver, _ lp: HighsSolver,
+    _ context: SolveContext, incumbent: Double
+  ) -> (closed: (LeafOutcome, [Double]?, Double)?, failed: Bool) {
+    let limit = search.problem.options.babExactReLUs
+    let bounds = node.prior ?? search.bounder.bounds(lower: node.lower, upper: node.upper).bounds
+    guard bounds.stableCounts(search.problem.network).unstable <= limit else { return (nil, false) }
+    guard
+      let leaf = leafSolver.solve(
+        lower: node.lower, upper: node.upper, bounds: bounds, lp: lp,
+        stop: { context.shouldStop })
+    else { return (nil, !context.shouldStop) }
+    var point = leaf.point.map { x in
+      (0..<x.count).map { min(max(x[$0], node.lower[$0]), node.upper[$0]) }
+    }
+    var value = point.map { search.value(at: $0) } ?? -.infinity
+    if let x = point, value > incumbent {
+      (point, value) = search.ascend(from: x, value: value)
+    }
+    return ((leaf, point, value), false)
   }
 
   private func result(
