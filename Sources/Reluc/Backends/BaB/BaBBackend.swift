@@ -71,6 +71,7 @@ public struct BaBBackend: Backend {
     var leaves = 0
     var leafLPs = 0
     var leafFailures = 0
+    var leafSeconds = 0.0
     /// Bounds of the boxes being split, per worker.
     var inFlight: [Double]
     var boxes = 0
@@ -172,9 +173,11 @@ public struct BaBBackend: Backend {
         }
         guard let node = taken else { continue }
         if node.unstable <= problem.options.babExactReLUs {
+          let t0 = monotonicSeconds()
           let exact = Self.exactly(
             node, search, leafSolver, lp, context,
             incumbent: shared.withLock { $0.incumbentValue })
+          shared.withLock { $0.leafSeconds += monotonicSeconds() - t0 }
           if let (leaf, point, value) = exact.closed {
             let improved = shared.withLock { s -> Bool in
               s.inFlight[w] = -.infinity
@@ -304,6 +307,7 @@ public struct BaBBackend: Backend {
       ("open_boxes", .int(s.heap.count)),
       ("exact_boxes", .int(s.leaves)), ("exact_box_lps", .int(s.leafLPs)),
       ("exact_box_failures", .int(s.leafFailures)),
+      ("exact_box_seconds", .number((s.leafSeconds * 1000).rounded() / 1000)),
       ("bound_seconds", .number((s.boundSeconds * 1000).rounded() / 1000)),
       ("workers", .int(s.inFlight.count)),
     ]
