@@ -222,7 +222,9 @@ struct LeafSolver {
         return
       }
       guard let (bound, x) = value else { return }  // certified empty
-      let total = bound + offset + offsetError
+      // (The two additions' rounding, at most 2u of the magnitudes.)
+      let total =
+        bound + offset + offsetError + 4 * Self.u * (abs(bound) + abs(offset) + offsetError)
       outcome.bound = max(outcome.bound, total)
       if let x, total > bestLP {
         bestLP = total
