@@ -68,6 +68,9 @@ public struct SolveContext: @unchecked Sendable {
   /// Seconds left before the deadline.
   public var remaining: Double { max(0, deadline - monotonicSeconds()) }
 
+  /// The moment `share` of the way from `start` to `deadline` (a phase's end).
+  public func after(share: Double) -> Double { start + share * (deadline - start) }
+
   /// Set when another part of the solve made this one pointless (`auto`'s MILP proved its
   /// optimum while a heuristic ran beside it); nil: never.
   public var cancellation: Cancellation?

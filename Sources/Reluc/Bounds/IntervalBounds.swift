@@ -8,6 +8,11 @@ public struct PreactivationBounds: Sendable, Equatable {
   /// Upper bound of each neuron's pre-activation, per layer.
   public var upper: [[Double]]
 
+  /// The neurons of layer `l` that are neither proven active nor proven inactive.
+  public func unstable(_ l: Int) -> [Int] {
+    (0..<lower[l].count).filter { lower[l][$0] < 0 && upper[l][$0] > 0 }
+  }
+
   /// Neurons proven always active (lower >= 0) and always inactive (upper <= 0), over ReLU layers.
   public func stableCounts(_ network: Network) -> (active: Int, inactive: Int, unstable: Int) {
     var a = 0

@@ -8,9 +8,9 @@ public enum Solver {
   /// handed to the back ends in the context (`SolveContext.bounds`). `auto`: `bab` when the
   /// network has at most `BaBBackend.autoInputs` inputs; otherwise, when the network has
   /// at most `auto_milp_neurons` unstable ReLUs (interval bounds), the exact MILP warm-started by
-  /// PPGA with anytime LP Walk beside it; otherwise PPGA (batched) and LP Walk in parallel on two threads, keeping the better
-  /// point. Whatever the method of `auto`, the point reported is the best of its members' points
-  /// and of a few trivial points (`keepingBest`).
+  /// PPGA with anytime LP Walk beside it; otherwise PPGA (batched) and LP Walk in parallel on two
+  /// threads, keeping the better point. Whatever the method of `auto`, the point reported is the
+  /// best of its members' points and of a few trivial points (`keepingBest`).
   public static func solve(_ problem: Problem, _ context: SolveContext) -> SolutionReport {
     if let empty = emptyPolytope(problem) {
       return SolutionReport(
@@ -70,7 +70,7 @@ public enum Solver {
       // `Budget.warmStart` of the limit. Not anytime: an anytime warm start spent its whole
       // share (3 s of the default 60 s limit) on problems bab then proves in milliseconds.
       var heuristic = context
-      heuristic.deadline = context.start + Budget.warmStart * (context.deadline - context.start)
+      heuristic.deadline = context.after(share: Budget.warmStart)
       let first = GradientBackend(
         .ppga, minimumStarts: Budget.warmStartStarts, anytime: false
       ).solve(problem, heuristic)
@@ -131,7 +131,7 @@ public enum Solver {
         // core too; then LP Walk, whose first walk starts from the best point so far.
         var seed = beside
         seed.deadline = min(
-          beside.deadline, context.start + Budget.warmStart * (context.deadline - context.start))
+          beside.deadline, context.after(share: Budget.warmStart))
         if !tooDeep(problem, seconds: seed.deadline - monotonicSeconds()) {
           var other = problem
           other.options.seed += 1_000_003
@@ -171,18 +171,11 @@ public enum Solver {
     // PPGA checks its deadline between passes: on a network too deep for one pass of the
     // batched kernel in the time left it would outlast the limit, so LP Walk runs alone.
     let ppgaTooDeep = tooDeep(problem, seconds: context.remaining)
-    var seed: SolveResult? = nil
-    if !ppgaTooDeep, context.anytime(problem) {
-      var first = context
-      first.deadline = min(
-        context.deadline,
-        monotonicSeconds()
-          + min(Budget.walkSeedSeconds, Budget.walkSeed * (context.deadline - context.start)))
-      seed = GradientBackend(.ppga).solve(problem, first)
-    }
+    // (The seed's points are in the shared incumbent, a candidate below.)
+    let seeded = !ppgaTooDeep && ppgaSeed(problem, context) != nil
     // The race's PPGA draws other starts than the seed's.
     var racing = problem
-    if seed != nil { racing.options.seed += 1_000_003 }
+    if seeded { racing.options.seed += 1_000_003 }
     let ppgaProblem = racing
     let results = ResultBox()
     DispatchQueue.concurrentPerform(iterations: 2) { k in
@@ -194,9 +187,6 @@ public enum Solver {
           : GradientBackend(.ppga, workers: 1).solve(ppgaProblem, context))
         : walkThenHelp(problem, context, results, ppga: !ppgaTooDeep)
       results.set(k, r)
-    }
-    if let x = seed?.point {
-      trivial.append(Candidate(point: x, value: checkedValue(problem, x), from: "ppga (the seed)"))
     }
     let a = results.get(0)
     let b = results.get(1)
@@ -235,9 +225,9 @@ public enum Solver {
   /// The race's second core: anytime LP Walk; at `Budget.walkShare` of the time it keeps the
   /// core only when it is ahead: it found the incumbent, or improved it in the second half of
   /// its time so far (the same walk goes on: on a wide network building its LP takes seconds,
-  /// and a walk climbs for a while through regions whose LPs are warm-started), otherwise it is cancelled and a second PPGA worker (another random
-  /// stream) takes the core for the rest (its result in slot 2 of `results`): the core then
-  /// serves the method that is ahead.
+  /// and a walk climbs for a while through regions whose LPs are warm-started); otherwise it is
+  /// cancelled and a second PPGA worker (another random stream) takes the core for the rest (its
+  /// result in slot 2 of `results`): the core then serves the method that is ahead.
   static func walkThenHelp(
     _ problem: Problem, _ context: SolveContext, _ results: ResultBox, ppga: Bool
   ) -> SolveResult {
@@ -249,7 +239,7 @@ public enum Solver {
     let yield = Cancellation()
     var walkContext = context
     walkContext.cancellation = yield
-    let checkpoint = context.start + Budget.walkShare * (context.deadline - context.start)
+    let checkpoint = context.after(share: Budget.walkShare)
     // Ahead: the walk found the incumbent, or improved it in the second half of its time so far.
     let begun = monotonicSeconds() - context.start
     DispatchQueue.global().asyncAfter(
@@ -258,7 +248,9 @@ public enum Solver {
       let recent = begun + (checkpoint - context.start - begun) / 2
       let ahead =
         incumbents.best?.method == Method.lp_walk.rawValue
-        || incumbents.trace.contains { $0.method == Method.lp_walk.rawValue && $0.seconds >= recent }
+        || incumbents.trace.contains {
+          $0.method == Method.lp_walk.rawValue && $0.seconds >= recent
+        }
       if !ahead { yield.cancel() }
     }
     var walk = LPWalkBackend().solve(problem, walkContext)
@@ -282,16 +274,25 @@ public enum Solver {
     Double(problem.network.layers.count) * Budget.warmStartSecondsPerLayer > seconds
   }
 
+  /// Batched PPGA on every core for `Budget.walkSeed` of the limit (at most `walkSeedSeconds`),
+  /// its points offered to the shared incumbent: the seed `lp_walk` and `auto`'s race start
+  /// their walks from. Nil when the solve is not anytime or the network is too deep for a pass
+  /// of the batched kernel in that time.
+  static func ppgaSeed(_ problem: Problem, _ context: SolveContext) -> SolveResult? {
+    let seconds = min(Budget.walkSeedSeconds, Budget.walkSeed * (context.deadline - context.start))
+    guard context.anytime(problem), !tooDeep(problem, seconds: seconds) else { return nil }
+    var seed = context
+    seed.deadline = min(context.deadline, monotonicSeconds() + seconds)
+    return GradientBackend(.ppga).solve(problem, seed)
+  }
+
   /// LP Walk; anytime (`starts = 0`), seeded by batched PPGA for `Budget.walkSeed` of the time
   /// limit (its point is the shared incumbent, LP Walk's first start): a region LP on a wide
   /// network can take seconds, and a walk from a gradient ascent's point starts high.
   static func seededLPWalk(_ problem: Problem, _ context: SolveContext) -> SolveResult {
-    let seconds = min(Budget.walkSeedSeconds, Budget.walkSeed * (context.deadline - context.start))
-    guard context.anytime(problem), context.incumbents != nil, !tooDeep(problem, seconds: seconds)
-    else { return LPWalkBackend().solve(problem, context) }
-    var seed = context
-    seed.deadline = min(context.deadline, monotonicSeconds() + seconds)
-    let first = GradientBackend(.ppga).solve(problem, seed)
+    guard context.incumbents != nil, let first = ppgaSeed(problem, context) else {
+      return LPWalkBackend().solve(problem, context)
+    }
     var r = LPWalkBackend().solve(problem, context)
     r.statistics.append(
       ("seed_ppga_objective", first.claimedObjective.map { .number($0) } ?? .null))
@@ -391,7 +392,7 @@ public enum Solver {
     var candidates = trivialCandidates(problem)
     var heuristicContext = context
     heuristicContext.deadline =
-      context.start + Budget.warmStart * (context.deadline - context.start)
+      context.after(share: Budget.warmStart)
     // A network too deep for even one pass of the batched kernel in the warm start's share
     // (PPGA checks its deadline between passes) gets no warm start.
     let tooDeep =

@@ -276,9 +276,17 @@ public struct BaBBackend: Backend {
     _ node: BaBNode, _ search: BaBSearch, _ leafSolver: LeafSolver, _ lp: HighsSolver,
     _ context: SolveContext, incumbent: Double
   ) -> (closed: (LeafOutcome, [Double]?, Double)?, failed: Bool) {
-    let limit = search.problem.options.babExactReLUs
-    let bounds = node.prior ?? search.bounder.bounds(lower: node.lower, upper: node.upper).bounds
-    guard bounds.stableCounts(search.problem.network).unstable <= limit else { return (nil, false) }
+    // (`node.unstable` was counted on `node.prior` when the node kept it.)
+    let bounds: PreactivationBounds
+    if let prior = node.prior {
+      bounds = prior
+    } else {
+      bounds = search.bounder.bounds(lower: node.lower, upper: node.upper).bounds
+      let limit = search.problem.options.babExactReLUs
+      guard bounds.stableCounts(search.problem.network).unstable <= limit else {
+        return (nil, false)
+      }
+    }
     guard
       let leaf = leafSolver.solve(
         lower: node.lower, upper: node.upper, bounds: bounds, lp: lp,

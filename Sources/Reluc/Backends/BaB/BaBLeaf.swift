@@ -53,11 +53,7 @@ struct LeafSolver {
     var unstableAfter = [Int](repeating: 0, count: net.layers.count)
     for l in stride(from: net.layers.count - 2, through: 0, by: -1) {
       let next = l + 1
-      let count =
-        net.layers[next].activation == .relu
-        ? (0..<net.layers[next].outputSize).filter {
-          bounds.lower[next][$0] < 0 && bounds.upper[next][$0] > 0
-        }.count : 0
+      let count = net.layers[next].activation == .relu ? bounds.unstable(next).count : 0
       unstableAfter[l] = unstableAfter[next] + count
     }
 
@@ -98,7 +94,7 @@ struct LeafSolver {
         if last { leaf(Z, z, ez, rows, rhs) } else { descend(l + 1, Z, z, ez, rows, rhs) }
         return
       }
-      let unstable = (0..<out).filter { bounds.lower[l][$0] < 0 && bounds.upper[l][$0] > 0 }
+      let unstable = bounds.unstable(l)
       // With unstable ReLUs left in the layers after this one, a pattern whose region is
       // (certified) empty is dropped with its whole subtree.
       let prune = !last && unstable.count > 0 && unstableAfter[l] >= 2
@@ -150,7 +146,6 @@ struct LeafSolver {
       let outs = y0.count
       var A = rows
       var b = rhs
-      var width = n
       // The search's rows over inputs and outputs, relaxed by their error and slack.
       func addRows(_ pad: Int) {
         for row in search.rows {
@@ -179,9 +174,8 @@ struct LeafSolver {
       var offsetError = 0.0
       if search.minimum {
         // max t s.t. t - y_r(x) <= e_r for every output r.
-        width = n + 1
         var padded: [Double] = []
-        padded.reserveCapacity((rows.count / max(n, 1) + outs) * width)
+        padded.reserveCapacity((rows.count / max(n, 1) + outs) * (n + 1))
         for r in 0..<(rows.count / n) {
           padded += rows[(r * n)..<(r * n + n)]
           padded.append(0)
@@ -232,7 +226,8 @@ struct LeafSolver {
       }
     }
 
-    descend(0, identity(n), [Double](repeating: 0, count: n), [Double](repeating: 0, count: n), [], [])
+    descend(
+      0, identity(n), [Double](repeating: 0, count: n), [Double](repeating: 0, count: n), [], [])
     return failed ? nil : outcome
   }
 
