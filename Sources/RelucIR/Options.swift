@@ -98,6 +98,9 @@ public struct SolveOptions: Sendable, Equatable {
   /// `bab`: boxes with at most this many unstable ReLUs are solved exactly, one LP per
   /// activation pattern (0: never).
   public var babExactReLUs: Int = 8
+  /// `bab`: ReLU split candidates tried beside the inputs at each split of a box with few
+  /// unstable ReLUs (beta-CROWN's splits; 0: input splits only).
+  public var babReLUSplits: Int = 0
   /// Relative MIP gap at which the MILP stops.
   public var mipGap: Double = 1e-6
   /// Whether the MILP starts from a short heuristic run's best point.
@@ -167,6 +170,9 @@ public struct SolveOptions: Sendable, Equatable {
     .integer(
       "bab_exact_relus", \.babExactReLUs, 0...16,
       "bab: boxes with at most this many unstable ReLUs are solved exactly (one LP per pattern)"),
+    .integer(
+      "bab_relu_splits", \.babReLUSplits, 0...8,
+      "bab: ReLU split candidates tried beside the inputs on boxes with few unstable ReLUs"),
     .real("mip_gap", \.mipGap, 0, 1, openLower: false, "relative MIP gap at which the MILP stops"),
     .boolean("warm_start", \.warmStart, "start the MILP from a short heuristic run's best point"),
     .integer("threads", \.threads, 0...256, "HiGHS threads (0: HiGHS decides)"),

@@ -10,16 +10,24 @@ import Testing
   /// `bab` proves the optima of the optimization fixtures (enumeration of regions, scipy),
   /// polytope rows included, and its bound is a bound on the optimum.
   /// With `bab_exact_relus = 0` every box is split (no exact boxes), with the default the small
-  /// fixtures are mostly closed by exact boxes.
-  @Test(arguments: OptFixtures.optimal, [0.0, 8.0])
-  func babMatchesRegionEnumeration(_ name: String, _ exact: Double) throws {
+  /// fixtures are mostly closed by exact boxes; `relus` also splits ReLUs (`bab_relu_splits`,
+  /// beta-CROWN's bounds), without exact boxes, and `both` with exact boxes of at most 2
+  /// unstable ReLUs (regions of ReLU splits solved exactly).
+  @Test(arguments: OptFixtures.optimal, ["split", "exact", "relus", "both"])
+  func babMatchesRegionEnumeration(_ name: String, _ mode: String) throws {
     let expected = try #require(OptFixtures.expectedOptimum(name))
     let (p, r) = try #require(
       OptFixtures.solve(
-        name, [("method", .identifier("bab")), ("bab_exact_relus", .number(exact))]))
+        name,
+        [
+          ("method", .identifier("bab")),
+          ("bab_exact_relus", .number(mode == "exact" ? 8 : mode == "both" ? 2 : 0)),
+          ("bab_relu_splits", .number(mode == "relus" || mode == "both" ? 3 : 0)),
+        ]))
     #expect(r.status == .optimal, "\(name): \(r.status)")
     let stats = Dictionary(uniqueKeysWithValues: r.statistics.map { ($0.0, $0.1) })
-    if exact == 0 { #expect(stats["exact_boxes"] == .int(0)) }
+    if mode == "split" || mode == "relus" { #expect(stats["exact_boxes"] == .int(0)) }
+    if mode == "split" || mode == "exact" { #expect(stats["relu_split_boxes"] == .int(0)) }
     #expect(r.method == .bab)
     let f = try #require(r.objective)
     #expect(close(f, expected, abs: 1e-6, rel: 0), "\(name): \(f) vs \(expected)")
@@ -88,6 +96,83 @@ import Testing
       solved += 1
     }
     #expect(solved >= 8)
+  }
+
+  /// The exact solve of a ReLU-split region: on random networks, for the two best split
+  /// candidates of the box's bound and each of their sign combinations, the certified bound is
+  /// at least the largest value over the grid points of the box that satisfy the splits (an
+  /// independent forward pass; a region without grid points may get any bound), and at most
+  /// the whole box's exact bound; the point returned is in the region up to rounding.
+  @Test func exactBoxesOfSplitRegions() throws {
+    let lp = HighsSolver()
+    var checked = 0
+    var below = 0
+    for trial in 0..<8 {
+      let net = LimitsTests.randomNetwork([2, 6, 6, 1], seed: UInt64(300 + trial))
+      var p = LimitsTests.problem(net)
+      let (lo, hi) = ([0.1, 0.2], [0.5, 0.6])
+      p.polytope = Polytope(dimension: 2, lower: lo, upper: hi)
+      let search = BaBSearch(p, alphaSteps: 0)
+      let bounder = SymbolicBounder(net)
+      let whole = bounder.bounds(lower: lo, upper: hi)
+      guard whole.bounds.stableCounts(net).unstable <= 10,
+        let all = LeafSolver(search: search).solve(
+          lower: lo, upper: hi, bounds: whole.bounds, lp: lp, stop: { false })
+      else { continue }
+      let candidates = bounder.upperBound(
+        outputs: [1], inputs: [0, 0], constant: 0, box: whole, candidates: true
+      ).candidates
+      guard candidates.count == 2 else { continue }
+      // An independent forward pass: pre-activations and the output.
+      func pass(_ x: [Double]) -> (z: [[Double]], f: Double) {
+        var h = x
+        var zs: [[Double]] = []
+        for layer in net.layers {
+          var z = layer.bias
+          for i in 0..<layer.outputSize {
+            for j in 0..<layer.inputSize { z[i] += layer.weights[i * layer.inputSize + j] * h[j] }
+          }
+          zs.append(z)
+          h = layer.activation == .relu ? z.map { max($0, 0) } : z
+        }
+        return (zs, h[0])
+      }
+      for combination in 0..<4 {
+        let splits = candidates.enumerated().map { k, c in
+          ReluSplit(layer: c.layer, neuron: c.neuron, active: combination & (1 << k) != 0)
+        }
+        func inRegion(_ z: [[Double]], _ tolerance: Double) -> Bool {
+          splits.allSatisfy { s in
+            s.active ? z[s.layer][s.neuron] >= -tolerance : z[s.layer][s.neuron] <= tolerance
+          }
+        }
+        var grid = -Double.infinity
+        for i in 0...200 {
+          for j in 0...200 {
+            let x = [lo[0] + 0.4 * Double(i) / 200, lo[1] + 0.4 * Double(j) / 200]
+            let r = pass(x)
+            if inRegion(r.z, 0) { grid = max(grid, r.f) }
+          }
+        }
+        let box = bounder.bounds(lower: lo, upper: hi, splits: splits)
+        if box.empty {
+          #expect(grid == -.infinity, "trial \(trial): a region with grid points called empty")
+          continue
+        }
+        let leaf = try #require(
+          LeafSolver(search: search).solve(
+            lower: lo, upper: hi, bounds: box.bounds, splits: splits, lp: lp, stop: { false }))
+        #expect(leaf.bound >= grid, "trial \(trial): bound \(leaf.bound) < grid \(grid)")
+        #expect(leaf.bound <= all.bound + 1e-9)
+        if let x = leaf.point {
+          #expect(inRegion(pass(x).z, 1e-7), "trial \(trial): the point is outside the region")
+        }
+        if leaf.bound < all.bound - 1e-6 { below += 1 }
+        checked += 1
+      }
+    }
+    #expect(checked >= 12)
+    #expect(below > 0, "no region's exact bound was below the whole box's")
   }
 
   /// The MILP with symbolic bounds (alone, and as OBBT's start) proves the same optima.

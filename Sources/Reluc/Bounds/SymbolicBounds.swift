@@ -71,6 +71,14 @@ struct ReluRelaxation: Sendable {
   var unstable: [Int] { state.indices.filter { state[$0] == 2 } }
 }
 
+/// A branching decision on one ReLU (beta-CROWN's split): the region keeps only the points where
+/// the neuron's pre-activation is nonnegative (`active`) or nonpositive.
+struct ReluSplit: Sendable, Equatable {
+  var layer: Int
+  var neuron: Int
+  var active: Bool
+}
+
 /// The pre-activation bounds of one box with what the back substitution of further rows needs.
 struct BoxBounds: Sendable {
   /// The bounds.
@@ -82,6 +90,10 @@ struct BoxBounds: Sendable {
   /// The box.
   var lower: [Double]
   var upper: [Double]
+  /// The ReLU splits whose region the bounds are of (each split neuron stable in its sign).
+  var splits: [ReluSplit] = []
+  /// Whether the bounds prove that no point of the box satisfies the splits.
+  var empty = false
 }
 
 /// A linear upper bound `coefficients . x + constant` of a linear function of a network's
@@ -97,6 +109,8 @@ struct LinearBound: Sendable {
   var vertex: [Double]
   /// Per layer, the lower slopes of the relaxation that gave `value` (empty for linear layers).
   var slopes: [[Double]] = []
+  /// The unstable neurons whose relaxation loosens `value` most (`splitCandidates`).
+  var candidates: [ReluSplit] = []
 }
 
 /// Symbolic bounds for one network (its absolute weights cached).
@@ -116,8 +130,13 @@ struct SymbolicBounder: Sendable {
   }
 
   /// The bounds of every pre-activation over the box, never looser than interval arithmetic
-  /// from the box nor than `prior` (bounds valid on a box containing this one).
-  func bounds(lower: [Double], upper: [Double], prior: PreactivationBounds? = nil) -> BoxBounds {
+  /// from the box nor than `prior` (bounds valid on a region containing this one). With
+  /// `splits`, the bounds are over the box's points that satisfy them: a split neuron's bounds
+  /// are clipped at 0 on its side (so it is stable, exact in every relaxation after it), and
+  /// the result is `empty` when its sound bounds leave no point on that side.
+  func bounds(
+    lower: [Double], upper: [Double], prior: PreactivationBounds? = nil, splits: [ReluSplit] = []
+  ) -> BoxBounds {
     let net = network
     // The interval bounds of the whole network (with a prior, the prior is at least as tight:
     // it is from a box containing this one, itself intersected with its interval bounds, and
@@ -154,8 +173,25 @@ struct SymbolicBounder: Sendable {
           tighten(layer: k, rows: rows, &zl, &zu, relaxations, magnitudes[k + 1], lower, upper)
         }
       }
+      var empty = false
+      if !splits.isEmpty {
+        for s in splits where s.layer == k {
+          if s.active {
+            zl[s.neuron] = max(zl[s.neuron], 0)
+          } else {
+            zu[s.neuron] = min(zu[s.neuron], 0)
+          }
+        }
+        // Sound bounds that cross hold on no point: the splits' region is empty.
+        empty = zip(zl, zu).contains { $0 > $1 }
+      }
       result.lower.append(zl)
       result.upper.append(zu)
+      if empty {
+        return BoxBounds(
+          bounds: result, relaxations: relaxations, magnitudes: magnitudes, lower: lower,
+          upper: upper, splits: splits, empty: true)
+      }
       if layer.activation == .relu {
         relaxations.append(ReluRelaxation(lower: zl, upper: zu))
         hl = zl.map { max(0, $0) }
@@ -167,7 +203,8 @@ struct SymbolicBounder: Sendable {
       }
     }
     return BoxBounds(
-      bounds: result, relaxations: relaxations, magnitudes: magnitudes, lower: lower, upper: upper)
+      bounds: result, relaxations: relaxations, magnitudes: magnitudes, lower: lower, upper: upper,
+      splits: splits)
   }
 
   /// Tightens the bounds of `rows` of layer `k` by back substitution.
@@ -202,10 +239,12 @@ struct SymbolicBounder: Sendable {
 
   /// Substitutes the `rows` rows `A h_top + c` (A row-major over the activations of layer `top`)
   /// down to the inputs, relaxing each ReLU for an upper bound; on return `a` is over the inputs.
-  /// With `keep`, returns each ReLU layer's row before its relaxation (one row only).
+  /// With `keep`, returns each ReLU layer's row before its relaxation (one row only). `beta[j]`
+  /// lists terms `v z_j[i]` added to every row once it is over layer j's pre-activations (the
+  /// split constraints' multipliers, see `upperBound`).
   func backSubstitute(
     _ a: inout [Double], _ c: inout [Double], rows: Int, top: Int,
-    relaxations: [ReluRelaxation?], keep: Bool
+    relaxations: [ReluRelaxation?], keep: Bool, beta: [[(neuron: Int, value: Double)]] = []
   ) -> [[Double]] {
     var kept = [[Double]](repeating: [], count: keep ? top + 1 : 0)
     var n = top >= 0 ? network.layers[top].outputSize : network.inputSize
@@ -235,6 +274,9 @@ struct SymbolicBounder: Sendable {
             c[p] += shift
           }
         }
+      }
+      if j < beta.count {
+        for (i, v) in beta[j] { for p in 0..<rows { a[p * n + i] += v } }
       }
       for p in 0..<rows {
         var s = 0.0

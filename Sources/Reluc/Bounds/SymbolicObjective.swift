@@ -21,6 +21,8 @@ extension SymbolicBounder {
   /// argument its derivative is the one at the maximizer. One step is one back substitution
   /// and one forward pass of a single row.
   ///
+  /// With `candidates`, the bound names the neurons to split on (`splitCandidates`).
+  ///
   /// With `simplex`, `c` is a point of the simplex (nonnegative, sum 1) and the bound is of
   /// the smallest output, `min_i y_i <= sum_i c_i y_i`: each step also moves `c` by a
   /// projected subgradient step (Polyak's, towards `target`) on the simplex, the subgradient of
@@ -28,13 +30,17 @@ extension SymbolicBounder {
   /// bound is the support function of the relaxation, convex in `c`).
   func upperBound(
     outputs c: [Double], inputs d: [Double], constant: Double, box: BoxBounds, alphaSteps: Int = 0,
-    rows: [LinearRow] = [], target: Double = -.infinity, simplex: Bool = false
+    rows: [LinearRow] = [], target: Double = -.infinity, simplex: Bool = false,
+    candidates: Bool = false
   ) -> LinearBound {
     let top = network.layers.count - 1
     let outputMagnitude = box.magnitudes[top + 1]
     var relaxations = box.relaxations
     var c = c
     var multipliers = [Double](repeating: 0, count: rows.count)
+    // The split constraints' multipliers (beta-CROWN): a split `z >= 0` (active) or `z <= 0`
+    // adds `beta z` or `-beta z` (beta >= 0) to the row, which is at least 0 on the region.
+    var betas = [Double](repeating: 0, count: box.splits.count)
     var best: LinearBound? = nil
     var rate = 1.0
     var step = 0
@@ -52,9 +58,18 @@ extension SymbolicBounder {
       var magnitude = abs(k[0])
       for i in 0..<a.count { magnitude += abs(a[i]) * outputMagnitude[i] }
       for j in 0..<dx.count { magnitude += abs(dx[j]) * box.magnitudes[0][j] }
+      var beta = [[(neuron: Int, value: Double)]](
+        repeating: [], count: betas.contains { $0 > 0 } ? top + 1 : 0)
+      if !beta.isEmpty {
+        for (q, s) in box.splits.enumerated() where betas[q] > 0 {
+          beta[s.layer].append((s.neuron, s.active ? betas[q] : -betas[q]))
+          magnitude += betas[q] * box.magnitudes[s.layer + 1][s.neuron]
+        }
+      }
       let margin = marginFactor * (1 + magnitude)
       let kept = backSubstitute(
-        &a, &k, rows: 1, top: top, relaxations: relaxations, keep: alphaSteps > 0)
+        &a, &k, rows: 1, top: top, relaxations: relaxations, keep: alphaSteps > 0 || candidates,
+        beta: beta)
       for j in 0..<dx.count { a[j] += dx[j] }
       let vertex = (0..<a.count).map { a[$0] >= 0 ? box.upper[$0] : box.lower[$0] }
       var value = k[0]
@@ -64,13 +79,15 @@ extension SymbolicBounder {
       if best == nil || value < best!.value {
         best = LinearBound(
           coefficients: a, constant: k[0], value: value, margin: margin, vertex: vertex,
-          slopes: relaxations.map { $0?.lowerSlope ?? [] })
+          slopes: relaxations.map { $0?.lowerSlope ?? [] },
+          candidates: candidates ? splitCandidates(kept, relaxations, bounds: box.bounds) : [])
       } else {
         rate *= 0.5
       }
       step += 1
       guard step <= alphaSteps, value.isFinite, value > target else { break }
-      let (gradient, outputs) = slopeGradient(kept, vertex: vertex, relaxations: relaxations)
+      let (gradient, outputs, preactivations) = slopeGradient(
+        kept, vertex: vertex, relaxations: relaxations)
       if simplex, c.count > 1 {
         // The subgradient's component along the simplex, and Polyak's step towards the target
         // (or 10% below the bound without one).
@@ -94,20 +111,26 @@ extension SymbolicBounder {
           relaxations[l] = rx
         }
       }
-      if !rows.isEmpty {
+      if !rows.isEmpty || !betas.isEmpty {
         // Polyak's step towards the target (or 10% below the bound without one) along the
-        // rows' violations at the relaxed maximizer.
+        // rows' and the splits' violations at the relaxed maximizer (a split's violation is
+        // `-z` for `z >= 0`, `z` for `z <= 0`, `z` the relaxed network's pre-activation).
         let violations = rows.map { row -> Double in
           var v = -row.rhs
           for j in 0..<vertex.count { v += row.inputs[j] * vertex[j] }
           if let h = row.outputs { for i in 0..<h.count { v += h[i] * outputs[i] } }
           return v
         }
-        let norm = violations.reduce(0) { $0 + $1 * $1 }
+        let splitViolations = box.splits.map { s -> Double in
+          let z = preactivations[s.layer][s.neuron]
+          return s.active ? -z : z
+        }
+        let norm = (violations + splitViolations).reduce(0) { $0 + $1 * $1 }
         let goal = target.isFinite ? target : value - 0.1 * (1 + abs(value))
         if norm > 0 {
           let eta = rate * max(0, value - goal) / norm
           for r in 0..<rows.count { multipliers[r] = max(0, multipliers[r] + eta * violations[r]) }
+          for q in 0..<betas.count { betas[q] = max(0, betas[q] + eta * splitViolations[q]) }
         }
       }
     }
@@ -115,12 +138,14 @@ extension SymbolicBounder {
   }
 
   /// The bound's gradient with respect to each ReLU layer's lower slopes (see `upperBound`):
-  /// a forward pass of the relaxed network from `vertex`; empty for linear layers.
+  /// a forward pass of the relaxed network from `vertex`; empty for linear layers. Also the
+  /// relaxed network's outputs and pre-activations there.
   private func slopeGradient(
     _ kept: [[Double]], vertex: [Double], relaxations: [ReluRelaxation?]
-  ) -> (gradient: [[Double]], outputs: [Double]) {
+  ) -> (gradient: [[Double]], outputs: [Double], preactivations: [[Double]]) {
     var h = vertex
     var gradient = [[Double]](repeating: [], count: kept.count)
+    var preactivations = [[Double]](repeating: [], count: kept.count)
     for l in 0..<kept.count {
       let layer = network.layers[l]
       var z = layer.bias
@@ -132,6 +157,7 @@ extension SymbolicBounder {
           z[i] += s
         }
       }
+      preactivations[l] = z
       guard let rx = relaxations[l] else {
         h = z
         continue
@@ -154,8 +180,37 @@ extension SymbolicBounder {
       gradient[l] = g
       h = z
     }
-    return (gradient, h)
+    return (gradient, h, preactivations)
   }
+}
+
+extension SymbolicBounder {
+  /// Unstable neurons to split on, best first: each scored by the largest gap between its
+  /// relaxation's line and the ReLU over its bounds, times its coefficient in the bound's row
+  /// (BaBSR's idea, Bunel et al. 2020: the neurons whose relaxation loosens the bound most).
+  func splitCandidates(
+    _ kept: [[Double]], _ relaxations: [ReluRelaxation?], bounds: PreactivationBounds,
+    count: Int = SymbolicBounder.splitCandidates
+  ) -> [ReluSplit] {
+    var scored: [(score: Double, layer: Int, neuron: Int)] = []
+    for (l, row) in kept.enumerated() where !row.isEmpty {
+      guard let rx = relaxations[l] else { continue }
+      for i in 0..<row.count where rx.state[i] == 2 && row[i] != 0 {
+        let (lo, hi) = (bounds.lower[l][i], bounds.upper[l][i])
+        let v = row[i]
+        let gap =
+          v > 0
+          ? rx.upperIntercept[i] : max((1 - rx.lowerSlope[i]) * hi, -rx.lowerSlope[i] * lo)
+        let score = abs(v) * gap
+        if score > 0, score.isFinite { scored.append((score, l, i)) }
+      }
+    }
+    scored.sort { $0.score > $1.score }
+    return scored.prefix(count).map { ReluSplit(layer: $0.layer, neuron: $0.neuron, active: true) }
+  }
+
+  /// Split candidates kept per bound (`splitCandidates`).
+  static let splitCandidates = 2
 }
 
 /// The Euclidean projection of `v` onto the simplex `{w >= 0, sum w = 1}` (sort and threshold).

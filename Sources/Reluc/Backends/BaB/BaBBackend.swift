@@ -12,7 +12,9 @@ import Synchronization
 /// bounded by symbolic bounds (CROWN, alpha-CROWN on the objective; `SymbolicBounds.swift`),
 /// best first; a box is split in two along the input whose halves have the smallest sum of
 /// bounds (`BaBSearch.branch`; measured on ACAS Xu 1_1: after 12 s, bound -0.0041 against
-/// 0.029 for the smear |coefficient| x width, which splits 5 times as many boxes); a box whose
+/// 0.029 for the smear |coefficient| x width, which splits 5 times as many boxes), or, with
+/// `bab_relu_splits`, on one of the ReLUs that loosen its bound most (beta-CROWN's split: the
+/// node keeps the region where the neuron is on one side of 0, `BaBNode.splits`); a box whose
 /// bound cannot beat the incumbent by more than the tolerance is pruned, and so is a box where
 /// some row holds at no point. Incumbents: PPGA's point (`warmStart`), the bound's maximizing
 /// vertex and the centre of every box bounded, kept when `PointCheck` accepts them, a new one
@@ -75,6 +77,8 @@ public struct BaBBackend: Backend {
     /// Bounds of the boxes being split, per worker.
     var inFlight: [Double]
     var boxes = 0
+    /// Boxes made by ReLU splits (the others by input splits).
+    var reluSplitBoxes = 0
     var maxDepth = 0
     var prunedByBound = 0
     var prunedInfeasible = 0
@@ -234,6 +238,7 @@ public struct BaBBackend: Backend {
           s.inFlight[w] = -.infinity
           for c in children {
             s.boxes += 1
+            if c.fromReLUSplit { s.reluSplitBoxes += 1 }
             s.boundSeconds += c.seconds
             s.maxDepth = max(s.maxDepth, node.depth + 1)
             if let x = c.point, c.value > s.incumbentValue {
@@ -281,7 +286,12 @@ public struct BaBBackend: Backend {
     if let prior = node.prior {
       bounds = prior
     } else {
-      bounds = search.bounder.bounds(lower: node.lower, upper: node.upper).bounds
+      let box = search.bounder.bounds(lower: node.lower, upper: node.upper, splits: node.splits)
+      if box.empty {
+        // The region's splits hold at no point of the box.
+        return ((LeafOutcome(bound: -.infinity, point: nil, lps: 0), nil, -.infinity), false)
+      }
+      bounds = box.bounds
       let limit = search.problem.options.babExactReLUs
       guard bounds.stableCounts(search.problem.network).unstable <= limit else {
         return (nil, false)
@@ -289,7 +299,7 @@ public struct BaBBackend: Backend {
     }
     guard
       let leaf = leafSolver.solve(
-        lower: node.lower, upper: node.upper, bounds: bounds, lp: lp,
+        lower: node.lower, upper: node.upper, bounds: bounds, splits: node.splits, lp: lp,
         stop: { context.shouldStop })
     else { return (nil, !context.shouldStop) }
     var point = leaf.point.map { x in
@@ -310,7 +320,8 @@ public struct BaBBackend: Backend {
     let open = s.globalBound
     var stats = stats
     stats += [
-      ("boxes", .int(s.boxes)), ("max_depth", .int(s.maxDepth)),
+      ("boxes", .int(s.boxes)), ("relu_split_boxes", .int(s.reluSplitBoxes)),
+      ("max_depth", .int(s.maxDepth)),
       ("pruned_by_bound", .int(s.prunedByBound)), ("pruned_infeasible", .int(s.prunedInfeasible)),
       ("open_boxes", .int(s.heap.count)),
       ("exact_boxes", .int(s.leaves)), ("exact_box_lps", .int(s.leafLPs)),

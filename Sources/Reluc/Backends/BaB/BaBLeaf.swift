@@ -38,9 +38,12 @@ struct LeafSolver {
 
   /// The exact bound over the box `lower...upper` whose sound pre-activation bounds are
   /// `bounds`; nil when some LP could not be certified (or `stop` said so).
+  ///
+  /// With `splits` (a ReLU-split region), `bounds` are the region's (each split neuron stable on
+  /// its side) and each split adds its sign condition as a row, relaxed like the others.
   func solve(
-    lower: [Double], upper: [Double], bounds: PreactivationBounds, lp: HighsSolver,
-    stop: () -> Bool
+    lower: [Double], upper: [Double], bounds: PreactivationBounds, splits: [ReluSplit] = [],
+    lp: HighsSolver, stop: () -> Bool
   ) -> LeafOutcome? {
     let net = search.problem.network
     let n = net.inputSize
@@ -93,6 +96,14 @@ struct LeafSolver {
       guard layer.activation == .relu else {
         if last { leaf(Z, z, ez, rows, rhs) } else { descend(l + 1, Z, z, ez, rows, rhs) }
         return
+      }
+      // The splits' sign conditions on this layer.
+      var rows = rows
+      var rhs = rhs
+      for s in splits where s.layer == l {
+        let i = s.neuron
+        for c in 0..<n { rows.append(s.active ? -Z[i * n + c] : Z[i * n + c]) }
+        rhs.append((s.active ? z[i] : -z[i]) + ez[i])
       }
       let unstable = bounds.unstable(l)
       // With unstable ReLUs left in the layers after this one, a pattern whose region is

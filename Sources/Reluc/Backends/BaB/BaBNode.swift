@@ -16,6 +16,10 @@ struct BaBNode: Sendable {
   var slopes: [[Double]] = []
   /// Its unstable ReLUs under its own bounds (whether `LeafSolver` takes it).
   var unstable = Int.max
+  /// The ReLU splits of the region (its points are the box's that satisfy them).
+  var splits: [ReluSplit] = []
+  /// The unstable neurons whose relaxation loosens its bound most (ReLU split candidates).
+  var candidates: [ReluSplit] = []
 }
 
 /// A max-heap of nodes by bound (best first).

@@ -10,6 +10,8 @@ struct BoxOutcome {
   /// `sign * objective` at `point` (-infinity without one).
   var value: Double
   var seconds: Double
+  /// Whether the box came from a ReLU split (not an input split).
+  var fromReLUSplit = false
 }
 
 /// The per-solve constants of the branch and bound: the objective as a function to maximize,
@@ -30,6 +32,14 @@ struct BaBSearch: Sendable {
   let minimum: Bool
   /// The largest ratio of two inputs' relative widths in a box (see `branch`).
   static let aspectRatio = 16.0
+  /// ReLU split candidates tried per split of a box, beside the inputs (option
+  /// `bab_relu_splits`; 0: input splits only).
+  var reluCandidates: Int { problem.options.babReLUSplits }
+  /// Unstable ReLUs above which a box tries input splits only. Measured with 2 candidates on
+  /// ACAS Xu 1_1 (issue 17's box, 30 s): bound -0.0131 without ReLU splits; -0.0146 (twice)
+  /// with this gate at 30, -0.0130 at 20, -0.0128 at 40, 0.0096 at 60, 0.019 without a gate (a
+  /// ReLU split of a large box doubles every later input split).
+  static let reluSplitUnstable = 30
   /// Whether candidates must pass `PointCheck` (rows present).
   var checked: Bool { !rows.isEmpty }
 
@@ -89,10 +99,15 @@ struct BaBSearch: Sendable {
   /// The box's pre-activation bounds and row tests: a row whose lower bound over the box exceeds
   /// its right-hand side by more than PointCheck's slack holds at no point of the box.
   func prepare(
-    lower: [Double], upper: [Double], prior: PreactivationBounds?, slopes: [[Double]] = []
+    lower: [Double], upper: [Double], prior: PreactivationBounds?, slopes: [[Double]] = [],
+    splits: [ReluSplit] = []
   ) -> Prepared {
     let t0 = monotonicSeconds()
-    var box = bounder.bounds(lower: lower, upper: upper, prior: prior)
+    var box = bounder.bounds(lower: lower, upper: upper, prior: prior, splits: splits)
+    if box.empty {
+      return Prepared(
+        lower: lower, upper: upper, box: nil, active: [], seconds: monotonicSeconds() - t0)
+    }
     // The objective's relaxation starts from the slopes alpha-CROWN chose for the box this one
     // was split from (any slope in [0, 1] is valid; the pre-activation bounds above keep
     // CROWN's). Measured on ACAS Xu (release, 116 s limit): 1_1 prop 5 unsat in 2.1 s (a
@@ -167,12 +182,12 @@ struct BaBSearch: Sendable {
       e[first] = 1
       let b = bounder.upperBound(
         outputs: e, inputs: zero, constant: 0, box: box, alphaSteps: alphaSteps,
-        rows: p.active, target: target, simplex: true)
+        rows: p.active, target: target, simplex: true, candidates: reluCandidates > 0)
       return b.value < cheap.value ? b : cheap
     }
     return bounder.upperBound(
       outputs: outputWeights, inputs: inputWeights, constant: constant, box: box,
-      alphaSteps: alphaSteps, rows: p.active, target: target)
+      alphaSteps: alphaSteps, rows: p.active, target: target, candidates: reluCandidates > 0)
   }
 
   /// The node of a bounded box, with the candidates checked in it: the relaxation's maximizing
@@ -197,7 +212,8 @@ struct BaBSearch: Sendable {
     let node = BaBNode(
       lower: p.lower, upper: p.upper, bound: max(bound.value, bestValue), depth: depth,
       prior: keepPrior ? box.bounds : nil, slopes: keepPrior ? bound.slopes : [],
-      unstable: box.bounds.stableCounts(problem.network).unstable)
+      unstable: box.bounds.stableCounts(problem.network).unstable, splits: box.splits,
+      candidates: bound.candidates)
     return BoxOutcome(
       node: node, infeasible: false, point: bestPoint, value: bestValue, seconds: seconds)
   }
@@ -229,6 +245,16 @@ struct BaBSearch: Sendable {
       (node.upper[j] - node.lower[j]) / max(p.upper[j] - p.lower[j], .leastNormalMagnitude)
     }
     let widest = relative.max() ?? 0
+    var onReLU = false
+    func consider(_ halves: [(Prepared, LinearBound?)], relu: Bool) {
+      let values = halves.map { $0.1?.value ?? -.infinity }
+      let score = values.max()!
+      let sum = values.map { max($0, target) }.reduce(0, +)
+      if best == nil || sum < best!.sum || (sum == best!.sum && score < best!.score) {
+        best = (score, sum, halves)
+        onReLU = relu
+      }
+    }
     for j in 0..<node.lower.count where relative[j] >= widest / Self.aspectRatio {
       let width = node.upper[j] - node.lower[j]
       let mid = node.lower[j] + width / 2
@@ -239,15 +265,25 @@ struct BaBSearch: Sendable {
         var lo = node.lower
         var hi = node.upper
         if half == 0 { hi[j] = mid } else { lo[j] = mid }
-        let p = prepare(lower: lo, upper: hi, prior: node.prior, slopes: node.slopes)
+        let p = prepare(
+          lower: lo, upper: hi, prior: node.prior, slopes: node.slopes, splits: node.splits)
         halves.append((p, objectiveBound(p, alphaSteps: 0, target: target)))
       }
-      let values = halves.map { $0.1?.value ?? -.infinity }
-      let score = values.max()!
-      let sum = values.map { max($0, target) }.reduce(0, +)
-      if best == nil || sum < best!.sum || (sum == best!.sum && score < best!.score) {
-        best = (score, sum, halves)
+      consider(halves, relu: false)
+    }
+    let relus = node.unstable <= Self.reluSplitUnstable ? reluCandidates : 0
+    for candidate in node.candidates.prefix(relus) {
+      if stop() { return nil }
+      var halves: [(Prepared, LinearBound?)] = []
+      for active in [true, false] {
+        var split = candidate
+        split.active = active
+        let p = prepare(
+          lower: node.lower, upper: node.upper, prior: node.prior, slopes: node.slopes,
+          splits: node.splits + [split])
+        halves.append((p, objectiveBound(p, alphaSteps: 0, target: target)))
       }
+      consider(halves, relu: true)
     }
     guard let best else { return [] }
     let seconds = (monotonicSeconds() - t0) / 2
@@ -257,7 +293,9 @@ struct BaBSearch: Sendable {
         b = objectiveBound(p, alphaSteps: alphaSteps, target: target)
         if let v = b?.value, v > c.value { b = c }
       }
-      return finish(p, b, depth: node.depth + 1, keepPrior: keepPrior, seconds: seconds)
+      var outcome = finish(p, b, depth: node.depth + 1, keepPrior: keepPrior, seconds: seconds)
+      outcome.fromReLUSplit = onReLU
+      return outcome
     }
   }
 }
