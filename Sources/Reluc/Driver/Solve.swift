@@ -133,9 +133,7 @@ public enum Solver {
         seed.deadline = min(
           beside.deadline, context.after(share: Budget.warmStart))
         if !tooDeep(problem, seconds: seed.deadline - monotonicSeconds()) {
-          var other = problem
-          other.options.seed += 1_000_003
-          _ = GradientBackend(.ppga, workers: 1).solve(other, seed)
+          _ = GradientBackend(.ppga, workers: 1).solve(reseeded(problem, run: 1), seed)
         }
         results.set(1, LPWalkBackend().solve(problem, beside))
       }
@@ -174,9 +172,7 @@ public enum Solver {
     // (The seed's points are in the shared incumbent, a candidate below.)
     let seeded = !ppgaTooDeep && ppgaSeed(problem, context) != nil
     // The race's PPGA draws other starts than the seed's.
-    var racing = problem
-    if seeded { racing.options.seed += 1_000_003 }
-    let ppgaProblem = racing
+    let ppgaProblem = seeded ? reseeded(problem, run: 1) : problem
     let results = ResultBox()
     DispatchQueue.concurrentPerform(iterations: 2) { k in
       let r =
@@ -259,9 +255,7 @@ public enum Solver {
       return walk
     }
     let handover = monotonicSeconds() - context.start
-    var other = problem
-    other.options.seed += 7_000_003
-    results.set(2, GradientBackend(.ppga, workers: 1).solve(other, context))
+    results.set(2, GradientBackend(.ppga, workers: 1).solve(reseeded(problem, run: 2), context))
     walk.status = context.stopStatus
     walk.statistics.append(
       ("walk_core", .string("ppga from \(formatNumber((handover * 100).rounded() / 100)) s")))
@@ -278,6 +272,16 @@ public enum Solver {
   /// its points offered to the shared incumbent: the seed `lp_walk` and `auto`'s race start
   /// their walks from. Nil when the solve is not anytime or the network is too deep for a pass
   /// of the batched kernel in that time.
+  /// The problem with the random streams of another gradient run: `GradientBackend` gives
+  /// its worker k the stream `seed + k * streamStride` (at most 64 workers), so run `r` (1, 2,
+  /// ...) starts its streams `64 r` strides further and never repeats the first run's starts
+  /// (one stride, as before, repeated the starts of the first run's second worker).
+  static func reseeded(_ problem: Problem, run: Int) -> Problem {
+    var p = problem
+    p.options.seed &+= 64 * run * GradientBackend.streamStride
+    return p
+  }
+
   static func ppgaSeed(_ problem: Problem, _ context: SolveContext) -> SolveResult? {
     let seconds = min(Budget.walkSeedSeconds, Budget.walkSeed * (context.deadline - context.start))
     guard context.anytime(problem), !tooDeep(problem, seconds: seconds) else { return nil }

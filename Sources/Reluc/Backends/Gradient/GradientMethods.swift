@@ -21,6 +21,8 @@ import RelucIR
 ///   in x everywhere, so its crossings are known exactly) instead of being halved.
 /// - Starts: a count (`starts`), or anytime (`starts = 0`): drawn until the deadline (`Starts`).
 public struct GradientBackend: Backend, Sendable {
+  /// The distance between the seeds of two workers' random streams.
+  static let streamStride = 1_000_003
   /// Which of the three methods.
   public let variant: Method
   /// Threads the starts are split among; nil: the option `workers`.
@@ -53,13 +55,13 @@ public struct GradientBackend: Backend, Sendable {
           starts: starts, seed: problem.options.seed, user: context.userStarts, anytime: anytime))
     }
     // The starts are split between `workers` threads, each with its own kernel, domain and
-    // random stream (seed + k * 1000003), so the result is deterministic for a given seed and
+    // random stream (seed + k * `streamStride`), so the result is deterministic for a given seed and
     // worker count; the best point wins and the statistics add up.
     let results = ResultBox()
     DispatchQueue.concurrentPerform(iterations: workers) { k in
       let share = StartShare(
         starts: starts / workers + (k < starts % workers ? 1 : 0),
-        seed: problem.options.seed + k * 1_000_003, user: k == 0 ? context.userStarts : [],
+        seed: problem.options.seed + k * Self.streamStride, user: k == 0 ? context.userStarts : [],
         anytime: anytime)
       var c = context
       if k > 0 { c.progress = nil }  // the progress line is not thread-safe
