@@ -112,6 +112,33 @@ import Testing
     }
   }
 
+  /// Stopped at once, bab answers `timeout` with where it stood, a bound that is at least the
+  /// disjunct's largest margin from the enumeration, or decides the disjunct as the enumeration
+  /// does (a root bound can decide it).
+  @Test(arguments: properties)
+  func babTimeoutSaysWhereItStood(_ name: String) throws {
+    let header = Fixtures.read(Fixtures.path(Self.folder + name)).split(separator: "\n")[1]
+    let margins = header.split(separator: ":").last!.split(separator: " ").compactMap {
+      Double(String($0))
+    }
+    let (_, _, disjuncts, _) = try Self.decide(name, seconds: 0)
+    for (d, margin) in zip(disjuncts, margins) {
+      let problem = try #require(d.problem)
+      switch SpecNetworkProver.bab(problem, SolveContext(timeLimit: 0)) {
+      case .timeout(let state):
+        // "bab bound B, best margin M, N boxes, K open"
+        let words = state.split(separator: " ")
+        #expect(
+          words.first == "bab" && state.contains("boxes") && state.contains("open"), "\(state)")
+        let bound = try #require(Double(words[2].dropLast()), "\(state)")
+        #expect(bound >= margin - 1e-9, "\(name) \(d.index): bound \(bound) < margin \(margin)")
+      case .sat: #expect(margin >= 0, "\(name) \(d.index)")
+      case .unsat: #expect(margin < 0, "\(name) \(d.index)")
+      case .unknown(let why): Issue.record("\(name) \(d.index): unknown (\(why))")
+      }
+    }
+  }
+
   /// The spec network's output is the smallest row margin, at random points of the box, and
   /// the rows network's outputs (bab's) are the rows' margins.
   @Test func specNetworkComputesTheMargin() throws {

@@ -128,7 +128,7 @@ public struct Verifier: Sendable {
     case .sat: return "sat"
     case .unsat(let why): return "unsat (\(why))"
     case .unknown(let why): return "unknown (\(why))"
-    case .timeout: return "timeout"
+    case .timeout(let state): return "timeout (\(state))"
     }
   }
 

@@ -9,8 +9,8 @@ public enum DisjunctAnswer: Sendable, Equatable {
   case unsat(String)
   /// Neither; the string says why.
   case unknown(String)
-  /// The deadline passed.
-  case timeout
+  /// The deadline passed; the string says where the prover stood.
+  case timeout(String)
 }
 
 /// A prover: takes a disjunct's problem (inputs' polytope, output rows, zero objective) and a
@@ -81,11 +81,12 @@ public enum SpecNetworkProver {
     if let bound = report.bound, bound < -milpMargin {
       return .unsat("milp bound \(formatNumber(bound)) < -\(formatNumber(milpMargin))")
     }
+    let state =
+      "milp bound \(report.bound.map(formatNumber) ?? "none"), best margin "
+      + (report.objective.map(formatNumber) ?? "none")
     switch report.status {
-    case .timeLimit, .interrupted: return .timeout
-    default:
-      return .unknown(
-        "milp ended \(report.status.rawValue), bound \(report.bound.map(formatNumber) ?? "none")")
+    case .timeLimit, .interrupted: return .timeout(state)
+    default: return .unknown("milp ended \(report.status.rawValue), \(state)")
     }
   }
 
@@ -109,10 +110,11 @@ public enum SpecNetworkProver {
     backend.stopAt = 0
     backend.maximizeMinimum = true
     let result = backend.solve(p, c)
-    var boxes = ""
-    if case .int(let n)? = result.statistics.first(where: { $0.0 == "boxes" })?.1 {
-      boxes = " (\(n) boxes)"
+    func count(_ name: String) -> Int? {
+      if case .int(let n)? = result.statistics.first(where: { $0.0 == name })?.1 { return n }
+      return nil
     }
+    let boxes = count("boxes").map { " (\($0) boxes)" } ?? ""
     if let x = result.point, let v = result.claimedObjective, v >= 0 { return .sat(x) }
     if let bound = result.bound, bound < 0, result.status != .timeLimit,
       result.status != .interrupted
@@ -120,7 +122,11 @@ public enum SpecNetworkProver {
       return .unsat("bab bound \(formatNumber(bound)) < 0\(boxes)")
     }
     switch result.status {
-    case .timeLimit, .interrupted: return .timeout
+    case .timeLimit, .interrupted:
+      return .timeout(
+        "bab bound \(result.bound.map(formatNumber) ?? "none"), best margin "
+          + "\(result.claimedObjective.map(formatNumber) ?? "none"), \(count("boxes") ?? 0) boxes, "
+          + "\(count("open_boxes") ?? 0) open")
     default:
       return .unknown(
         "bab ended \(result.status.rawValue), bound \(result.bound.map(formatNumber) ?? "none")\(boxes)")
