@@ -123,19 +123,9 @@ import Testing
         outputs: [1], inputs: [0, 0], constant: 0, box: whole, candidates: true
       ).candidates
       guard candidates.count == 2 else { continue }
-      // An independent forward pass: pre-activations and the output.
       func pass(_ x: [Double]) -> (z: [[Double]], f: Double) {
-        var h = x
-        var zs: [[Double]] = []
-        for layer in net.layers {
-          var z = layer.bias
-          for i in 0..<layer.outputSize {
-            for j in 0..<layer.inputSize { z[i] += layer.weights[i * layer.inputSize + j] * h[j] }
-          }
-          zs.append(z)
-          h = layer.activation == .relu ? z.map { max($0, 0) } : z
-        }
-        return (zs, h[0])
+        let r = independentPass(net, x)
+        return (r.z, r.outputs[0])
       }
       for combination in 0..<4 {
         let splits = candidates.enumerated().map { k, c in

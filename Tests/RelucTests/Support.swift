@@ -91,6 +91,22 @@ enum Executable {
   }
 }
 
+/// An independent forward pass (row-major weights, plain loops, not `Network.forward`): every
+/// layer's pre-activations and the outputs.
+func independentPass(_ net: Network, _ x: [Double]) -> (z: [[Double]], outputs: [Double]) {
+  var h = x
+  var zs: [[Double]] = []
+  for layer in net.layers {
+    var z = layer.bias
+    for i in 0..<layer.outputSize {
+      for j in 0..<layer.inputSize { z[i] += layer.weights[i * layer.inputSize + j] * h[j] }
+    }
+    zs.append(z)
+    h = layer.activation == .relu ? z.map { max($0, 0) } : z
+  }
+  return (zs, h)
+}
+
 extension DenseLayer {
   /// A layer with weights uniform in [-1, 1] and biases uniform in [-0.5, 0.5], drawn from `rng`.
   static func random(_ n: Int, _ m: Int, _ a: Activation, _ rng: inout Xoshiro256) -> DenseLayer {

@@ -182,17 +182,8 @@ enum BaBFixtures {
       for a in 0...200 {
         for b in 0...200 {
           let x = [-1 + 2 * Double(a) / 200, -1 + 2 * Double(b) / 200]
-          var h = x
-          var zs: [[Double]] = []
-          for layer in net.layers {
-            var z = layer.bias
-            for i in 0..<layer.outputSize {
-              for j in 0..<layer.inputSize { z[i] += layer.weights[i * layer.inputSize + j] * h[j] }
-            }
-            zs.append(z)
-            h = layer.activation == .relu ? z.map { max($0, 0) } : z
-          }
-          points.append((x, zs, h[0]))
+          let r = independentPass(net, x)
+          points.append((x, r.z, r.outputs[0]))
         }
       }
       var worst = -Double.infinity

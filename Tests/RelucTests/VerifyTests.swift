@@ -16,6 +16,14 @@ import Testing
   }
 
   /// The answer, witness and disjuncts of a fixture, decided within `seconds`.
+  /// The largest margin of each disjunct of a fixture, by enumeration (its second line).
+  static func margins(_ name: String) -> [Double] {
+    let header = Fixtures.read(Fixtures.path(folder + name)).split(separator: "\n")[1]
+    return header.split(separator: ":").last!.split(separator: " ").compactMap {
+      Double(String($0))
+    }
+  }
+
   static func decide(_ name: String, seconds: Double = 30) throws
     -> (VerifyAnswer, (x: [Double], y: [Double])?, [PropertyDisjunct], Network)
   {
@@ -72,10 +80,7 @@ import Testing
   /// the MILP and bab decide every one.
   @Test(arguments: properties)
   func proversAgreeWithTheEnumerationPerDisjunct(_ name: String) throws {
-    let header = Fixtures.read(Fixtures.path(Self.folder + name)).split(separator: "\n")[1]
-    let margins = header.split(separator: ":").last!.split(separator: " ").compactMap {
-      Double(String($0))
-    }
+    let margins = Self.margins(name)
     let (_, _, disjuncts, _) = try Self.decide(name, seconds: 0)
     #expect(margins.count == disjuncts.count)
     for (d, margin) in zip(disjuncts, margins) {
@@ -117,12 +122,8 @@ import Testing
   /// does (a root bound can decide it).
   @Test(arguments: properties)
   func babTimeoutSaysWhereItStood(_ name: String) throws {
-    let header = Fixtures.read(Fixtures.path(Self.folder + name)).split(separator: "\n")[1]
-    let margins = header.split(separator: ":").last!.split(separator: " ").compactMap {
-      Double(String($0))
-    }
     let (_, _, disjuncts, _) = try Self.decide(name, seconds: 0)
-    for (d, margin) in zip(disjuncts, margins) {
+    for (d, margin) in zip(disjuncts, Self.margins(name)) {
       let problem = try #require(d.problem)
       switch SpecNetworkProver.bab(problem, SolveContext(timeLimit: 0)) {
       case .timeout(let state):
