@@ -41,6 +41,32 @@ import Testing
     return (answer, witness, disjuncts, network)
   }
 
+  /// The quick proofs (`Verifier.quickProvers`, between the two parts of the search) decide the
+  /// unsat fixtures, and nothing after them runs; the answers stay the enumeration's.
+  @Test func quickProofsDecideTheEasyFixtures() throws {
+    final class Lines: @unchecked Sendable {
+      let lock = NSLock()
+      var lines: [String] = []
+      func add(_ s: String) { lock.withLock { lines.append(s) } }
+    }
+    var quick = 0
+    for name in Self.properties where name.hasSuffix("_unsat.vnnlib") {
+      let (_, _, disjuncts, _) = try Self.decide(name, seconds: 0)
+      let log = Lines()
+      var verifier = Verifier()
+      verifier.log = { log.add($0) }
+      let (answer, _) = verifier.verify(disjuncts, context: SolveContext(timeLimit: 30))
+      #expect(answer == .unsat, "\(name): \(answer)")
+      let proofs = log.lines.filter { $0.contains(": unsat") }
+      if !proofs.isEmpty, proofs.allSatisfy({ $0.contains(": quick ") }) {
+        quick += 1
+        // Nothing after the quick proofs: no second search, no other prover.
+        #expect(log.lines.last?.contains(": quick ") == true, "\(name): \(log.lines)")
+      }
+    }
+    #expect(quick >= 3, "the quick proofs decided \(quick) of the 4 unsat fixtures")
+  }
+
   @Test func everyAnswerIsKnown() {
     #expect(Self.properties.count == 8)
     for name in Self.properties {

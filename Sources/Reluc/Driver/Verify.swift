@@ -43,6 +43,15 @@ public struct Verifier: Sendable {
   public static let searchShare = 0.05
   /// The longest witness search, in seconds.
   public static let searchSeconds = 1.0
+  /// The search's first part, in seconds, before the quick proofs (`quickProvers`, for
+  /// `quickProofSeconds`); the rest of the search follows on the disjuncts still open. Most
+  /// witnesses come sooner, and most unsat answers need a fraction of the search's second: on
+  /// ACAS Xu, 114 of the 138 unsat instances took 1.0-1.5 s, nearly all of it the search's.
+  public static let quickSearchSeconds = 0.1
+  /// The quick proofs' time, shared by the disjuncts.
+  public static let quickProofSeconds = 0.25
+  /// The provers of the quick proofs (cheap to start; the MILP is not).
+  public static let quickProvers: Set<String> = ["interval", "bab"]
   /// VNN-COMP's absolute tolerance for a counterexample's output conditions
   /// (`COUNTEREXAMPLE_ATOL` of its scoring scripts, 2023): a witness's output rows must hold
   /// within it at the double-precision forward pass; its inputs lie in the box exactly.
@@ -67,22 +76,59 @@ public struct Verifier: Sendable {
     for d in disjuncts where d.problem == nil {
       log?("disjunct \(d.index): unsat (its input bounds cross)")
     }
-    // The search: cheap, on every disjunct before any proof.
-    let searchEnd =
-      context.start + min(Self.searchSeconds, Self.searchShare * (context.deadline - context.start))
-    var bestPoints: [[Double]?] = []
-    for (k, (index, problem)) in live.enumerated() {
-      let share = (searchEnd - monotonicSeconds()) / Double(live.count - k)
-      let (x, margin) = MarginSearch(problem: problem).run(until: monotonicSeconds() + share)
-      log?("disjunct \(index): search margin \(formatNumber(margin))")
-      if let x, margin >= 0, let w = Self.check(problem, x) { return (.sat, w) }
-      bestPoints.append(x)
+    // The search: cheap, on every disjunct before any proof; its first part, then the quick
+    // proofs, then the rest on the disjuncts still open.
+    let limit = context.deadline - context.start
+    let searchEnd = context.start + min(Self.searchSeconds, Self.searchShare * limit)
+    let quickSearchEnd = min(searchEnd, context.start + Self.quickSearchSeconds)
+    var bestPoints = [(point: [Double]?, margin: Double)](
+      repeating: (nil, -.infinity), count: live.count)
+    var open = Array(live.indices)
+    /// The search on the open disjuncts until `end` (`seed`: the part's random stream);
+    /// a checked witness when one is found.
+    func search(until end: Double, seed: UInt64) -> (x: [Double], y: [Double])? {
+      for (position, k) in open.enumerated() {
+        let (index, problem) = live[k]
+        let share = (end - monotonicSeconds()) / Double(open.count - position)
+        var searcher = MarginSearch(problem: problem)
+        searcher.seed = seed
+        let (x, margin) = searcher.run(until: monotonicSeconds() + share)
+        log?("disjunct \(index): search margin \(formatNumber(margin))")
+        if let x, margin >= 0, let w = Self.check(problem, x) { return w }
+        if margin > bestPoints[k].margin { bestPoints[k] = (x, margin) }
+      }
+      return nil
+    }
+    if let w = search(until: quickSearchEnd, seed: 1) { return (.sat, w) }
+    if quickSearchEnd < searchEnd {
+      // The quick proofs: the cheap provers, briefly, on every disjunct.
+      let end = min(context.deadline, monotonicSeconds() + Self.quickProofSeconds)
+      var still: [Int] = []
+      for (position, k) in open.enumerated() {
+        let (index, problem) = live[k]
+        var proven = false
+        for prover in provers where Self.quickProvers.contains(prover.name) {
+          var c = context
+          c.deadline = monotonicSeconds() + (end - monotonicSeconds()) / Double(open.count - position)
+          c.userStarts = bestPoints[k].point.map { [$0] } ?? []
+          let answer = prover.prove(problem, c)
+          log?("disjunct \(index): quick \(prover.name): \(Self.describe(answer))")
+          if case .sat(let x) = answer, let w = Self.check(problem, x) { return (.sat, w) }
+          if case .unsat = answer {
+            proven = true
+            break
+          }
+        }
+        if !proven { still.append(k) }
+      }
+      open = still
+      if open.isEmpty { return (.unsat, nil) }
+      if let w = search(until: searchEnd, seed: 2) { return (.sat, w) }
     }
     // Each prover on every disjunct still open, cheap provers first: the time of the later
     // (exact) ones is shared among fewer disjuncts. With several disjuncts, a first round gives
     // them `firstRound` of their shares, so that an easy one (a witness the search missed) is
     // not kept waiting behind a hard one; the second round starts again with the time left.
-    var open = Array(live.indices)
     var timedOut = false
     for fraction in live.count > 1 ? [Self.firstRound, 1] : [1.0] {
       timedOut = false
@@ -100,7 +146,7 @@ public struct Verifier: Sendable {
           c.deadline =
             monotonicSeconds() + fraction * context.remaining / Double(open.count - position)
           // The search's best point: a prover's first incumbent.
-          c.userStarts = bestPoints[k].map { [$0] } ?? []
+          c.userStarts = bestPoints[k].point.map { [$0] } ?? []
           let answer = prover.prove(problem, c)
           log?("disjunct \(index): \(prover.name): \(Self.describe(answer))")
           switch answer {
