@@ -189,8 +189,7 @@ extension SymbolicBounder {
   /// relaxation's line and the ReLU over its bounds, times its coefficient in the bound's row
   /// (BaBSR's idea, Bunel et al. 2020: the neurons whose relaxation loosens the bound most).
   func splitCandidates(
-    _ kept: [[Double]], _ relaxations: [ReluRelaxation?], bounds: PreactivationBounds,
-    count: Int = SymbolicBounder.splitCandidates
+    _ kept: [[Double]], _ relaxations: [ReluRelaxation?], bounds: PreactivationBounds
   ) -> [ReluSplit] {
     var scored: [(score: Double, layer: Int, neuron: Int)] = []
     for (l, row) in kept.enumerated() where !row.isEmpty {
@@ -206,11 +205,13 @@ extension SymbolicBounder {
       }
     }
     scored.sort { $0.score > $1.score }
-    return scored.prefix(count).map { ReluSplit(layer: $0.layer, neuron: $0.neuron, active: true) }
+    return scored.prefix(Self.splitCandidatesKept).map {
+      ReluSplit(layer: $0.layer, neuron: $0.neuron, active: true)
+    }
   }
 
   /// Split candidates kept per bound (`splitCandidates`).
-  static let splitCandidates = 2
+  static let splitCandidatesKept = 2
 }
 
 /// The Euclidean projection of `v` onto the simplex `{w >= 0, sum w = 1}` (sort and threshold).

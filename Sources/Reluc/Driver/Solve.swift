@@ -268,10 +268,6 @@ public enum Solver {
     Double(problem.network.layers.count) * Budget.warmStartSecondsPerLayer > seconds
   }
 
-  /// Batched PPGA on every core for `Budget.walkSeed` of the limit (at most `walkSeedSeconds`),
-  /// its points offered to the shared incumbent: the seed `lp_walk` and `auto`'s race start
-  /// their walks from. Nil when the solve is not anytime or the network is too deep for a pass
-  /// of the batched kernel in that time.
   /// The problem with the random streams of another gradient run: `GradientBackend` gives
   /// its worker k the stream `seed + k * streamStride` (at most 64 workers), so run `r` (1, 2,
   /// ...) starts its streams `64 r` strides further and never repeats the first run's starts
@@ -282,6 +278,10 @@ public enum Solver {
     return p
   }
 
+  /// Batched PPGA on every core for `Budget.walkSeed` of the limit (at most `walkSeedSeconds`),
+  /// its points offered to the shared incumbent: the seed `lp_walk` and `auto`'s race start
+  /// their walks from. Nil when the solve is not anytime or the network is too deep for a pass
+  /// of the batched kernel in that time.
   static func ppgaSeed(_ problem: Problem, _ context: SolveContext) -> SolveResult? {
     let seconds = min(Budget.walkSeedSeconds, Budget.walkSeed * (context.deadline - context.start))
     guard context.anytime(problem), !tooDeep(problem, seconds: seconds) else { return nil }

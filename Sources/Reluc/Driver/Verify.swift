@@ -99,21 +99,30 @@ public struct Verifier: Sendable {
       }
       return nil
     }
+    /// One prover on the live disjunct `k` until `deadline`, the search's best point its first
+    /// incumbent; logged (after `label`).
+    func attempt(
+      _ prover: (name: String, prove: DisjunctProver), _ k: Int, until deadline: Double,
+      label: String = ""
+    ) -> DisjunctAnswer {
+      var c = context
+      c.deadline = deadline
+      c.userStarts = bestPoints[k].point.map { [$0] } ?? []
+      let answer = prover.prove(live[k].1, c)
+      log?("disjunct \(live[k].0): \(label)\(prover.name): \(Self.describe(answer))")
+      return answer
+    }
     if let w = search(until: quickSearchEnd, seed: 1) { return (.sat, w) }
     if quickSearchEnd < searchEnd {
       // The quick proofs: the cheap provers, briefly, on every disjunct.
       let end = min(context.deadline, monotonicSeconds() + Self.quickProofSeconds)
       var still: [Int] = []
       for (position, k) in open.enumerated() {
-        let (index, problem) = live[k]
         var proven = false
         for prover in provers where Self.quickProvers.contains(prover.name) {
-          var c = context
-          c.deadline = monotonicSeconds() + (end - monotonicSeconds()) / Double(open.count - position)
-          c.userStarts = bestPoints[k].point.map { [$0] } ?? []
-          let answer = prover.prove(problem, c)
-          log?("disjunct \(index): quick \(prover.name): \(Self.describe(answer))")
-          if case .sat(let x) = answer, let w = Self.check(problem, x) { return (.sat, w) }
+          let share = (end - monotonicSeconds()) / Double(open.count - position)
+          let answer = attempt(prover, k, until: monotonicSeconds() + share, label: "quick ")
+          if case .sat(let x) = answer, let w = Self.check(live[k].1, x) { return (.sat, w) }
           if case .unsat = answer {
             proven = true
             break
@@ -141,14 +150,9 @@ public struct Verifier: Sendable {
             still += open[position...]
             break
           }
-          var c = context
           // The disjuncts left share the time left evenly; one that ends early leaves its share.
-          c.deadline =
-            monotonicSeconds() + fraction * context.remaining / Double(open.count - position)
-          // The search's best point: a prover's first incumbent.
-          c.userStarts = bestPoints[k].point.map { [$0] } ?? []
-          let answer = prover.prove(problem, c)
-          log?("disjunct \(index): \(prover.name): \(Self.describe(answer))")
+          let share = fraction * context.remaining / Double(open.count - position)
+          let answer = attempt(prover, k, until: monotonicSeconds() + share)
           switch answer {
           case .sat(let x):
             if let w = Self.check(problem, x) { return (.sat, w) }
