@@ -12,8 +12,11 @@ import Testing
   /// With `bab_exact_relus = 0` every box is split (no exact boxes), with the default the small
   /// fixtures are mostly closed by exact boxes; `relus` also splits ReLUs (`bab_relu_splits`,
   /// beta-CROWN's bounds), without exact boxes, and `both` with exact boxes of at most 2
-  /// unstable ReLUs (regions of ReLU splits solved exactly).
-  @Test(arguments: OptFixtures.optimal, ["split", "exact", "relus", "both"])
+  /// unstable ReLUs (regions of ReLU splits solved exactly). The five-input fixture makes the
+  /// split choice rank its inputs cheaply before bounding the best (`BaBSearch.rankedInputs`).
+  @Test(
+    arguments: OptFixtures.optimal + ["../bab/max_5_6_6_1.rmod"],
+    ["split", "exact", "relus", "both"])
   func babMatchesRegionEnumeration(_ name: String, _ mode: String) throws {
     let expected = try #require(OptFixtures.expectedOptimum(name))
     let (p, r) = try #require(

@@ -220,6 +220,81 @@ enum BaBFixtures {
     #expect(tighter > 0, "splitting two ReLUs never tightened the bound on 8 networks")
   }
 
+  /// A sub-box's cheap bounds (its parent's linear functions concretized over it, the bounds
+  /// `bab` ranks its splits with) lie within the parent's, contain every pre-activation at
+  /// sampled points of the sub-box (an independent forward pass), bound the objective there
+  /// with the parent's slopes, and with a ReLU split contain the points on the split's side;
+  /// and a deeper layer's bound is strictly tighter than the parent's somewhere.
+  @Test func subBoxBoundsFromTheParentAreSound() throws {
+    var rng = Xoshiro256(seed: 31)
+    var tighter = 0
+    for _ in 0..<6 {
+      let net = Network(layers: [
+        DenseLayer.random(3, 8, .relu, &rng), DenseLayer.random(8, 8, .relu, &rng),
+        DenseLayer.random(8, 8, .relu, &rng), DenseLayer.random(8, 1, .linear, &rng),
+      ])
+      let bounder = SymbolicBounder(net)
+      let parent = bounder.bounds(lower: [-1, -1, -1], upper: [1, 1, 1])
+      let slopes = bounder.upperBound(
+        outputs: [1], inputs: [0, 0, 0], constant: 0, box: parent, alphaSteps: 10
+      ).slopes
+      for _ in 0..<10 {
+        let lo = (0..<3).map { _ in Double.random(in: -1...0.5, using: &rng) }
+        let hi = lo.map { min(1, $0 + Double.random(in: 0.05...1, using: &rng)) }
+        let unstable = parent.relaxations.indices.flatMap { l in
+          (parent.relaxations[l]?.unstable ?? []).map { (l, $0) }
+        }
+        var splitSets: [[ReluSplit]] = [[]]
+        if let (l, i) = unstable.randomElement(using: &rng) {
+          for active in [true, false] {
+            splitSets.append([ReluSplit(layer: l, neuron: i, active: active)])
+          }
+        }
+        for splits in splitSets {
+          var box = bounder.bounds(lower: lo, upper: hi, within: parent, splits: splits)
+          for l in 0..<net.layers.count {
+            for i in 0..<net.layers[l].outputSize {
+              #expect(box.bounds.lower[l][i] >= parent.bounds.lower[l][i])
+              #expect(box.bounds.upper[l][i] <= parent.bounds.upper[l][i])
+              if splits.isEmpty, l > 0,
+                box.bounds.upper[l][i] < parent.bounds.upper[l][i] - 1e-9
+                  || box.bounds.lower[l][i] > parent.bounds.lower[l][i] + 1e-9
+              {
+                tighter += 1
+              }
+            }
+          }
+          for k in 0..<box.relaxations.count {
+            guard var rx = box.relaxations[k] else { continue }
+            for i in rx.unstable { rx.lowerSlope[i] = slopes[k][i] }
+            box.relaxations[k] = rx
+          }
+          let bound =
+            box.empty
+            ? -Double.infinity
+            : bounder.upperBound(outputs: [1], inputs: [0, 0, 0], constant: 0, box: box).value
+          for _ in 0..<300 {
+            let x = (0..<3).map { Double.random(in: lo[$0]...hi[$0], using: &rng) }
+            let r = independentPass(net, x)
+            let inside = splits.allSatisfy { s in
+              s.active ? r.z[s.layer][s.neuron] >= 0 : r.z[s.layer][s.neuron] <= 0
+            }
+            guard inside else { continue }
+            #expect(!box.empty, "a region with a point called empty")
+            #expect(r.outputs[0] <= bound, "objective \(r.outputs[0]) above the bound \(bound)")
+            for l in 0..<net.layers.count {
+              for (i, z) in r.z[l].enumerated() {
+                let (lower, upper) = (box.bounds.lower[l][i], box.bounds.upper[l][i])
+                #expect(z >= lower - 1e-12 && z <= upper + 1e-12)
+              }
+            }
+          }
+        }
+      }
+    }
+    #expect(tighter > 0, "no deeper bound of a sub-box was tighter than its parent's")
+  }
+
   /// The projection onto the simplex against its definition: the result is on the simplex and
   /// no point of a random sample of the simplex is closer to `v`.
   @Test func simplexProjectionIsTheClosestPoint() {

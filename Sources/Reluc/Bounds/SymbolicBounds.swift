@@ -94,6 +94,20 @@ struct BoxBounds: Sendable {
   var splits: [ReluSplit] = []
   /// Whether the bounds prove that no point of the box satisfies the splits.
   var empty = false
+  /// Per layer, the linear functions of the inputs that bounded its tightened neurons (nil
+  /// where none was tightened): valid on every sub-region (`bounds(lower:upper:within:)`).
+  var functions: [NeuronFunctions?] = []
+}
+
+/// The back substitution's linear bounds of some neurons of one layer over the inputs, with
+/// their rounding margins: row p < r of `a` (r = `neurons.count`, n inputs per row) and `c[p]`
+/// bound neuron `neurons[p]` above, row r + p bounds its negation above (so its lower bound is
+/// minus that row's maximum).
+struct NeuronFunctions: Sendable {
+  var neurons: [Int]
+  var a: [Double]
+  var c: [Double]
+  var margins: [Double]
 }
 
 /// A linear upper bound `coefficients . x + constant` of a linear function of a network's
@@ -147,6 +161,7 @@ struct SymbolicBounder: Sendable {
     var magnitudes = [zip(lower, upper).map { max(abs($0), abs($1)) }]
     var hl = lower
     var hu = upper
+    var functions = [NeuronFunctions?](repeating: nil, count: net.layers.count)
     for (k, layer) in net.layers.enumerated() {
       var m = layer.bias.map(abs)
       let prev = magnitudes[k]
@@ -170,21 +185,11 @@ struct SymbolicBounder: Sendable {
           ? (0..<layer.outputSize).filter { zl[$0] < 0 && zu[$0] > 0 }
           : Array(0..<layer.outputSize)
         if !rows.isEmpty {
-          tighten(layer: k, rows: rows, &zl, &zu, relaxations, magnitudes[k + 1], lower, upper)
+          functions[k] = tighten(
+            layer: k, rows: rows, &zl, &zu, relaxations, magnitudes[k + 1], lower, upper)
         }
       }
-      var empty = false
-      if !splits.isEmpty {
-        for s in splits where s.layer == k {
-          if s.active {
-            zl[s.neuron] = max(zl[s.neuron], 0)
-          } else {
-            zu[s.neuron] = min(zu[s.neuron], 0)
-          }
-        }
-        // Sound bounds that cross hold on no point: the splits' region is empty.
-        empty = zip(zl, zu).contains { $0 > $1 }
-      }
+      let empty = Self.clip(&zl, &zu, layer: k, splits: splits)
       result.lower.append(zl)
       result.upper.append(zu)
       if empty {
@@ -204,14 +209,77 @@ struct SymbolicBounder: Sendable {
     }
     return BoxBounds(
       bounds: result, relaxations: relaxations, magnitudes: magnitudes, lower: lower, upper: upper,
-      splits: splits)
+      splits: splits, functions: functions)
   }
 
-  /// Tightens the bounds of `rows` of layer `k` by back substitution.
+  /// Cheap bounds of a sub-region of `parent`'s (a box inside its box, with its splits and
+  /// maybe more): the parent's linear functions of the inputs concretized over the smaller box,
+  /// intersected with the parent's bounds (both valid on the sub-region), the first layer by
+  /// interval arithmetic (exact up to rounding), the split neurons clipped at 0. No back
+  /// substitution: a few products per neuron, where `bounds` costs one back substitution per
+  /// unstable neuron; looser than `bounds` on the same box (the relaxation is the parent's).
+  /// The parent's magnitudes are kept (at least the sub-box's: its margins cover it).
+  func bounds(lower: [Double], upper: [Double], within parent: BoxBounds, splits: [ReluSplit])
+    -> BoxBounds
+  {
+    var result = parent.bounds
+    var relaxations: [ReluRelaxation?] = []
+    for (k, layer) in network.layers.enumerated() {
+      var zl = result.lower[k]
+      var zu = result.upper[k]
+      if k == 0 {
+        let (l0, u0) = intervalStep(layer, lower: lower, upper: upper)
+        for i in 0..<zl.count {
+          zl[i] = max(zl[i], l0[i])
+          zu[i] = min(zu[i], u0[i])
+        }
+      } else if k < parent.functions.count, let f = parent.functions[k] {
+        let r = f.neurons.count
+        let values = concretize(f.a, f.c, rows: 2 * r, lower: lower, upper: upper)
+        for (p, i) in f.neurons.enumerated() {
+          let hi = values[p] + f.margins[p]
+          let lo = -values[r + p] - f.margins[p]
+          if hi.isFinite, hi < zu[i] { zu[i] = hi }
+          if lo.isFinite, lo > zl[i] { zl[i] = lo }
+        }
+      }
+      let empty = Self.clip(&zl, &zu, layer: k, splits: splits)
+      result.lower[k] = zl
+      result.upper[k] = zu
+      if empty {
+        return BoxBounds(
+          bounds: result, relaxations: relaxations, magnitudes: parent.magnitudes, lower: lower,
+          upper: upper, splits: splits, empty: true)
+      }
+      relaxations.append(layer.activation == .relu ? ReluRelaxation(lower: zl, upper: zu) : nil)
+    }
+    return BoxBounds(
+      bounds: result, relaxations: relaxations, magnitudes: parent.magnitudes, lower: lower,
+      upper: upper, splits: splits)
+  }
+
+  /// Clips the bounds of layer `k`'s split neurons at 0 on their side; true when sound bounds
+  /// then cross (no point of the region satisfies the splits).
+  private static func clip(
+    _ zl: inout [Double], _ zu: inout [Double], layer k: Int, splits: [ReluSplit]
+  ) -> Bool {
+    guard !splits.isEmpty else { return false }
+    for s in splits where s.layer == k {
+      if s.active {
+        zl[s.neuron] = max(zl[s.neuron], 0)
+      } else {
+        zu[s.neuron] = min(zu[s.neuron], 0)
+      }
+    }
+    return zip(zl, zu).contains { $0 > $1 }
+  }
+
+  /// Tightens the bounds of `rows` of layer `k` by back substitution; returns the rows'
+  /// linear functions of the inputs.
   private func tighten(
     layer k: Int, rows: [Int], _ zl: inout [Double], _ zu: inout [Double],
     _ relaxations: [ReluRelaxation?], _ magnitude: [Double], _ lower: [Double], _ upper: [Double]
-  ) {
+  ) -> NeuronFunctions {
     let layer = network.layers[k]
     let n = layer.inputSize
     let r = rows.count
@@ -228,13 +296,14 @@ struct SymbolicBounder: Sendable {
     }
     _ = backSubstitute(&a, &c, rows: 2 * r, top: k - 1, relaxations: relaxations, keep: false)
     let values = concretize(a, c, rows: 2 * r, lower: lower, upper: upper)
+    let margins = rows.map { marginFactor * (1 + magnitude[$0]) }
     for (p, i) in rows.enumerated() {
-      let margin = marginFactor * (1 + magnitude[i])
-      let hi = values[p] + margin
-      let lo = -values[r + p] - margin
+      let hi = values[p] + margins[p]
+      let lo = -values[r + p] - margins[p]
       if hi.isFinite, hi < zu[i] { zu[i] = hi }
       if lo.isFinite, lo > zl[i] { zl[i] = lo }
     }
+    return NeuronFunctions(neurons: rows, a: a, c: c, margins: margins)
   }
 
   /// Substitutes the `rows` rows `A h_top + c` (A row-major over the activations of layer `top`)

@@ -65,6 +65,21 @@ if __name__ == "__main__":
             f.write(f"# (enumeration of all activation patterns, make_fixtures.py)\n")
             f.write(f'network "{name}.xml"\n\n' + MODEL[name])
         print(name, opt)
+    # Five inputs, in the bab fixtures (the split choice ranks more than three inputs; not an
+    # optimization fixture: every method is not expected to reach its optimum).
+    layers = random_network([5, 6, 6, 1], 6)
+    bab = os.path.join(here, "..", "bab")
+    write_network(os.path.join(bab, "max_5_6_6_1.xml"), layers, name="max_5_6_6_1")
+    lo, hi = [0, -1, 0, 0, -0.5], [1, 1, 0.5, 1, 0.5]
+    opt = region_optimum(layers, lo, hi, None, None, np.array([1.0]), np.zeros(5), "maximize")
+    with open(os.path.join(bab, "max_5_6_6_1.rmod"), "w") as f:
+        f.write(f"# expect: optimum {float(opt)!r}\n")
+        f.write(f"# (enumeration of all activation patterns, opt/make_fixtures.py)\n")
+        f.write('network "max_5_6_6_1.xml"\n\nmaximize y[0]\n'
+                "constraint 0 <= x[0] <= 1\nconstraint -1 <= x[1] <= 1\n"
+                "constraint 0 <= x[2] <= 0.5\nconstraint 0 <= x[3] <= 1\n"
+                "constraint -0.5 <= x[4] <= 0.5\n")
+    print("max_5_6_6_1", opt)
     # An infeasible polytope (the rows cannot hold together inside the box).
     with open(os.path.join(here, "infeasible.rmod"), "w") as f:
         f.write("# expect: infeasible\n")
