@@ -17,8 +17,9 @@ import Synchronization
 /// node keeps the region where the neuron is on one side of 0, `BaBNode.splits`); a box whose
 /// bound cannot beat the incumbent by more than the tolerance is pruned, and so is a box where
 /// some row holds at no point. Incumbents: PPGA's point (`warmStart`), the bound's maximizing
-/// vertex and the centre of every box bounded, kept when `PointCheck` accepts them, a new one
-/// polished by a local ascent (`BaBSearch.ascend`). `workers` threads share the queue. `optimal` only when the bound is within
+/// vertex of every half tried for a split and the centre of every box kept, accepted when
+/// `PointCheck` accepts them, a new one polished by a local ascent (`BaBSearch.ascend`).
+/// `workers` threads share the queue. `optimal` only when the bound is within
 /// `max(absoluteGap, mip_gap |incumbent|)` of the incumbent; `infeasible` only when every box was
 /// pruned as infeasible.
 public struct BaBBackend: Backend {

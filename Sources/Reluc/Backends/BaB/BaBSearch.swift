@@ -276,6 +276,9 @@ struct BaBSearch: Sendable {
       }
     }
     /// A sub-region bounded with CROWN's slopes, cheaply from `parent`'s functions if given.
+    // The best of the halves' maximizing vertices, every half tried (chosen or not): a
+    // candidate point each, at the cost of a forward pass.
+    var seen: (point: [Double]?, value: Double) = (nil, -.infinity)
     func half(_ lo: [Double], _ hi: [Double], _ splits: [ReluSplit], within parent: BoxBounds?)
       -> (Prepared, LinearBound?)
     {
@@ -284,7 +287,12 @@ struct BaBSearch: Sendable {
           prepare(lower: lo, upper: hi, within: $0, slopes: node.slopes, splits: splits)
         }
         ?? prepare(lower: lo, upper: hi, prior: node.prior, slopes: node.slopes, splits: splits)
-      return (p, objectiveBound(p, alphaSteps: 0, target: target))
+      let b = objectiveBound(p, alphaSteps: 0, target: target)
+      if let x = b?.vertex {
+        let v = value(at: x)
+        if v > seen.value { seen = (x, v) }
+      }
+      return (p, b)
     }
     func halves(_ j: Int, within parent: BoxBounds? = nil) -> [(Prepared, LinearBound?)] {
       let mid = node.lower[j] + (node.upper[j] - node.lower[j]) / 2
@@ -329,7 +337,7 @@ struct BaBSearch: Sendable {
     }
     guard let best else { return [] }
     let seconds = (monotonicSeconds() - t0) / 2
-    return best.halves.map { p, cheap in
+    var children = best.halves.map { p, cheap in
       var b = cheap
       if alphaSteps > 0, let c = cheap, c.value > target {
         b = objectiveBound(p, alphaSteps: alphaSteps, target: target)
@@ -339,6 +347,11 @@ struct BaBSearch: Sendable {
       outcome.fromReLUSplit = onReLU
       return outcome
     }
+    // (A point of the node's box; the outcome's node bound does not depend on it.)
+    if let k = children.indices.first, seen.value > children[k].value {
+      (children[k].point, children[k].value) = seen
+    }
+    return children
   }
 
   /// Inputs bounded with CROWN to choose a split, the best of the cheap ranking (`branch`).
