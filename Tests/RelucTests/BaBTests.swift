@@ -31,6 +31,13 @@ import Testing
     let stats = Dictionary(uniqueKeysWithValues: r.statistics.map { ($0.0, $0.1) })
     if mode == "split" || mode == "relus" { #expect(stats["exact_boxes"] == .int(0)) }
     if mode == "split" || mode == "exact" { #expect(stats["relu_split_boxes"] == .int(0)) }
+    if name.contains("max_5_") {
+      guard case .int(let ranked)? = stats["ranked_splits"] else {
+        Issue.record("no ranked_splits statistic")
+        return
+      }
+      #expect(ranked > 0, "the five-input fixture never ranked its split inputs")
+    }
     #expect(r.method == .bab)
     let f = try #require(r.objective)
     #expect(close(f, expected, abs: 1e-6, rel: 0), "\(name): \(f) vs \(expected)")
@@ -42,6 +49,24 @@ import Testing
       #expect(b <= expected + 1e-9)
       #expect(b >= f - 1e-6 - 1e-9)
     }
+  }
+
+  /// The split ranking is trusted only after enough comparisons that agree often enough, and
+  /// even then one split in four still compares; disagreements withdraw the trust.
+  @Test func splitRankingIsTrustedOnlyWhenItAgrees() {
+    let r = SplitRanking()
+    for _ in 0..<SplitRanking.trustAfter - 1 {
+      #expect(!r.trusted())
+      r.record(agreed: true)
+    }
+    #expect(!r.trusted(), "trusted before enough comparisons")
+    r.record(agreed: true)
+    let after = (0..<100).map { _ in r.trusted() }
+    #expect(after.filter { $0 }.count == 75, "one split in four should still compare")
+    // 64 agreements then 8 disagreements: 64 / 72 < 0.9.
+    for _ in 0..<8 { r.record(agreed: false) }
+    #expect((0..<8).allSatisfy { _ in !r.trusted() }, "trusted at an agreement below 90%")
+    #expect(r.record.compared == 72 && r.record.agreed == 64)
   }
 
   /// The exact box solve (`LeafSolver`) on random networks and random sub-boxes: its certified

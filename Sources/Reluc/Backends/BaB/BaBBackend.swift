@@ -40,6 +40,9 @@ public struct BaBBackend: Backend {
   /// Nodes in the queue beyond which new nodes do not keep their pre-activation bounds.
   /// (A prior is two doubles per neuron: 20,000 of ACAS Xu's 305 neurons are about 100 MB.)
   static let priorLimit = 20_000
+  /// Nodes in the queue beyond which new nodes do not keep their linear functions (`BaBNode.box`:
+  /// some 30 KB each on ACAS Xu, 3,000 of them about 100 MB).
+  static let boxLimit = 3_000
 
   /// A starting point (e.g. from a heuristic), kept as the first incumbent when feasible.
   public var warmStart: [Double]?
@@ -206,10 +209,12 @@ public struct BaBBackend: Backend {
             break
           }
         }
-        let keep = shared.withLock { $0.heap.count } < Self.priorLimit
+        let count = shared.withLock { $0.heap.count }
+        let keep = count < Self.priorLimit
         guard
           var children = search.branch(
-            node, target: target, keepPrior: keep, stop: { context.shouldStop })
+            node, target: target, keepPrior: keep, keepBox: count < Self.boxLimit,
+            stop: { context.shouldStop })
         else {
           // Stopped while choosing the split: the box stays open.
           shared.withLock { s in
@@ -271,6 +276,11 @@ public struct BaBBackend: Backend {
         }
       }
     }
+    let r = search.ranking.record
+    stats += [
+      ("ranked_splits", .int(r.branches)), ("ranking_checks", .int(r.compared)),
+      ("ranking_agreed", .int(r.agreed)),
+    ]
     return result(problem, context, shared.withLock { $0 }, stats: stats, tolerance: tolerance)
   }
 

@@ -12,6 +12,9 @@ struct BaBNode: Sendable {
   var depth: Int
   /// The box's pre-activation bounds, valid on its sub-boxes (nil when memory is short).
   var prior: PreactivationBounds?
+  /// Its bounds with the linear functions that gave them, to rank its splits (nil when the
+  /// queue is long: they are computed again).
+  var box: BoxBounds? = nil
   /// The lower slopes of its bound's relaxation (alpha-CROWN's), the children's first slopes.
   var slopes: [[Double]] = []
   /// Its unstable ReLUs under its own bounds (whether `LeafSolver` takes it).
