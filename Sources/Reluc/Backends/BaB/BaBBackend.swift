@@ -40,8 +40,8 @@ public struct BaBBackend: Backend {
   /// Nodes in the queue beyond which new nodes do not keep their pre-activation bounds.
   /// (A prior is two doubles per neuron: 20,000 of ACAS Xu's 305 neurons are about 100 MB.)
   static let priorLimit = 20_000
-  /// Nodes in the queue beyond which new nodes do not keep their linear functions (`BaBNode.box`:
-  /// some 30 KB each on ACAS Xu, 3,000 of them about 100 MB).
+  /// Nodes in the queue beyond which new nodes do not keep their linear functions
+  /// (`BaBNode.box`: some 40 KB each on ACAS Xu, 3,000 of them about 120 MB).
   static let boxLimit = 3_000
 
   /// A starting point (e.g. from a heuristic), kept as the first incumbent when feasible.

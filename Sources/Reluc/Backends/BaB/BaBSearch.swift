@@ -1,6 +1,6 @@
 import RelucBase
-import Synchronization
 import RelucIR
+import Synchronization
 
 /// What evaluating one box found: its node (nil when pruned as infeasible) and the best
 /// feasible point checked in it.
