@@ -66,7 +66,7 @@ import Testing
     // 64 agreements then 8 disagreements: 64 / 72 < 0.9.
     for _ in 0..<8 { r.record(agreed: false) }
     #expect((0..<8).allSatisfy { _ in !r.trusted() }, "trusted at an agreement below 90%")
-    #expect(r.record.compared == 72 && r.record.agreed == 64)
+    #expect(r.tally.compared == 72 && r.tally.agreed == 64)
   }
 
   /// The exact box solve (`LeafSolver`) on random networks and random sub-boxes: its certified

@@ -115,3 +115,13 @@ extension DenseLayer {
       bias: (0..<m).map { _ in rng.unit() - 0.5 }, activation: a)
   }
 }
+
+extension Network {
+  /// `inputs`-`width`-`width`-`width`-1 with ReLUs and a linear output (`DenseLayer.random`).
+  static func randomDeep(inputs: Int, width: Int, _ rng: inout Xoshiro256) -> Network {
+    Network(layers: [
+      DenseLayer.random(inputs, width, .relu, &rng), DenseLayer.random(width, width, .relu, &rng),
+      DenseLayer.random(width, width, .relu, &rng), DenseLayer.random(width, 1, .linear, &rng),
+    ])
+  }
+}

@@ -166,10 +166,7 @@ enum BaBFixtures {
     var tighter = 0
     var empty = 0
     for _ in 0..<8 {
-      let net = Network(layers: [
-        DenseLayer.random(2, 6, .relu, &rng), DenseLayer.random(6, 6, .relu, &rng),
-        DenseLayer.random(6, 6, .relu, &rng), DenseLayer.random(6, 1, .linear, &rng),
-      ])
+      let net = Network.randomDeep(inputs: 2, width: 6, &rng)
       let bounder = SymbolicBounder(net)
       let lo = [-1.0, -1.0]
       let hi = [1.0, 1.0]
@@ -229,10 +226,7 @@ enum BaBFixtures {
     var rng = Xoshiro256(seed: 31)
     var tighter = 0
     for _ in 0..<6 {
-      let net = Network(layers: [
-        DenseLayer.random(3, 8, .relu, &rng), DenseLayer.random(8, 8, .relu, &rng),
-        DenseLayer.random(8, 8, .relu, &rng), DenseLayer.random(8, 1, .linear, &rng),
-      ])
+      let net = Network.randomDeep(inputs: 3, width: 8, &rng)
       let bounder = SymbolicBounder(net)
       let parent = bounder.bounds(lower: [-1, -1, -1], upper: [1, 1, 1])
       let slopes = bounder.upperBound(

@@ -276,7 +276,7 @@ public struct BaBBackend: Backend {
         }
       }
     }
-    let r = search.ranking.record
+    let r = search.ranking.tally
     stats += [
       ("ranked_splits", .int(r.branches)), ("ranking_checks", .int(r.compared)),
       ("ranking_agreed", .int(r.agreed)),

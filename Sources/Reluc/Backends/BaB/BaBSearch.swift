@@ -260,8 +260,8 @@ struct BaBSearch: Sendable {
   /// halves are first ranked cheaply, from the node's linear functions and slopes
   /// (`SymbolicBounder.bounds(lower:upper:within:splits:)`, no back substitution per neuron),
   /// and only the best `rankedInputs` are bounded with CROWN's slopes to choose (`2 n` such
-  /// boundings when there are at most that many). The two halves chosen are then bounded with
-  /// alpha-CROWN. Nil when `stop` says so before the halves are chosen (the node is then open).
+  /// boundings when there are at most that many), or only the first when the ranking has
+  /// earned trust (`SplitRanking`). The two halves chosen are then bounded with alpha-CROWN. Nil when `stop` says so before the halves are chosen (the node is then open).
   func branch(
     _ node: BaBNode, target: Double, keepPrior: Bool, keepBox: Bool, stop: () -> Bool
   ) -> [BoxOutcome]? {
@@ -281,10 +281,10 @@ struct BaBSearch: Sendable {
       onReLU = relu
       return true
     }
-    /// A sub-region bounded with CROWN's slopes, cheaply from `parent`'s functions if given.
     // The best of the halves' maximizing vertices, every half tried (chosen or not): a
     // candidate point each, at the cost of a forward pass.
     var seen: (point: [Double]?, value: Double) = (nil, -.infinity)
+    /// A sub-region bounded with CROWN's slopes, cheaply from `parent`'s functions if given.
     func half(_ lo: [Double], _ hi: [Double], _ splits: [ReluSplit], within parent: BoxBounds?)
       -> (Prepared, LinearBound?)
     {
@@ -409,7 +409,7 @@ final class SplitRanking: Sendable {
   }
 
   /// Ranked splits, and how many compared the ranking with CROWN's choice and agreed.
-  var record: (agreed: Int, compared: Int, branches: Int) { counts.withLock { $0 } }
+  var tally: (agreed: Int, compared: Int, branches: Int) { counts.withLock { $0 } }
 }
 
 /// How good a split is (`BaBSearch.branch`): the sum of its halves' bounds counted from the
