@@ -13,7 +13,8 @@ import Testing
   /// fixtures are mostly closed by exact boxes; `relus` also splits ReLUs (`bab_relu_splits`,
   /// beta-CROWN's bounds), without exact boxes, and `both` with exact boxes of at most 2
   /// unstable ReLUs (regions of ReLU splits solved exactly). The five-input fixture makes the
-  /// split choice rank its inputs cheaply before bounding the best (`BaBSearch.rankedInputs`).
+  /// split choice rank its inputs cheaply before bounding the best (`BaBSearch.rankedInputs`)
+  /// and, split only, refine the bounds of deep boxes (`BaBSearch.refineEvery`).
   @Test(
     arguments: OptFixtures.optimal + ["../bab/max_5_6_6_1.rmod"],
     ["split", "exact", "relus", "both"])
@@ -37,6 +38,14 @@ import Testing
         return
       }
       #expect(ranked > 0, "the five-input fixture never ranked its split inputs")
+      if mode == "split" {
+        // Deep enough to refine boxes' bounds (`BaBSearch.refineEvery`).
+        guard case .int(let refined)? = stats["refined_boxes"] else {
+          Issue.record("no refined_boxes statistic")
+          return
+        }
+        #expect(refined > 0, "the five-input fixture never refined a box's bounds")
+      }
     }
     #expect(r.method == .bab)
     let f = try #require(r.objective)

@@ -14,7 +14,8 @@ import RelucIR
 // inputs is then maximized over the input box (each coefficient at the end of its interval).
 // `alpha` is CROWN's adaptive choice (1 when u > -l, else 0); the objective's bound in `bab`
 // optimizes it by projected gradient steps (alpha-CROWN, Xu et al. 2021), see
-// `SymbolicBounder.upperBound`. The layers are bounded in order, each from the tightest bounds of
+// `SymbolicBounder.upperBound`, and so does each intermediate neuron's bound when `bab` refines
+// a box (`SymbolicBounder.optimizedRows`). The layers are bounded in order, each from the tightest bounds of
 // the layers before it; each bound is intersected with interval arithmetic from the previous
 // layer's bounds and with the interval bounds of the whole network, so it is never looser than
 // `intervalBounds`.
@@ -147,9 +148,14 @@ struct SymbolicBounder: Sendable {
   /// from the box nor than `prior` (bounds valid on a region containing this one). With
   /// `splits`, the bounds are over the box's points that satisfy them: a split neuron's bounds
   /// are clipped at 0 on its side (so it is stable, exact in every relaxation after it), and
-  /// the result is `empty` when its sound bounds leave no point on that side.
+  /// the result is `empty` when its sound bounds leave no point on that side. With `refine`,
+  /// every tightened neuron's two bounds also get `refine` alpha-CROWN steps on slopes of its
+  /// own (`optimizedRows`), the smaller value kept: tighter, a few back substitutions more per
+  /// layer (`BaBSearch.refineEvery`). Tighter earlier layers can make CROWN's slopes worse for
+  /// a later neuron, so a caller refining bounds it already has passes them as `prior`.
   func bounds(
-    lower: [Double], upper: [Double], prior: PreactivationBounds? = nil, splits: [ReluSplit] = []
+    lower: [Double], upper: [Double], prior: PreactivationBounds? = nil, splits: [ReluSplit] = [],
+    refine: Int = 0
   ) -> BoxBounds {
     let net = network
     // The interval bounds of the whole network (with a prior, the prior is at least as tight:
@@ -186,7 +192,8 @@ struct SymbolicBounder: Sendable {
           : Array(0..<layer.outputSize)
         if !rows.isEmpty {
           functions[k] = tighten(
-            layer: k, rows: rows, &zl, &zu, relaxations, magnitudes[k + 1], lower, upper)
+            layer: k, rows: rows, &zl, &zu, relaxations, magnitudes[k + 1], lower, upper,
+            refine: refine)
         }
       }
       let empty = Self.clip(&zl, &zu, layer: k, splits: splits)
@@ -274,11 +281,12 @@ struct SymbolicBounder: Sendable {
     return zip(zl, zu).contains { $0 > $1 }
   }
 
-  /// Tightens the bounds of `rows` of layer `k` by back substitution; returns the rows'
-  /// linear functions of the inputs.
+  /// Tightens the bounds of `rows` of layer `k` by back substitution (and `refine` alpha-CROWN
+  /// steps per row, see `bounds`); returns the rows' CROWN linear functions of the inputs.
   private func tighten(
     layer k: Int, rows: [Int], _ zl: inout [Double], _ zu: inout [Double],
-    _ relaxations: [ReluRelaxation?], _ magnitude: [Double], _ lower: [Double], _ upper: [Double]
+    _ relaxations: [ReluRelaxation?], _ magnitude: [Double], _ lower: [Double], _ upper: [Double],
+    refine: Int
   ) -> NeuronFunctions {
     let layer = network.layers[k]
     let n = layer.inputSize
@@ -294,8 +302,17 @@ struct SymbolicBounder: Sendable {
       c[p] = layer.bias[i]
       c[r + p] = -layer.bias[i]
     }
+    let initialRows = refine > 0 ? a : []
+    let initialConstants = c
     _ = backSubstitute(&a, &c, rows: 2 * r, top: k - 1, relaxations: relaxations, keep: false)
-    let values = concretize(a, c, rows: 2 * r, lower: lower, upper: upper)
+    var values = concretize(a, c, rows: 2 * r, lower: lower, upper: upper)
+    if refine > 0 {
+      let optimized = optimizedRows(
+        initialRows, initialConstants, count: 2 * r, top: k - 1, relaxations: relaxations,
+        lower: lower,
+        upper: upper, steps: refine)
+      for q in 0..<(2 * r) { values[q] = min(values[q], optimized[q]) }
+    }
     let margins = rows.map { marginFactor * (1 + magnitude[$0]) }
     for (p, i) in rows.enumerated() {
       let hi = values[p] + margins[p]
@@ -313,7 +330,8 @@ struct SymbolicBounder: Sendable {
   /// split constraints' multipliers, see `upperBound`).
   func backSubstitute(
     _ a: inout [Double], _ c: inout [Double], rows: Int, top: Int,
-    relaxations: [ReluRelaxation?], keep: Bool, beta: [[(neuron: Int, value: Double)]] = []
+    relaxations: [ReluRelaxation?], keep: Bool, beta: [[(neuron: Int, value: Double)]] = [],
+    rowSlopes: [[Double]] = []
   ) -> [[Double]] {
     var kept = [[Double]](repeating: [], count: keep ? top + 1 : 0)
     var n = top >= 0 ? network.layers[top].outputSize : network.inputSize
@@ -322,9 +340,14 @@ struct SymbolicBounder: Sendable {
       let layer = network.layers[j]
       if let rx = relaxations[j] {
         if keep { kept[j] = a }
+        // Each row's own lower slopes (`rowSlopes[j]`, rows x n), or the relaxation's.
+        let own = j < rowSlopes.count && !rowSlopes[j].isEmpty
+        let slopes = own ? rowSlopes[j] : rx.lowerSlope
+        let stride = own ? n : 0
         a.withUnsafeMutableBufferPointer { a in
           for p in 0..<rows {
             let base = p * n
+            let slope = p * stride
             var shift = 0.0
             for i in 0..<n {
               let v = a[base + i]
@@ -336,7 +359,7 @@ struct SymbolicBounder: Sendable {
                   shift += v * rx.upperIntercept[i]
                   a[base + i] = v * rx.upperSlope[i]
                 } else {
-                  a[base + i] = v * rx.lowerSlope[i]
+                  a[base + i] = v * slopes[slope + i]
                 }
               }
             }

@@ -82,8 +82,7 @@ public enum SpecNetworkProver {
       return .unsat("milp bound \(formatNumber(bound)) < -\(formatNumber(milpMargin))")
     }
     let state =
-      "milp bound \(report.bound.map(formatNumber) ?? "none"), best margin "
-      + (report.objective.map(formatNumber) ?? "none")
+      "milp bound \(numberOrNone(report.bound)), best margin \(numberOrNone(report.objective))"
     switch report.status {
     case .timeLimit, .interrupted: return .timeout(state)
     default: return .unknown("milp ended \(report.status.rawValue), \(state)")
@@ -124,14 +123,17 @@ public enum SpecNetworkProver {
     switch result.status {
     case .timeLimit, .interrupted:
       return .timeout(
-        "bab bound \(result.bound.map(formatNumber) ?? "none"), best margin "
-          + "\(result.claimedObjective.map(formatNumber) ?? "none"), \(count("boxes") ?? 0) boxes, "
+        "bab bound \(numberOrNone(result.bound)), best margin "
+          + "\(numberOrNone(result.claimedObjective)), \(count("boxes") ?? 0) boxes, "
           + "\(count("open_boxes") ?? 0) open")
     default:
       return .unknown(
-        "bab ended \(result.status.rawValue), bound \(result.bound.map(formatNumber) ?? "none")\(boxes)")
+        "bab ended \(result.status.rawValue), bound \(numberOrNone(result.bound))\(boxes)")
     }
   }
+
+  /// A bound or margin for a prover's note, "none" when there is none.
+  static func numberOrNone(_ v: Double?) -> String { v.map(formatNumber) ?? "none" }
 
   /// The disjunct's problem with the spec network and its margin maximized (options adjusted
   /// by `adjust`, the time limit the context's), the context with its interval bounds, and the

@@ -83,6 +83,8 @@ public struct BaBBackend: Backend {
     var boxes = 0
     /// Boxes made by ReLU splits (the others by input splits).
     var reluSplitBoxes = 0
+    /// Boxes whose bounds were refined (`BaBSearch.refineEvery`).
+    var refinedBoxes = 0
     var maxDepth = 0
     var prunedByBound = 0
     var prunedInfeasible = 0
@@ -245,6 +247,7 @@ public struct BaBBackend: Backend {
           for c in children {
             s.boxes += 1
             if c.fromReLUSplit { s.reluSplitBoxes += 1 }
+            if c.refined { s.refinedBoxes += 1 }
             s.boundSeconds += c.seconds
             s.maxDepth = max(s.maxDepth, node.depth + 1)
             if let x = c.point, c.value > s.incumbentValue {
@@ -332,6 +335,7 @@ public struct BaBBackend: Backend {
     var stats = stats
     stats += [
       ("boxes", .int(s.boxes)), ("relu_split_boxes", .int(s.reluSplitBoxes)),
+      ("refined_boxes", .int(s.refinedBoxes)),
       ("max_depth", .int(s.maxDepth)),
       ("pruned_by_bound", .int(s.prunedByBound)), ("pruned_infeasible", .int(s.prunedInfeasible)),
       ("open_boxes", .int(s.heap.count)),

@@ -1,0 +1,106 @@
+import RelucIR
+
+extension SymbolicBounder {
+  /// Alpha-CROWN on intermediate neurons: the bounds of `rows` (row-major over layer `top`'s
+  /// activations, `count` rows, with constants `c`) over the box, each row with its own lower
+  /// slopes for the unstable neurons of layers `0...top`, moved by `steps` projected gradient
+  /// steps from the relaxations' (`upperBound`'s step, one row at a time but all rows in one
+  /// back substitution and one batched forward pass per step). Returns each row's smallest
+  /// maximum over the box (no rounding margin: every slope in [0, 1] gives a valid relaxation,
+  /// and the margin of `marginFactor` covers any of them).
+  func optimizedRows(
+    _ a0: [Double], _ c0: [Double], count: Int, top: Int, relaxations: [ReluRelaxation?],
+    lower: [Double], upper: [Double], steps: Int
+  ) -> [Double] {
+    let n0 = lower.count
+    var slopes: [[Double]] = (0...top).map { l in
+      guard let rx = relaxations[l] else { return [] }
+      var s = [Double](repeating: 0, count: count * rx.lowerSlope.count)
+      for p in 0..<count {
+        for i in 0..<rx.lowerSlope.count { s[p * rx.lowerSlope.count + i] = rx.lowerSlope[i] }
+      }
+      return s
+    }
+    var best = [Double](repeating: .infinity, count: count)
+    var rate = [Double](repeating: 1, count: count)
+    for step in 0...steps {
+      var a = a0
+      var c = c0
+      let kept = backSubstitute(
+        &a, &c, rows: count, top: top, relaxations: relaxations, keep: true, rowSlopes: slopes)
+      // Each row's maximizing vertex and value.
+      var h = [Double](repeating: 0, count: count * n0)
+      for p in 0..<count {
+        var value = c[p]
+        for j in 0..<n0 {
+          let v = a[p * n0 + j]
+          let x = v >= 0 ? upper[j] : lower[j]
+          h[p * n0 + j] = x
+          value += v * x
+        }
+        if value < best[p] { best[p] = value } else { rate[p] *= 0.5 }
+      }
+      if step == steps { break }
+      // The relaxed network's forward pass from every row's vertex, each unstable neuron on
+      // the line its row's coefficient picked; the gradient of a row's bound with respect to a
+      // lower slope is the coefficient times the pre-activation (`upperBound`).
+      var width = n0
+      var gradient = [[Double]](repeating: [], count: top + 1)
+      for l in 0...top {
+        let layer = network.layers[l]
+        let out = layer.outputSize
+        var z = [Double](repeating: 0, count: count * out)
+        layer.weights.withUnsafeBufferPointer { w in
+          for p in 0..<count {
+            for i in 0..<out {
+              var s = layer.bias[i]
+              let row = i * width
+              for j in 0..<width { s += w[row + j] * h[p * width + j] }
+              z[p * out + i] = s
+            }
+          }
+        }
+        if let rx = relaxations[l] {
+          var g = [Double](repeating: 0, count: count * out)
+          for p in 0..<count {
+            for i in 0..<out {
+              let q = p * out + i
+              switch rx.state[i] {
+              case 0: z[q] = 0
+              case 1: break
+              default:
+                let coefficient = kept[l][q]
+                if coefficient >= 0 {
+                  z[q] = rx.upperSlope[i] * z[q] + rx.upperIntercept[i]
+                } else {
+                  g[q] = coefficient * z[q]
+                  z[q] = slopes[l][q] * z[q]
+                }
+              }
+            }
+          }
+          gradient[l] = g
+        }
+        h = z
+        width = out
+      }
+      // Each row's step, normalized by its largest gradient entry.
+      for p in 0..<count {
+        var largest = 0.0
+        for l in 0...top where !gradient[l].isEmpty {
+          let out = network.layers[l].outputSize
+          for i in 0..<out { largest = max(largest, abs(gradient[l][p * out + i])) }
+        }
+        guard largest > 0 else { continue }
+        for l in 0...top where !gradient[l].isEmpty {
+          let out = network.layers[l].outputSize
+          for i in 0..<out where gradient[l][p * out + i] != 0 {
+            let q = p * out + i
+            slopes[l][q] = min(1, max(0, slopes[l][q] - rate[p] * gradient[l][q] / largest))
+          }
+        }
+      }
+    }
+    return best
+  }
+}
