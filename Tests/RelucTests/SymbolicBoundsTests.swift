@@ -66,18 +66,28 @@ enum BaBFixtures {
     }
   }
 
+  /// The fixtures' networks, boxes and exact pre-activation extremes (`symbolic_bounds.json`:
+  /// scipy's LP on every activation pattern).
+  static func exactBoundCases() throws -> [(
+    name: String, net: Network, lower: [Double], upper: [Double], exactLower: [[Double]],
+    exactUpper: [[Double]]
+  )] {
+    try BaBFixtures.json("symbolic_bounds.json").map { c in
+      let name = try #require(c["network"] as? String)
+      return (
+        name, try #require(BaBFixtures.network(name)), BaBFixtures.doubles(c["lower_box"]),
+        BaBFixtures.doubles(c["upper_box"]), BaBFixtures.matrix(c["lower"]),
+        BaBFixtures.matrix(c["upper"])
+      )
+    }
+  }
+
   /// The symbolic bounds contain the exact extremes (scipy, every activation pattern), and they
   /// are strictly tighter than interval arithmetic somewhere on each deeper network.
   @Test func containsExactExtremes() throws {
-    let cases = BaBFixtures.json("symbolic_bounds.json")
+    let cases = try Self.exactBoundCases()
     #expect(cases.count == 3)
-    for c in cases {
-      let name = try #require(c["network"] as? String)
-      let net = try #require(BaBFixtures.network(name))
-      let lo = BaBFixtures.doubles(c["lower_box"])
-      let hi = BaBFixtures.doubles(c["upper_box"])
-      let exactLower = BaBFixtures.matrix(c["lower"])
-      let exactUpper = BaBFixtures.matrix(c["upper"])
+    for (name, net, lo, hi, exactLower, exactUpper) in cases {
       let s = symbolicBounds(net, lower: lo, upper: hi)
       let iv = intervalBounds(net, lower: lo, upper: hi)
       var tighter = 0.0
@@ -97,13 +107,7 @@ enum BaBFixtures {
   /// the exact extremes (scipy, every activation pattern) and every sampled pre-activation of
   /// random deeper networks (independent forward pass), and are strictly tighter somewhere.
   @Test func refinedBoundsAreSoundAndTighter() throws {
-    for c in BaBFixtures.json("symbolic_bounds.json") {
-      let name = try #require(c["network"] as? String)
-      let net = try #require(BaBFixtures.network(name))
-      let lo = BaBFixtures.doubles(c["lower_box"])
-      let hi = BaBFixtures.doubles(c["upper_box"])
-      let exactLower = BaBFixtures.matrix(c["lower"])
-      let exactUpper = BaBFixtures.matrix(c["upper"])
+    for (name, net, lo, hi, exactLower, exactUpper) in try Self.exactBoundCases() {
       let refined = SymbolicBounder(net).bounds(lower: lo, upper: hi, refine: 10).bounds
       for l in 0..<net.layers.count {
         for i in 0..<net.layers[l].outputSize {

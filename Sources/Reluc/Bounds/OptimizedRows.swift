@@ -29,61 +29,22 @@ extension SymbolicBounder {
       let kept = backSubstitute(
         &a, &c, rows: count, top: top, relaxations: relaxations, keep: true, rowSlopes: slopes)
       // Each row's maximizing vertex and value.
-      var h = [Double](repeating: 0, count: count * n0)
+      var vertices = [Double](repeating: 0, count: count * n0)
       for p in 0..<count {
         var value = c[p]
         for j in 0..<n0 {
           let v = a[p * n0 + j]
           let x = v >= 0 ? upper[j] : lower[j]
-          h[p * n0 + j] = x
+          vertices[p * n0 + j] = x
           value += v * x
         }
         if value < best[p] { best[p] = value } else { rate[p] *= 0.5 }
       }
       if step == steps { break }
-      // The relaxed network's forward pass from every row's vertex, each unstable neuron on
-      // the line its row's coefficient picked; the gradient of a row's bound with respect to a
-      // lower slope is the coefficient times the pre-activation (`upperBound`).
-      var width = n0
-      var gradient = [[Double]](repeating: [], count: top + 1)
-      for l in 0...top {
-        let layer = network.layers[l]
-        let out = layer.outputSize
-        var z = [Double](repeating: 0, count: count * out)
-        layer.weights.withUnsafeBufferPointer { w in
-          for p in 0..<count {
-            for i in 0..<out {
-              var s = layer.bias[i]
-              let row = i * width
-              for j in 0..<width { s += w[row + j] * h[p * width + j] }
-              z[p * out + i] = s
-            }
-          }
-        }
-        if let rx = relaxations[l] {
-          var g = [Double](repeating: 0, count: count * out)
-          for p in 0..<count {
-            for i in 0..<out {
-              let q = p * out + i
-              switch rx.state[i] {
-              case 0: z[q] = 0
-              case 1: break
-              default:
-                let coefficient = kept[l][q]
-                if coefficient >= 0 {
-                  z[q] = rx.upperSlope[i] * z[q] + rx.upperIntercept[i]
-                } else {
-                  g[q] = coefficient * z[q]
-                  z[q] = slopes[l][q] * z[q]
-                }
-              }
-            }
-          }
-          gradient[l] = g
-        }
-        h = z
-        width = out
-      }
+      // The gradient of each row's bound with respect to its slopes (`slopeGradient`).
+      let gradient = slopeGradient(
+        kept, vertex: vertices, relaxations: relaxations, count: count, rowSlopes: slopes
+      ).gradient
       // Each row's step, normalized by its largest gradient entry.
       for p in 0..<count {
         var largest = 0.0

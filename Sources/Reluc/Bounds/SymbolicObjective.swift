@@ -140,45 +140,61 @@ extension SymbolicBounder {
   /// The bound's gradient with respect to each ReLU layer's lower slopes (see `upperBound`):
   /// a forward pass of the relaxed network from `vertex`; empty for linear layers. Also the
   /// relaxed network's outputs and pre-activations there.
-  private func slopeGradient(
-    _ kept: [[Double]], vertex: [Double], relaxations: [ReluRelaxation?]
+  ///
+  /// With `count` rows (`optimizedRows`), `kept` and `vertex` hold one row after another, each
+  /// row's neurons take the line its own coefficient picked and its own lower slopes
+  /// (`rowSlopes[l]`, count x width, or the relaxation's when empty), and every result is
+  /// row-major, one row after another.
+  func slopeGradient(
+    _ kept: [[Double]], vertex: [Double], relaxations: [ReluRelaxation?], count: Int = 1,
+    rowSlopes: [[Double]] = []
   ) -> (gradient: [[Double]], outputs: [Double], preactivations: [[Double]]) {
     var h = vertex
+    var width = vertex.count / count
     var gradient = [[Double]](repeating: [], count: kept.count)
     var preactivations = [[Double]](repeating: [], count: kept.count)
     for l in 0..<kept.count {
       let layer = network.layers[l]
-      var z = layer.bias
+      let out = layer.outputSize
+      var z = [Double](repeating: 0, count: count * out)
       layer.weights.withUnsafeBufferPointer { w in
-        for i in 0..<layer.outputSize {
-          var s = 0.0
-          let row = i * layer.inputSize
-          for j in 0..<layer.inputSize { s += w[row + j] * h[j] }
-          z[i] += s
+        for p in 0..<count {
+          for i in 0..<out {
+            var s = layer.bias[i]
+            let row = i * width
+            for j in 0..<width { s += w[row + j] * h[p * width + j] }
+            z[p * out + i] = s
+          }
         }
       }
       preactivations[l] = z
       guard let rx = relaxations[l] else {
         h = z
+        width = out
         continue
       }
-      var g = [Double](repeating: 0, count: z.count)
-      for i in 0..<z.count {
-        switch rx.state[i] {
-        case 0: z[i] = 0
-        case 1: break
-        default:
-          let coefficient = kept[l][i]
-          if coefficient >= 0 {
-            z[i] = rx.upperSlope[i] * z[i] + rx.upperIntercept[i]
-          } else {
-            g[i] = coefficient * z[i]
-            z[i] = rx.lowerSlope[i] * z[i]
+      let own = l < rowSlopes.count && !rowSlopes[l].isEmpty
+      var g = [Double](repeating: 0, count: count * out)
+      for p in 0..<count {
+        for i in 0..<out {
+          let q = p * out + i
+          switch rx.state[i] {
+          case 0: z[q] = 0
+          case 1: break
+          default:
+            let coefficient = kept[l][q]
+            if coefficient >= 0 {
+              z[q] = rx.upperSlope[i] * z[q] + rx.upperIntercept[i]
+            } else {
+              g[q] = coefficient * z[q]
+              z[q] = (own ? rowSlopes[l][q] : rx.lowerSlope[i]) * z[q]
+            }
           }
         }
       }
       gradient[l] = g
       h = z
+      width = out
     }
     return (gradient, h, preactivations)
   }
