@@ -158,12 +158,17 @@ extension SymbolicBounder {
       let out = layer.outputSize
       var z = [Double](repeating: 0, count: count * out)
       layer.weights.withUnsafeBufferPointer { w in
-        for p in 0..<count {
-          for i in 0..<out {
-            var s = layer.bias[i]
-            let row = i * width
-            for j in 0..<width { s += w[row + j] * h[p * width + j] }
-            z[p * out + i] = s
+        h.withUnsafeBufferPointer { h in
+          z.withUnsafeMutableBufferPointer { z in
+            for p in 0..<count {
+              let x = h.baseAddress! + p * width
+              for i in 0..<out {
+                let row = w.baseAddress! + i * width
+                var s = 0.0
+                for j in 0..<width { s += row[j] * x[j] }
+                z[p * out + i] = layer.bias[i] + s
+              }
+            }
           }
         }
       }
