@@ -14,11 +14,11 @@ import RelucIR
 // inputs is then maximized over the input box (each coefficient at the end of its interval).
 // `alpha` is CROWN's adaptive choice (1 when u > -l, else 0); the objective's bound in `bab`
 // optimizes it by projected gradient steps (alpha-CROWN, Xu et al. 2021), see
-// `SymbolicBounder.upperBound`, and so does each intermediate neuron's bound when `bab` refines
-// a box (`SymbolicBounder.optimizedRows`). The layers are bounded in order, each from the tightest bounds of
-// the layers before it; each bound is intersected with interval arithmetic from the previous
-// layer's bounds and with the interval bounds of the whole network, so it is never looser than
-// `intervalBounds`.
+// `SymbolicBounder.upperBound`, and so does each intermediate neuron's bound when `bab` refines a
+// box (`SymbolicBounder.optimizedRows`). The layers are bounded in order, each from the tightest
+// bounds of the layers before it; each bound is intersected with interval arithmetic from the
+// previous layer's bounds and with the interval bounds of the whole network, so it is never
+// looser than `intervalBounds`.
 //
 // Soundness in floating point: a proven margin, not directed rounding. Let `M_k` be the absolute
 // magnitude of layer k, `M_{-1} = max(|lower|, |upper|)` per input, `M_k = |W_k| M_{k-1} + |b_k|`.
@@ -309,8 +309,7 @@ struct SymbolicBounder: Sendable {
     if refine > 0 {
       let optimized = optimizedRows(
         initialRows, initialConstants, count: 2 * r, top: k - 1, relaxations: relaxations,
-        lower: lower,
-        upper: upper, steps: refine)
+        lower: lower, upper: upper, steps: refine)
       for q in 0..<(2 * r) { values[q] = min(values[q], optimized[q]) }
     }
     let margins = rows.map { marginFactor * (1 + magnitude[$0]) }
