@@ -7,11 +7,13 @@ extension SymbolicBounder {
   /// steps from the relaxations' (`upperBound`'s step, one row at a time but all rows in one
   /// back substitution and one batched forward pass per step). Returns each row's smallest
   /// maximum over the box (no rounding margin: every slope in [0, 1] gives a valid relaxation,
-  /// and the margin of `marginFactor` covers any of them).
+  /// and the margin of `marginFactor` covers any of them); on return `a` and `c` are the rows
+  /// substituted with the relaxations' own slopes (the first step, CROWN's rows).
   func optimizedRows(
-    _ a0: [Double], _ c0: [Double], count: Int, top: Int, relaxations: [ReluRelaxation?],
-    lower: [Double], upper: [Double], steps: Int
+    _ a: inout [Double], _ c: inout [Double], count: Int, top: Int,
+    relaxations: [ReluRelaxation?], lower: [Double], upper: [Double], steps: Int
   ) -> [Double] {
+    let (a0, c0) = (a, c)
     let n0 = lower.count
     var slopes: [[Double]] = (0...top).map { l in
       guard let rx = relaxations[l] else { return [] }
@@ -23,11 +25,13 @@ extension SymbolicBounder {
     }
     var best = [Double](repeating: .infinity, count: count)
     var rate = [Double](repeating: 1, count: count)
+    var first: (a: [Double], c: [Double])? = nil
     for step in 0...steps {
       var a = a0
       var c = c0
       let kept = backSubstitute(
         &a, &c, rows: count, top: top, relaxations: relaxations, keep: true, rowSlopes: slopes)
+      if step == 0 { first = (a, c) }
       // Each row's maximizing vertex and value.
       var vertices = [Double](repeating: 0, count: count * n0)
       for p in 0..<count {
@@ -62,6 +66,7 @@ extension SymbolicBounder {
         }
       }
     }
+    if let first { (a, c) = first }
     return best
   }
 }

@@ -302,15 +302,15 @@ struct SymbolicBounder: Sendable {
       c[p] = layer.bias[i]
       c[r + p] = -layer.bias[i]
     }
-    let initialRows = refine > 0 ? a : []
-    let initialConstants = c
-    _ = backSubstitute(&a, &c, rows: 2 * r, top: k - 1, relaxations: relaxations, keep: false)
-    var values = concretize(a, c, rows: 2 * r, lower: lower, upper: upper)
+    let values: [Double]
     if refine > 0 {
-      let optimized = optimizedRows(
-        initialRows, initialConstants, count: 2 * r, top: k - 1, relaxations: relaxations,
-        lower: lower, upper: upper, steps: refine)
-      for q in 0..<(2 * r) { values[q] = min(values[q], optimized[q]) }
+      // (Its first step is this back substitution with the relaxations' slopes.)
+      values = optimizedRows(
+        &a, &c, count: 2 * r, top: k - 1, relaxations: relaxations, lower: lower, upper: upper,
+        steps: refine)
+    } else {
+      _ = backSubstitute(&a, &c, rows: 2 * r, top: k - 1, relaxations: relaxations, keep: false)
+      values = concretize(a, c, rows: 2 * r, lower: lower, upper: upper)
     }
     let margins = rows.map { marginFactor * (1 + magnitude[$0]) }
     for (p, i) in rows.enumerated() {

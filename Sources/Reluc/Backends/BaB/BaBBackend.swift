@@ -83,7 +83,7 @@ public struct BaBBackend: Backend {
     var boxes = 0
     /// Boxes made by ReLU splits (the others by input splits).
     var reluSplitBoxes = 0
-    /// Boxes whose bounds were refined (`BaBSearch.refineEvery`).
+    /// Boxes bounded again with refined bounds (`BaBSearch.refineEvery`).
     var refinedBoxes = 0
     var maxDepth = 0
     var prunedByBound = 0

@@ -13,7 +13,8 @@ struct BoxOutcome {
   var seconds: Double
   /// Whether the box came from a ReLU split (not an input split).
   var fromReLUSplit = false
-  /// Whether its bounds were refined (`BaBSearch.refineEvery`).
+  /// Whether it was bounded again with refined bounds (`BaBSearch.refineEvery`; kept only when
+  /// tighter).
   var refined = false
 }
 
@@ -264,7 +265,9 @@ struct BaBSearch: Sendable {
   /// (`SymbolicBounder.bounds(lower:upper:within:splits:)`, no back substitution per neuron),
   /// and only the best `rankedInputs` are bounded with CROWN's slopes to choose (`2 n` such
   /// boundings when there are at most that many), or only the first when the ranking has
-  /// earned trust (`SplitRanking`). The two halves chosen are then bounded with alpha-CROWN. Nil when `stop` says so before the halves are chosen (the node is then open).
+  /// earned trust (`SplitRanking`). The two halves chosen are then bounded with alpha-CROWN
+  /// (refined every `refineEvery` levels). Nil when `stop` says so before the halves are chosen
+  /// (the node is then open).
   func branch(
     _ node: BaBNode, target: Double, keepPrior: Bool, keepBox: Bool, stop: () -> Bool
   ) -> [BoxOutcome]? {
