@@ -32,7 +32,7 @@ import Testing
     #expect(r.point != nil)
   }
 
-  /// `auto`'s race: the walk's core goes to PPGA at `Budget.walkShare` of the limit when the walk
+  /// `auto`'s race: the walk's core goes to PPGA at a check (`Budget.walkChecks`) when the walk
   /// is behind, never before, and the statistics say which (named `timeLimitIsHonoured...` to
   /// run alone: it reads the clock).
   @Test func timeLimitIsHonouredByTheRaceHandover() throws {
@@ -51,9 +51,43 @@ import Testing
       let words = core.split(separator: " ")
       try #require(words.count == 4 && words[0] == "ppga" && words[1] == "from", "\(core)")
       let t = try #require(Double(words[2]))
-      #expect(t >= Budget.walkShare - 0.01 && t <= 1, "handed over at \(t) s")
+      #expect(t >= Budget.walkChecks[0] - 0.01 && t <= 1, "handed over at \(t) s")
     }
     #expect(r.point != nil)
+  }
+
+  /// `auto`'s race runs the two workers of `ppga` alone, one per thread (the first from the
+  /// start, the second before and after LP Walk): `Solver.secondWorker` is that run's second
+  /// worker (its best and `ppga` alone's agree bit for bit, with a count of starts: no clock),
+  /// and the race, whose first thread runs the unchanged problem, never reports less than the
+  /// first worker alone (an independent run with `workers = 1`).
+  @Test func raceRunsTheWorkersOfPPGAAlone() throws {
+    let net = LimitsTests.randomNetwork([12, 40, 40, 1], seed: 21)
+    func ppga(_ p: Problem, _ c: SolveContext = SolveContext(timeLimit: 60)) -> Double {
+      let r = GradientBackend(.ppga, workers: 1).solve(p, c)
+      return r.claimedObjective ?? -.infinity
+    }
+    let alone = GradientBackend(.ppga, workers: 2).solve(
+      LimitsTests.problem(net) {
+        $0.starts = 8
+        $0.timeLimit = 60
+      }, SolveContext(timeLimit: 60))
+    let counted = LimitsTests.problem(net) {
+      $0.starts = 4
+      $0.timeLimit = 60
+    }
+    let (second, context) = Solver.secondWorker(counted, SolveContext(timeLimit: 60))
+    let first = ppga(counted)
+    let w1 = ppga(second, context)
+    #expect(try #require(alone.claimedObjective) == max(first, w1))
+    #expect(first != w1, "the two workers' streams should differ")
+    let race = Solver.race(
+      LimitsTests.problem(net) {
+        $0.method = .auto
+        $0.starts = 4
+        $0.timeLimit = 60
+      }, SolveContext(timeLimit: 60), unstable: 0)
+    #expect(try #require(race.claimedObjective) >= first)
   }
 
   /// 10,000 inputs (a wide first layer: LP Walk's region LPs are large there): the limit holds.

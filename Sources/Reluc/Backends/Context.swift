@@ -146,9 +146,9 @@ public enum Budget {
   /// limit, at most `walkSeedSeconds`.
   public static let walkSeed = 0.05
   public static let walkSeedSeconds = 2.0
-  /// `auto`'s race (anytime): LP Walk has its core for this share of the time limit, then keeps
-  /// it only when it found the incumbent (else a second PPGA worker takes it).
-  public static let walkShare = 0.5
+  /// `auto`'s race (anytime): LP Walk is judged at these shares of the time limit and keeps its
+  /// core only while it is ahead (else a second PPGA worker takes it for the rest).
+  public static let walkChecks = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 }
 
 /// A back end: solves a problem within a context.

@@ -155,34 +155,46 @@ public enum Solver {
   }
 
   /// PPGA and LP Walk on the two cores under the same deadline, exchanging incumbents through
-  /// the solve's `Incumbents`. Anytime, the race begins as `lp_walk` alone does: batched PPGA on
-  /// every core for `Budget.walkSeed` of the limit (at most `walkSeedSeconds`), so that the walk
-  /// starts from a good point. Then one thread each: LP Walk starts walks from PPGA's points
-  /// (when PPGA improved the incumbent since its last look), PPGA's anytime starts perturb the
-  /// incumbent whoever found it, and at `Budget.walkShare` of the limit the walk's core goes to
-  /// a second PPGA worker unless the walk is ahead (`walkThenHelp`). The best point wins (or a
-  /// trivial point, when it is better still); `found_by` names the method that found it. PPGA
-  /// (batched) rather than PPGA_LR: the batched starts make it the stronger heuristic of the
-  /// two on wide networks.
+  /// the solve's `Incumbents`. The first core runs the first worker of `ppga` alone (the same
+  /// random stream, `secondWorker` names the other), from the start to the end: the race finds
+  /// what that worker would find alone, but for the starts that perturb the shared incumbent
+  /// (a point of another worker or method). The second core runs that run's second
+  /// worker for `Budget.walkSeed` of the limit (at most `walkSeedSeconds`), so that the walk
+  /// starts from the best point of both, as `lp_walk` alone does; then LP Walk, which starts
+  /// walks from PPGA's points (when PPGA improved the incumbent since its last look), while
+  /// PPGA's anytime starts perturb the incumbent whoever found it; at the first of
+  /// `Budget.walkChecks` where the walk is behind, the core goes back to the second worker,
+  /// started again (`walkThenHelp`). The best point wins (or a trivial point, when it is better
+  /// still); `found_by` names the method that found it. PPGA (batched) rather than PPGA_LR: the
+  /// batched starts make it the stronger heuristic of the two on wide networks.
   static func race(_ problem: Problem, _ context: SolveContext, unstable: Int) -> SolveResult {
     var trivial = trivialCandidates(problem)
     // PPGA checks its deadline between passes: on a network too deep for one pass of the
     // batched kernel in the time left it would outlast the limit, so LP Walk runs alone.
     let ppgaTooDeep = tooDeep(problem, seconds: context.remaining)
-    // (The seed's points are in the shared incumbent, a candidate below.)
-    let seeded = !ppgaTooDeep && ppgaSeed(problem, context) != nil
-    // The race's PPGA draws other starts than the seed's.
-    let ppgaProblem = seeded ? reseeded(problem, run: 1) : problem
+    let seedSeconds = walkSeedSeconds(context)
+    let seeded =
+      !ppgaTooDeep && context.anytime(problem) && !tooDeep(problem, seconds: seedSeconds)
     let results = ResultBox()
     DispatchQueue.concurrentPerform(iterations: 2) { k in
-      let r =
-        k == 0
-        ? (ppgaTooDeep
-          ? SolveResult(
-            status: context.stopStatus, method: .ppga, message: "not run: the network is too deep")
-          : GradientBackend(.ppga, workers: 1).solve(ppgaProblem, context))
-        : walkThenHelp(problem, context, results, ppga: !ppgaTooDeep)
-      results.set(k, r)
+      guard k == 1 else {
+        results.set(
+          0,
+          ppgaTooDeep
+            ? SolveResult(
+              status: context.stopStatus, method: .ppga,
+              message: "not run: the network is too deep")
+            : GradientBackend(.ppga, workers: 1).solve(problem, context))
+        return
+      }
+      if seeded {
+        // (Its points are in the shared incumbent, the walk's first start and a candidate.)
+        let (p, c) = secondWorker(problem, context)
+        var seed = c
+        seed.deadline = min(context.deadline, monotonicSeconds() + seedSeconds)
+        _ = GradientBackend(.ppga, workers: 1).solve(p, seed)
+      }
+      results.set(1, walkThenHelp(problem, context, results, ppga: !ppgaTooDeep))
     }
     let a = results.get(0)
     let b = results.get(1)
@@ -218,12 +230,13 @@ public enum Solver {
     return keepingBest(problem, r, value: max(va, vb), candidates: trivial)
   }
 
-  /// The race's second core: anytime LP Walk; at `Budget.walkShare` of the time it keeps the
-  /// core only when it is ahead: it found the incumbent, or improved it in the second half of
-  /// its time so far (the same walk goes on: on a wide network building its LP takes seconds,
-  /// and a walk climbs for a while through regions whose LPs are warm-started); otherwise it is
-  /// cancelled and a second PPGA worker (another random stream) takes the core for the rest (its
-  /// result in slot 2 of `results`): the core then serves the method that is ahead.
+  /// The race's second core: anytime LP Walk, judged at `Budget.walkChecks` of the time limit:
+  /// it keeps the core while it is ahead (it found the incumbent, or improved it in the second
+  /// half of its time so far; the same walk goes on: on a wide network building its LP takes
+  /// seconds, and a walk climbs for a while through regions whose LPs are warm-started); at the
+  /// first check it is behind, it is cancelled and the second worker of `ppga` alone
+  /// (`secondWorker`, started again) takes the core for the rest (its result in slot 2 of
+  /// `results`): the core then serves the method that is ahead.
   static func walkThenHelp(
     _ problem: Problem, _ context: SolveContext, _ results: ResultBox, ppga: Bool
   ) -> SolveResult {
@@ -235,27 +248,35 @@ public enum Solver {
     let yield = Cancellation()
     var walkContext = context
     walkContext.cancellation = yield
-    let checkpoint = context.after(share: Budget.walkShare)
-    // Ahead: the walk found the incumbent, or improved it in the second half of its time so far.
     let begun = monotonicSeconds() - context.start
-    DispatchQueue.global().asyncAfter(
-      deadline: .now() + max(0, checkpoint - monotonicSeconds())
-    ) {
-      let recent = begun + (checkpoint - context.start - begun) / 2
-      let ahead =
-        incumbents.best?.method == Method.lp_walk.rawValue
+    // Ahead at `checkpoint` (seconds since the start): the walk found the incumbent, or improved
+    // it in the second half of its time so far.
+    let ahead: @Sendable (Double) -> Bool = { checkpoint in
+      let recent = begun + (checkpoint - begun) / 2
+      return incumbents.best?.method == Method.lp_walk.rawValue
         || incumbents.trace.contains {
           $0.method == Method.lp_walk.rawValue && $0.seconds >= recent
         }
-      if !ahead { yield.cancel() }
     }
+    let checks = Budget.walkChecks.map { context.after(share: $0) }
+    @Sendable func judge(_ k: Int) {
+      guard k < checks.count, checks[k] < context.deadline else { return }
+      DispatchQueue.global().asyncAfter(
+        deadline: .now() + max(0, checks[k] - monotonicSeconds())
+      ) {
+        if yield.cancelled || context.shouldStop { return }
+        if ahead(checks[k] - context.start) { judge(k + 1) } else { yield.cancel() }
+      }
+    }
+    judge(0)
     var walk = LPWalkBackend().solve(problem, walkContext)
     guard yield.cancelled, !context.shouldStop else {
       walk.statistics.append(("walk_core", .string("lp_walk to the end")))
       return walk
     }
     let handover = monotonicSeconds() - context.start
-    results.set(2, GradientBackend(.ppga, workers: 1).solve(reseeded(problem, run: 2), context))
+    let (p, c) = secondWorker(problem, context)
+    results.set(2, GradientBackend(.ppga, workers: 1).solve(p, c))
     walk.status = context.stopStatus
     walk.statistics.append(
       ("walk_core", .string("ppga from \(formatNumber((handover * 100).rounded() / 100)) s")))
@@ -268,6 +289,20 @@ public enum Solver {
     Double(problem.network.layers.count) * Budget.warmStartSecondsPerLayer > seconds
   }
 
+  /// The second worker of `ppga` alone (`GradientBackend` with two workers), to run on a thread
+  /// of its own: its random stream (`seed + streamStride`), no user starts (the first worker
+  /// runs them) and no progress line (not thread-safe).
+  static func secondWorker(_ problem: Problem, _ context: SolveContext) -> (
+    Problem, SolveContext
+  ) {
+    var p = problem
+    p.options.seed &+= GradientBackend.streamStride
+    var c = context
+    c.userStarts = []
+    c.progress = nil
+    return (p, c)
+  }
+
   /// The problem with the random streams of another gradient run: `GradientBackend` gives
   /// its worker k the stream `seed + k * streamStride` (at most 64 workers), so run `r` (1, 2,
   /// ...) starts its streams `64 r` strides further and never repeats the first run's starts
@@ -278,12 +313,18 @@ public enum Solver {
     return p
   }
 
-  /// Batched PPGA on every core for `Budget.walkSeed` of the limit (at most `walkSeedSeconds`),
-  /// its points offered to the shared incumbent: the seed `lp_walk` and `auto`'s race start
-  /// their walks from. Nil when the solve is not anytime or the network is too deep for a pass
-  /// of the batched kernel in that time.
+  /// The time PPGA runs before the first walk: `Budget.walkSeed` of the limit, at most
+  /// `Budget.walkSeedSeconds`.
+  static func walkSeedSeconds(_ context: SolveContext) -> Double {
+    min(Budget.walkSeedSeconds, Budget.walkSeed * (context.deadline - context.start))
+  }
+
+  /// Batched PPGA on every core for `walkSeedSeconds`, its points offered to the shared
+  /// incumbent: the seed `lp_walk` starts its walks from (`auto`'s race runs the same two
+  /// workers, one on each core). Nil when the solve is not anytime or the network is too deep
+  /// for a pass of the batched kernel in that time.
   static func ppgaSeed(_ problem: Problem, _ context: SolveContext) -> SolveResult? {
-    let seconds = min(Budget.walkSeedSeconds, Budget.walkSeed * (context.deadline - context.start))
+    let seconds = walkSeedSeconds(context)
     guard context.anytime(problem), !tooDeep(problem, seconds: seconds) else { return nil }
     var seed = context
     seed.deadline = min(context.deadline, monotonicSeconds() + seconds)
