@@ -4,10 +4,17 @@ weights, X = [0, 1]^n, maximize the output, the same time limit per method (ever
 no `starts`, so each runs until the limit; both cores each), a few seeds.
 
     python3 bench/methods.py [--seconds S] [--seeds K] [--subset all|quick|deep|SIZES]
-                             [--methods ppga,ppga_lr,...] [--ablation] [--overshoot]
+                             [--methods ppga,ppga_lr,...] [--against CSV] [--repeat K]
+                             [--ablation] [--overshoot]
 
 --subset: `all` (the 24 networks), `quick` (inputs 10 and 100, widths 100, 1-3 layers), `deep`
 (3-4 layers), or a comma list of sizes such as `100-500-500-1,1000-100-100-100-1`.
+--against CSV: the methods that CSV (an earlier run's methods.csv) holds and --methods does not
+are taken from it for the same instances and seeds (not run again): to re-run one method, e.g.
+`auto` after a change, against the others' committed results (fair only when their code did not
+change; say so).
+--repeat K: no grid; each method K times on the same network and seed, seed 1 of the subset
+(`repeat.csv`): the spread between identical runs of one anytime method.
 --ablation: PPGA_LR with its region skip and its step trimming on and off, at a small
 (0.005) and the default (0.05) step size, on a few instances (`ablation.csv`).
 --overshoot: every method on 10000-50-50-1 (`overshoot.csv`): seconds past the limit.
@@ -31,6 +38,8 @@ ap.add_argument("--seconds", type=float, default=20)
 ap.add_argument("--seeds", type=int, default=3)
 ap.add_argument("--subset", default="all")
 ap.add_argument("--methods", default="ppga,ppga_lr,lp_walk,milp_walk,auto")
+ap.add_argument("--against", help="an earlier methods.csv: the other methods' rows from it")
+ap.add_argument("--repeat", type=int, default=0, help="K runs of each method per instance (seed 1)")
 ap.add_argument("--ablation", action="store_true")
 ap.add_argument("--overshoot", action="store_true")
 ap.add_argument("--no-grid", action="store_true", help="only --ablation / --overshoot")
@@ -41,6 +50,7 @@ ap.add_argument("--locked", action="store_true",
 ap.add_argument("--curves", default="100-500-500-1,1000-100-100-100-1,10-500-500-500-500-1")
 a = ap.parse_args()
 METHODS = a.methods.split(",")
+SHOWN = list(METHODS)  # the methods of the tables: METHODS, and those --against adds
 
 
 def grid(subset):
@@ -121,7 +131,7 @@ def plots(rows, seconds):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    for m in METHODS:
+    for m in SHOWN:
         pts = {}
         for r in rows:
             if r["method"] == m and r["rel_gap"] is not None:
@@ -144,7 +154,7 @@ def plots(rows, seconds):
     if curves:
         fig, axes = plt.subplots(1, len(curves), figsize=(4.5 * len(curves), 3.8), squeeze=False)
         for ax, c in zip(axes[0], curves):
-            for m in METHODS:
+            for m in SHOWN:
                 rs = [r for r in rows if r["instance"].startswith(c + "_") and r["method"] == m and r["seed"] == 1]
                 if not rs:
                     continue
@@ -172,7 +182,7 @@ if a.prepare:
 
 md = []
 rows = []
-if not a.no_grid:
+if not a.no_grid and not a.repeat:
     for sizes in grid(a.subset):
         for seed in range(1, a.seeds + 1):
             name, path = network(sizes, seed)
@@ -182,22 +192,37 @@ if not a.no_grid:
                 rows.append(row(name, sizes, seed, m, r))
             print(name, {r["method"]: r["objective"] for r in rows if r["instance"] == name and r["seed"] == seed},
                   file=sys.stderr, flush=True)
+    if a.against:
+        keys = {(r["instance"], r["seed"]) for r in rows}
+        for r in csv.DictReader(open(a.against)):
+            if r["method"] in METHODS or (r["instance"], int(r["seed"])) not in keys:
+                continue
+            for k in ("inputs", "depth", "width", "neurons", "seed"):
+                r[k] = int(r[k])
+            for k in ("objective", "seconds", "first_point"):
+                r[k] = float(r[k]) if r[k] not in ("", None) else None
+            r.pop("rel_gap", None)
+            rows.append(r)
+            if r["method"] not in SHOWN:
+                SHOWN.insert(len(SHOWN) - ("auto" in SHOWN), r["method"])
     with_gaps(rows)
     write_csv("methods.csv", rows)
     plots(rows, a.seconds)
     md += [f"# Heuristics on the papers' grid ({a.seconds:g} s per method, seeds 1-{a.seeds}, subset {a.subset})\n",
+           *([f"{', '.join(m for m in SHOWN if m not in METHODS)}: from {a.against} (not run again).\n"]
+             if a.against else []),
            "Relative gap to the best value any method found on the instance (0 = best); first: seconds to the first point.\n",
-           "| instance | " + " | ".join(METHODS) + " |", "|---" * (len(METHODS) + 1) + "|"]
+           "| instance | " + " | ".join(SHOWN) + " |", "|---" * (len(SHOWN) + 1) + "|"]
     for inst in dict.fromkeys(r["instance"] for r in rows):
         cells = []
-        for m in METHODS:
+        for m in SHOWN:
             r = next(r for r in rows if r["instance"] == inst and r["method"] == m)
             g = "no point" if r["rel_gap"] is None else f"{r['rel_gap']:.2e}"
             fp = "" if r["first_point"] is None else f" (first {r['first_point']:.2f} s)"
             cells.append(g + fp)
         md.append(f"| {inst} | " + " | ".join(cells) + " |")
     md.append("")
-    for m in METHODS:
+    for m in SHOWN:
         gaps = [r["rel_gap"] for r in rows if r["method"] == m and r["rel_gap"] is not None]
         deep = [r["rel_gap"] for r in rows if r["method"] == m and r["rel_gap"] is not None and r["depth"] >= 3]
         nopoint = sum(1 for r in rows if r["method"] == m and r["objective"] is None)
@@ -206,14 +231,14 @@ if not a.no_grid:
         md.append(f"- {m}: mean gap {np.mean(gaps):.2e} (3-4 layers: {np.mean(deep) if deep else float('nan'):.2e}), "
                   f"best on {wins}/{len(gaps) + nopoint}, no point on {nopoint}, "
                   f"seconds past the limit at most {max(over) if over else float('nan'):.3f}")
-    if "ppga" in METHODS and "ppga_lr" in METHODS:
+    if "ppga" in SHOWN and "ppga_lr" in SHOWN:
         pairs = [(r, q) for r in rows for q in rows if r["method"] == "ppga_lr" and q["method"] == "ppga"
                  and r["instance"] == q["instance"] and r["seed"] == q["seed"] and r["depth"] >= 3
                  and r["objective"] is not None and q["objective"] is not None]
         md.append(f"- PPGA_LR >= PPGA on {sum(r['objective'] >= q['objective'] for r, q in pairs)}/{len(pairs)} "
                   "instances with 3-4 hidden layers")
-    if "auto" in METHODS:
-        others = [m for m in METHODS if m != "auto"]
+    if "auto" in SHOWN:
+        others = [m for m in SHOWN if m != "auto"]
         below = []
         for r in rows:
             if r["method"] != "auto" or r["objective"] is None:
@@ -226,6 +251,29 @@ if not a.no_grid:
         md.append(f"- auto: at most {worst:.2e} below the best single method; within 0.01% of it on "
                   f"{sum(b <= 1e-4 for b in below)}/{len(below)}, within 0.1% on "
                   f"{sum(b <= 1e-3 for b in below)}/{len(below)}, within 1% on {sum(b <= 1e-2 for b in below)}/{len(below)}")
+
+if a.repeat:
+    rep = []
+    for sizes in grid(a.subset):
+        name, path = network(sizes, 1)
+        rmod = model(path)
+        for m in METHODS:
+            values = []
+            for k in range(a.repeat):
+                r, _ = solve(rmod, m, a.seconds)
+                values.append(r.get("objective"))
+                rep.append(dict(instance=name, method=m, run=k + 1, objective=r.get("objective"),
+                                seconds=r.get("seconds")))
+            print(name, m, values, file=sys.stderr, flush=True)
+    write_csv("repeat.csv", rep)
+    md += ["", f"## The same run {a.repeat} times ({a.seconds:g} s, seed 1: same network, same seed)\n",
+           "| instance | method | objectives | spread (max - min) / max |", "|---|---|---|---|"]
+    for name in dict.fromkeys(r["instance"] for r in rep):
+        for m in METHODS:
+            v = [r["objective"] for r in rep if r["instance"] == name and r["method"] == m and r["objective"] is not None]
+            if v:
+                md.append(f"| {name} | {m} | {', '.join(f'{x:.6f}' for x in v)} | "
+                          f"{(max(v) - min(v)) / max(1e-12, abs(max(v))):.1e} |")
 
 if a.ablation:
     abl = []
