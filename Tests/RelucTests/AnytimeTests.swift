@@ -167,6 +167,26 @@ import Testing
 
   /// The incumbent keeps strict improvements only, coalesces a method's bursts, and `close`
   /// appends a better reported value.
+  /// A chain of improvements by one method (every 10 ms for 0.6 s, 5 s into the solve: a window
+  /// of 0.1 s) keeps an entry about every window, not one entry that moves with the chain: every
+  /// entry is at least a window after the entry two before it.
+  @Test func incumbentsTraceAChainOfImprovementsEveryWindow() {
+    let inc = Incumbents(start: monotonicSeconds() - 5, sign: 1)
+    let end = monotonicSeconds() + 0.6
+    var v = 0.0
+    while monotonicSeconds() < end {
+      v += 1
+      inc.offer([v], value: v, method: "ppga")
+      Thread.sleep(forTimeInterval: 0.01)
+    }
+    let t = inc.trace.map(\.seconds)
+    #expect(t.count >= 4, "\(t)")
+    #expect(inc.trace.last?.objective == v)
+    for k in 2..<max(2, t.count) {
+      #expect(t[k] - t[k - 2] >= Incumbents.coalescing * t[k - 2] + 1e-3, "\(t)")
+    }
+  }
+
   @Test func incumbentsKeepImprovementsOnly() {
     let inc = Incumbents(start: monotonicSeconds(), sign: -1)  // minimization
     #expect(inc.offer([0], value: -5, method: "ppga"))

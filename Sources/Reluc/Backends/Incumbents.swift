@@ -21,10 +21,12 @@ public struct TracePoint: Sendable, Equatable {
 /// through it (LP Walk starts a walk from PPGA's point, PPGA perturbs a walk's point); the trace
 /// goes into the JSON report.
 ///
-/// The trace keeps every strict improvement, except that an improvement by the same method within
-/// `coalescing * t + 1 ms` of the previous entry replaces it (a gradient ascent improves at every
-/// step; the trace stays a few hundred entries long over a minute, spaced logarithmically in
-/// time). It is non-decreasing (in the problem's sense) and its last entry is the incumbent.
+/// The trace keeps every strict improvement, except that an improvement by the same method as the
+/// last two entries, within `coalescing * t + 1 ms` of the one before the last, replaces the last
+/// (a gradient ascent improves at every step): every entry is at least that window after the entry
+/// two before it, so a chain of improvements leaves an entry about every 2% of the time and the
+/// trace stays a few hundred entries long over a minute, spaced logarithmically in time. It is non-decreasing (in the problem's
+/// sense) and its last entry is the incumbent.
 public final class Incumbents: Sendable {
   /// Relative time window within which an improvement by the same method replaces the last entry.
   static let coalescing = 0.02
@@ -63,8 +65,12 @@ public final class Incumbents: Sendable {
       s.method = method
       s.version += 1
       let entry = TracePoint(seconds: t, objective: sign * value, method: method)
-      if let last = s.trace.last, last.method == method,
-        t - last.seconds < Self.coalescing * t + 1e-3, s.trace.count > 1
+      // The last entry is replaced when the entry before it is within the window of this one: a
+      // chain of improvements keeps an entry about every window (before, an entry that moved
+      // with the chain: a climb of seconds showed as one step at its end).
+      if s.trace.count > 1, let last = s.trace.last, last.method == method,
+        s.trace[s.trace.count - 2].method == method,
+        t - s.trace[s.trace.count - 2].seconds < Self.coalescing * t + 1e-3
       {
         s.trace[s.trace.count - 1] = entry
       } else {
