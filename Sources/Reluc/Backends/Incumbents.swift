@@ -25,10 +25,11 @@ public struct TracePoint: Sendable, Equatable {
 /// last two entries, within `coalescing * t + 1 ms` of the one before the last, replaces the last
 /// (a gradient ascent improves at every step): every entry is at least that window after the entry
 /// two before it, so a chain of improvements leaves an entry about every 2% of the time and the
-/// trace stays a few hundred entries long over a minute, spaced logarithmically in time. It is non-decreasing (in the problem's
-/// sense) and its last entry is the incumbent.
+/// trace stays a few hundred entries long over a minute, spaced logarithmically in time. It is
+/// non-decreasing (in the problem's sense) and its last entry is the incumbent.
 public final class Incumbents: Sendable {
-  /// Relative time window within which an improvement by the same method replaces the last entry.
+  /// Relative time window within which an improvement by the same method replaces the last entry
+  /// (measured from the entry before the last).
   static let coalescing = 0.02
 
   struct State {
