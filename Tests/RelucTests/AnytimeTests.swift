@@ -165,8 +165,6 @@ import Testing
     #expect(close(try #require(r.claimedObjective), expected, abs: 1e-6, rel: 0))
   }
 
-  /// The incumbent keeps strict improvements only, coalesces a method's bursts, and `close`
-  /// appends a better reported value.
   /// A chain of improvements by one method (every 10 ms for 0.6 s, 5 s into the solve: a window
   /// of 0.1 s) keeps an entry about every window, not one entry that moves with the chain: every
   /// entry is at least a window after the entry two before it.
@@ -187,6 +185,8 @@ import Testing
     }
   }
 
+  /// The incumbent keeps strict improvements only, coalesces a method's bursts, and `close`
+  /// appends a better reported value.
   @Test func incumbentsKeepImprovementsOnly() {
     let inc = Incumbents(start: monotonicSeconds(), sign: -1)  // minimization
     #expect(inc.offer([0], value: -5, method: "ppga"))
