@@ -172,9 +172,7 @@ public enum Solver {
     // PPGA checks its deadline between passes: on a network too deep for one pass of the
     // batched kernel in the time left it would outlast the limit, so LP Walk runs alone.
     let ppgaTooDeep = tooDeep(problem, seconds: context.remaining)
-    let seedSeconds = walkSeedSeconds(context)
-    let seeded =
-      !ppgaTooDeep && context.anytime(problem) && !tooDeep(problem, seconds: seedSeconds)
+    let seedSeconds = ppgaTooDeep ? nil : walkSeedSeconds(problem, context)
     let results = ResultBox()
     DispatchQueue.concurrentPerform(iterations: 2) { k in
       guard k == 1 else {
@@ -187,7 +185,7 @@ public enum Solver {
             : GradientBackend(.ppga, workers: 1).solve(problem, context))
         return
       }
-      if seeded {
+      if let seedSeconds {
         // (Its points are in the shared incumbent, the walk's first start and a candidate.)
         let (p, c) = secondWorker(problem, context)
         var seed = c
@@ -314,18 +312,20 @@ public enum Solver {
   }
 
   /// The time PPGA runs before the first walk: `Budget.walkSeed` of the limit, at most
-  /// `Budget.walkSeedSeconds`.
-  static func walkSeedSeconds(_ context: SolveContext) -> Double {
-    min(Budget.walkSeedSeconds, Budget.walkSeed * (context.deadline - context.start))
+  /// `Budget.walkSeedSeconds`; nil (no seed) when the solve is not anytime or the network is too
+  /// deep for a pass of the batched kernel in that time.
+  static func walkSeedSeconds(_ problem: Problem, _ context: SolveContext) -> Double? {
+    let seconds = min(
+      Budget.walkSeedSeconds, Budget.walkSeed * (context.deadline - context.start))
+    guard context.anytime(problem), !tooDeep(problem, seconds: seconds) else { return nil }
+    return seconds
   }
 
   /// Batched PPGA on every core for `walkSeedSeconds`, its points offered to the shared
   /// incumbent: the seed `lp_walk` starts its walks from (`auto`'s race runs the same two
-  /// workers, one on each core). Nil when the solve is not anytime or the network is too deep
-  /// for a pass of the batched kernel in that time.
+  /// workers, one on each core). Nil when there is no seed (`walkSeedSeconds`).
   static func ppgaSeed(_ problem: Problem, _ context: SolveContext) -> SolveResult? {
-    let seconds = walkSeedSeconds(context)
-    guard context.anytime(problem), !tooDeep(problem, seconds: seconds) else { return nil }
+    guard let seconds = walkSeedSeconds(problem, context) else { return nil }
     var seed = context
     seed.deadline = min(context.deadline, monotonicSeconds() + seconds)
     return GradientBackend(.ppga).solve(problem, seed)
