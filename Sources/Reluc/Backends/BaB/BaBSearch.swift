@@ -36,7 +36,7 @@ struct BaBSearch: Sendable {
   let minimum: Bool
   /// The cheap ranking's record (`branch`).
   let ranking = SplitRanking()
-  /// The largest ratio of two inputs' relative widths in a box (see `branch`).
+  /// The largest ratio of two inputs' scaled widths in a box (see `branch`).
   static let aspectRatio = 16.0
   /// ReLU split candidates tried per split of a box, beside the inputs (option
   /// `bab_relu_splits`; 0: input splits only).
@@ -46,6 +46,13 @@ struct BaBSearch: Sendable {
   /// with this gate at 30, -0.0130 at 20, -0.0128 at 40, 0.0096 at 60, 0.019 without a gate (a
   /// ReLU split of a large box doubles every later input split).
   static let reluSplitUnstable = 30
+  /// Per input, how far the functions the search bounds move per unit of it: the sum of the
+  /// absolute first-layer weights on it, of its objective weight and of its coefficients in
+  /// the rows. A box's widths are compared in these units (`branch`): on ACAS Xu the inputs'
+  /// weights are alike but property 2's box is 1 wide in two inputs and 0.05-0.08 in three,
+  /// and widths relative to the box halved the narrow three until they were as narrow as the
+  /// wide two relative to theirs, 16 to 20 times narrower in the network's terms.
+  let inputScale: [Double]
   /// Whether candidates must pass `PointCheck` (rows present).
   var checked: Bool { !rows.isEmpty }
 
@@ -75,6 +82,16 @@ struct BaBSearch: Sendable {
           slack: tol * max(1, abs(q.rhs[r]))))
     }
     self.rows = rows
+    var weights = problem.objective.inputWeights.map(abs)
+    if let first = problem.network.layers.first {
+      for i in 0..<first.outputSize {
+        for j in 0..<first.inputSize { weights[j] += abs(first.weights[i * first.inputSize + j]) }
+      }
+    }
+    for row in rows {
+      for j in 0..<min(row.g.count, weights.count) { weights[j] += abs(row.g[j]) }
+    }
+    inputScale = weights
   }
 
   /// `sign * objective` at `x` (a point of the box), or -infinity when it is not feasible.
@@ -100,6 +117,9 @@ struct BaBSearch: Sendable {
     var box: BoxBounds?
     var active: [LinearRow]
     var seconds: Double
+    /// The box's relaxations with CROWN's own lower slopes, when `box` starts from inherited
+    /// ones (nil otherwise).
+    var crown: [ReluRelaxation?]? = nil
   }
 
   /// The box's pre-activation bounds (`SymbolicBounder.bounds`: a back substitution per
@@ -139,6 +159,7 @@ struct BaBSearch: Sendable {
     // CROWN's). Measured on ACAS Xu (release, 116 s limit): 1_1 prop 5 unsat in 2.1 s (a
     // timeout from CROWN's slopes), 1_8 prop 2 6.7 s (6.5), 3_9 prop 1 30.4 s (30.7); the same
     // slopes in the pre-activation bounds too cost 3_9 prop 1 54 s and 1_8 prop 2 11 s.
+    let crown = slopes.isEmpty ? nil : box.relaxations
     for k in 0..<min(slopes.count, box.relaxations.count) {
       guard var rx = box.relaxations[k], slopes[k].count == rx.state.count else { continue }
       for i in 0..<rx.state.count where rx.state[i] == 2 { rx.lowerSlope[i] = slopes[k][i] }
@@ -179,7 +200,8 @@ struct BaBSearch: Sendable {
       if highest > row.rhs { active.append(LinearRow(inputs: row.g, outputs: row.h, rhs: row.rhs)) }
     }
     return Prepared(
-      lower: lower, upper: upper, box: box, active: active, seconds: monotonicSeconds() - t0)
+      lower: lower, upper: upper, box: box, active: active, seconds: monotonicSeconds() - t0,
+      crown: crown)
   }
 
   /// The objective's bound over a prepared feasible box (`alphaSteps` alpha-CROWN steps, which
@@ -197,7 +219,15 @@ struct BaBSearch: Sendable {
       for i in 0..<m {
         var e = [Double](repeating: 0, count: m)
         e[i] = 1
-        let b = bounder.upperBound(outputs: e, inputs: zero, constant: 0, box: box)
+        var b = bounder.upperBound(outputs: e, inputs: zero, constant: 0, box: box)
+        if let crown = p.crown {
+          // The inherited slopes were chosen for another output's bound (or a mixture's), and
+          // CROWN's own can be far tighter for this one.
+          var fresh = box
+          fresh.relaxations = crown
+          let c = bounder.upperBound(outputs: e, inputs: zero, constant: 0, box: fresh)
+          if c.value < b.value { b = c }
+        }
         if best == nil || b.value < best!.value {
           best = b
           first = i
@@ -256,7 +286,7 @@ struct BaBSearch: Sendable {
 
   /// Splits the node in two along the input whose halves have the smallest sum of bounds, each
   /// counted from the target up (a half at or below the target is pruned; the smallest larger
-  /// bound breaks ties). Every input whose width (relative to the domain's) is at least
+  /// bound breaks ties). Every input whose width (scaled by `inputScale`) is at least
   /// `1 / aspectRatio` of the widest's is a candidate: the larger bound alone keeps halving the
   /// input that moves the best half's bound a little, never the one that cuts off the other
   /// half, and a one-step look-ahead alone can keep halving a few inputs while the
@@ -273,9 +303,8 @@ struct BaBSearch: Sendable {
   ) -> [BoxOutcome]? {
     let t0 = monotonicSeconds()
     var best: (key: SplitKey, halves: [(Prepared, LinearBound?)])? = nil
-    let p = problem.polytope
     let relative = (0..<node.lower.count).map { j in
-      (node.upper[j] - node.lower[j]) / max(p.upper[j] - p.lower[j], .leastNormalMagnitude)
+      (node.upper[j] - node.lower[j]) * inputScale[j]
     }
     let widest = relative.max() ?? 0
     var onReLU = false
