@@ -56,6 +56,34 @@ import Testing
     #expect(r.point != nil)
   }
 
+  /// `auto`'s race judges its walk by the gains that count (`Solver.walkAhead`,
+  /// `Budget.walkGain`): a walk that only "improves" PPGA's new incumbent by a rounding error
+  /// (it walks again from every new incumbent) is behind once PPGA has improved; a real gain in
+  /// the second half of the walk's time keeps it ahead; the sign of a minimization is honoured.
+  @Test func raceJudgesTheWalkByGainsThatCount() {
+    let ppga = Method.ppga.rawValue
+    let walk = Method.lp_walk.rawValue
+    let trace = [
+      TracePoint(seconds: 1, objective: -0.0602, method: ppga),
+      TracePoint(seconds: 4, objective: -0.06019, method: walk),
+      TracePoint(seconds: 8.1, objective: -0.06019 + 2e-14, method: walk),
+      TracePoint(seconds: 9.4, objective: -0.0600, method: ppga),
+    ]
+    // The walk began at 1 s. At 9 s it holds the incumbent by a real gain (at 4 s).
+    #expect(Solver.walkAhead(trace, sign: 1, begun: 1, checkpoint: 9))
+    // At 10 s PPGA has improved since; the walk's only entry in its second half (from 5.5 s)
+    // is a rounding error.
+    #expect(!Solver.walkAhead(trace, sign: 1, begun: 1, checkpoint: 10))
+    var gained = trace
+    gained.insert(TracePoint(seconds: 8.2, objective: -0.0601, method: walk), at: 3)
+    #expect(Solver.walkAhead(gained, sign: 1, begun: 1, checkpoint: 10))
+    let minimized = trace.map {
+      TracePoint(seconds: $0.seconds, objective: -$0.objective, method: $0.method)
+    }
+    #expect(Solver.walkAhead(minimized, sign: -1, begun: 1, checkpoint: 9))
+    #expect(!Solver.walkAhead(minimized, sign: -1, begun: 1, checkpoint: 10))
+  }
+
   /// `auto`'s race runs the two workers of `ppga` alone, one per thread (the first from the
   /// start, the second before and after LP Walk): `Solver.secondWorker` is that run's second
   /// worker (its best and `ppga` alone's agree bit for bit, with a count of starts: no clock),

@@ -149,6 +149,10 @@ public enum Budget {
   /// `auto`'s race (anytime): LP Walk is judged at these shares of the time limit and keeps its
   /// core only while it is ahead (else a second PPGA worker takes it for the rest).
   public static let walkChecks = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+  /// An improvement of the incumbent counts as the walk's progress in the race only when it
+  /// gains more than this times `1 + |objective|`: a walk started again from a point it had
+  /// already walked (PPGA's incumbent, the exchange) can "improve" it by a rounding error.
+  public static let walkGain = 1e-6
 }
 
 /// A back end: solves a problem within a context.

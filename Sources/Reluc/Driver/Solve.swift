@@ -229,8 +229,8 @@ public enum Solver {
   }
 
   /// The race's second core: anytime LP Walk, judged at `Budget.walkChecks` of the time limit:
-  /// it keeps the core while it is ahead (it found the incumbent, or improved it in the second
-  /// half of its time so far; the same walk goes on: on a wide network building its LP takes
+  /// it keeps the core while it is ahead (`walkAhead`: it made the last gain of the incumbent
+  /// that counts, or one in the second half of its time so far; the same walk goes on: on a wide network building its LP takes
   /// seconds, and a walk climbs for a while through regions whose LPs are warm-started); at the
   /// first check it is behind, it is cancelled and the second worker of `ppga` alone
   /// (`secondWorker`, started again) takes the core for the rest (its result in slot 2 of
@@ -247,14 +247,9 @@ public enum Solver {
     var walkContext = context
     walkContext.cancellation = yield
     let begun = monotonicSeconds() - context.start
-    // Ahead at `checkpoint` (seconds since the start): the walk found the incumbent, or improved
-    // it in the second half of its time so far.
     let ahead: @Sendable (Double) -> Bool = { checkpoint in
-      let recent = begun + (checkpoint - begun) / 2
-      return incumbents.best?.method == Method.lp_walk.rawValue
-        || incumbents.trace.contains {
-          $0.method == Method.lp_walk.rawValue && $0.seconds >= recent
-        }
+      walkAhead(
+        incumbents.trace, sign: incumbents.sign, begun: begun, checkpoint: checkpoint)
     }
     let checks = Budget.walkChecks.map { context.after(share: $0) }
     @Sendable func judge(_ k: Int) {
@@ -279,6 +274,30 @@ public enum Solver {
     walk.statistics.append(
       ("walk_core", .string("ppga from \(formatNumber((handover * 100).rounded() / 100)) s")))
     return walk
+  }
+
+  /// Whether the race's walk is ahead at `checkpoint` (seconds since the start; it began at
+  /// `begun`), from the incumbent's trace: the last improvement that counts (a gain above
+  /// `Budget.walkGain`) is the walk's, or the walk made one in the second half of its time so
+  /// far. Gains of a rounding error do not count: measured on the grid's
+  /// 100-100-100-100-100-1 seed 3, the walk kept its core to the end on "improvements" of PPGA's
+  /// points by 2e-14 and 1e-17 (it walks again from every new incumbent) while PPGA alone ended
+  /// 3.7% higher than `auto`.
+  static func walkAhead(_ trace: [TracePoint], sign: Double, begun: Double, checkpoint: Double)
+    -> Bool
+  {
+    let recent = begun + (checkpoint - begun) / 2
+    var lastIsWalk = false
+    var best = -Double.infinity
+    for e in trace where e.seconds <= checkpoint {
+      let v = sign * e.objective
+      if v - best > Budget.walkGain * (1 + abs(v)) {
+        lastIsWalk = e.method == Method.lp_walk.rawValue
+        if lastIsWalk, e.seconds >= recent { return true }
+      }
+      best = max(best, v)
+    }
+    return lastIsWalk
   }
 
   /// Whether PPGA (which checks its deadline between passes of the batched kernel) could
