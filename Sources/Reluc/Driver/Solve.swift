@@ -230,11 +230,11 @@ public enum Solver {
 
   /// The race's second core: anytime LP Walk, judged at `Budget.walkChecks` of the time limit:
   /// it keeps the core while it is ahead (`walkAhead`: it made the last gain of the incumbent
-  /// that counts, or one in the second half of its time so far; the same walk goes on: on a wide network building its LP takes
-  /// seconds, and a walk climbs for a while through regions whose LPs are warm-started); at the
-  /// first check it is behind, it is cancelled and the second worker of `ppga` alone
-  /// (`secondWorker`, started again) takes the core for the rest (its result in slot 2 of
-  /// `results`): the core then serves the method that is ahead.
+  /// that counts, or one in the second half of its time so far; the same walk goes on: on a
+  /// wide network building its LP takes seconds, and a walk climbs for a while through regions
+  /// whose LPs are warm-started); at the first check it is behind, it is cancelled and the
+  /// second worker of `ppga` alone (`secondWorker`, started again) takes the core for the rest
+  /// (its result in slot 2 of `results`): the core then serves the method that is ahead.
   static func walkThenHelp(
     _ problem: Problem, _ context: SolveContext, _ results: ResultBox, ppga: Bool
   ) -> SolveResult {
