@@ -85,9 +85,9 @@ struct BaBSearch: Sendable {
     }
     self.rows = rows
     var weights = problem.objective.inputWeights.map(abs)
-    if let first = problem.network.layers.first {
+    if let first = problem.network.layers.first, let w = bounder.absoluteWeights.first {
       for i in 0..<first.outputSize {
-        for j in 0..<first.inputSize { weights[j] += abs(first.weights[i * first.inputSize + j]) }
+        for j in 0..<first.inputSize { weights[j] += w[i * first.inputSize + j] }
       }
     }
     for row in rows {
