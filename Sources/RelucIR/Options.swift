@@ -40,6 +40,15 @@ public enum Sampling: String, Sendable, Equatable, CaseIterable {
   case lhs
 }
 
+/// The precision of the batched gradient kernel's passes (PPGA, PPGA_LR).
+public enum Precision: String, Sendable, Equatable, CaseIterable {
+  /// Double precision (dgemm).
+  case double
+  /// Single precision (sgemm, about twice the products per second); kept points are evaluated
+  /// again in double.
+  case single
+}
+
 /// Cutting planes added to the MILP.
 public enum CutsMethod: String, Sendable, Equatable, CaseIterable {
   /// None: the plain big-M formulation.
@@ -87,6 +96,8 @@ public struct SolveOptions: Sendable, Equatable {
   public var batch: Int = 32
   /// How starting points are drawn.
   public var sampling: Sampling = .uniform
+  /// The precision of the batched kernel's forward and backward passes.
+  public var lanePrecision: Precision = .single
   /// Bound computation for the MILP.
   public var bounds: BoundsMethod = .lp
   /// Cutting planes for the MILP.
@@ -157,6 +168,10 @@ public struct SolveOptions: Sendable, Equatable {
       "batch", \.batch, 1...4096,
       "PPGA: starts run in lockstep per worker through matrix-matrix products"),
     .choice("sampling", \.sampling, "how starting points are drawn"),
+    .choice(
+      "lane_precision", \.lanePrecision,
+      "PPGA, PPGA_LR: precision of the batched passes (single: sgemm, points kept re-evaluated in double)"
+    ),
     .choice("bounds", \.bounds, "pre-activation bounds for the MILP"),
     .choice(
       "cuts", \.cuts,

@@ -207,7 +207,7 @@ enum OutputFixtures {
     let single = NetworkKernel(problem: p)
     single.rows = PenaltyLanes(penalty, lanes: 1)
     let lanes = 5
-    let batch = BatchKernel(problem: p, batch: lanes)
+    let batch = BatchKernel<Double>(problem: p, batch: lanes)
     batch.rows = PenaltyLanes(penalty, lanes: lanes)
     var rng = Xoshiro256(seed: 7)
     var X = [Double](repeating: 0, count: 2 * lanes)

@@ -444,7 +444,7 @@ enum OptFixtures {
     let p = try #require(Fixtures.problem(Fixtures.path("opt/" + name)))
     let n = p.network.inputSize
     let one = NetworkKernel(problem: p)
-    let many = BatchKernel(problem: p, batch: batch)
+    let many = BatchKernel<Double>(problem: p, batch: batch)
     var rng = Xoshiro256(seed: seed)
     let points = (0..<batch).map { _ in
       (0..<n).map { j in
@@ -464,6 +464,92 @@ enum OptFixtures {
       #expect(one.patternHash() == many.patternHash(b))
       for j in 0..<n { #expect(abs(g1[j] - g[j * batch + b]) <= 1e-12) }
     }
+  }
+
+  /// The single-precision kernel (`lane_precision = single`) computes the one-point double
+  /// kernel's objective and gradient to single precision's rounding, and the same activation
+  /// pattern where no pre-activation is near 0.
+  @Test(arguments: [("min_3_6_6_1.rmod", 5, UInt64(8)), ("max_2_5_5_2_rows.rmod", 13, UInt64(9))])
+  func singlePrecisionKernelMatchesTheDoubleKernel(_ name: String, _ batch: Int, _ seed: UInt64)
+    throws
+  {
+    let p = try #require(Fixtures.problem(Fixtures.path("opt/" + name)))
+    let n = p.network.inputSize
+    let one = NetworkKernel(problem: p)
+    let many = BatchKernel<Float>(problem: p, batch: batch)
+    var rng = Xoshiro256(seed: seed)
+    var x = [Double](repeating: 0, count: n * batch)
+    for b in 0..<batch {
+      for j in 0..<n {
+        x[j * batch + b] =
+          p.polytope.lower[j] + rng.unit() * (p.polytope.upper[j] - p.polytope.lower[j])
+      }
+    }
+    var g = [Double](repeating: 0, count: n * batch)
+    x.withUnsafeBufferPointer { many.forward($0.baseAddress!) }
+    g.withUnsafeMutableBufferPointer { many.gradient(into: $0.baseAddress!) }
+    var z: [Double] = []
+    var checked = 0
+    for b in 0..<batch {
+      let pt = (0..<n).map { x[$0 * batch + b] }
+      var g1 = [Double](repeating: 0, count: n)
+      let f = pt.withUnsafeBufferPointer { one.forward($0.baseAddress!) }
+      g1.withUnsafeMutableBufferPointer { one.gradient(into: $0.baseAddress!) }
+      let scale = 1 + abs(f) + g1.reduce(0) { $0 + abs($1) }
+      let fb = x.withUnsafeBufferPointer { many.value(b, $0.baseAddress!) }
+      #expect(abs(f - fb) <= 1e-5 * scale, "\(name) lane \(b): \(f) vs \(fb)")
+      many.copyReLU(b, into: &z)
+      guard z.allSatisfy({ abs($0) > 1e-3 }) else { continue }
+      checked += 1
+      #expect(one.patternHash() == many.patternHash(b))
+      for j in 0..<n { #expect(abs(g1[j] - g[j * batch + b]) <= 1e-5 * scale) }
+    }
+    #expect(checked > 0)
+  }
+
+  /// PPGA in lanes reaches the enumerated optimum in both precisions, and a single-precision run
+  /// reports exact values: the claimed objective is the final check's forward pass in double.
+  @Test(arguments: ["single", "double"])
+  func ppgaReachesTheOptimumInBothPrecisions(_ precision: String) throws {
+    for name in OptFixtures.optimal {
+      let expected = try #require(OptFixtures.expectedOptimum(name))
+      let (p, r) = try #require(
+        OptFixtures.solve(
+          name,
+          [
+            ("method", .identifier("ppga")), ("lane_precision", .identifier(precision)),
+            ("starts", .number(64)),
+          ]))
+      let f = try #require(r.objective)
+      #expect(close(f, expected, abs: 1e-6, rel: 1e-6), "\(name), \(precision): \(f)")
+      #expect(try #require(r.objectiveDiscrepancy) <= 1e-12 * (1 + abs(f)), "\(name)")
+      // With output rows the penalty keeps the passes in double.
+      let rows = p.hasOutputConstraints
+      #expect(
+        r.statistics.first { $0.0 == "lane_precision" }?.1
+          == .string(rows ? "double" : precision), "\(name)")
+    }
+  }
+
+  /// A network whose weights single precision cannot hold (first-layer weights and every bias
+  /// scaled by 1e40, beyond `Float`'s range, so the objective scales by 1e40) runs in double
+  /// although single is asked for, and still reaches the scaled enumerated optimum.
+  @Test func singlePrecisionFallsBackToDoubleWhereItWouldOverflow() throws {
+    let name = "max_2_8_1.rmod"
+    let expected = try #require(OptFixtures.expectedOptimum(name))
+    var p = try #require(
+      Fixtures.problem(
+        Fixtures.path("opt/" + name),
+        overrides: [("method", .identifier("ppga")), ("starts", .number(64))]))
+    let s = 1e40
+    for l in p.network.layers.indices {
+      p.network.layers[l].bias = p.network.layers[l].bias.map { $0 * s }
+      if l == 0 { p.network.layers[0].weights = p.network.layers[0].weights.map { $0 * s } }
+    }
+    let r = Solver.solve(p, SolveContext(timeLimit: p.options.timeLimit))
+    #expect(r.statistics.first { $0.0 == "lane_precision" }?.1 == .string("double"))
+    let f = try #require(r.objective)
+    #expect(close(f, expected * s, abs: 0, rel: 1e-6), "\(f) vs \(expected * s)")
   }
 
   /// Batched PPGA (lanes in lockstep) and one-start-at-a-time PPGA both reach the enumerated

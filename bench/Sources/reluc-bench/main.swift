@@ -54,7 +54,7 @@ case "gradb":
   guard let p = c.problem else { fail("model does not compile") }
   let iters = Int(args.count > 3 ? args[3] : "100") ?? 100
   let batch = Int(args.count > 4 ? args[4] : "64") ?? 64
-  let k = BatchKernel(problem: p, batch: batch)
+  let k = BatchKernel<Double>(problem: p, batch: batch)
   let n = p.network.inputSize
   var x = [Double](repeating: 0.5, count: n * batch)
   var g = [Double](repeating: 0, count: n * batch)

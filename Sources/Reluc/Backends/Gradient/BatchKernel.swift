@@ -2,19 +2,32 @@ import RelucBLAS
 import RelucBase
 import RelucIR
 
-/// Forward and backward passes for `batch` points at once (matrix-matrix products by OpenBLAS's
-/// dgemm), so each weight is read once per `batch` points instead of once per point: the kernel
-/// of batched multistart (PPGA). Activations are stored feature-major (`features x batch`, row-major), so the inner
-/// loops run over the batch, contiguously.
-public final class BatchKernel {
+/// Forward and backward passes for `batch` points at once (matrix-matrix products by OpenBLAS),
+/// so each weight is read once per `batch` points instead of once per point: the kernel of
+/// batched multistart (PPGA). Activations are stored feature-major (`features x batch`,
+/// row-major), so the inner loops run over the batch, contiguously.
+///
+/// `Scalar` is the precision of the passes: `Double` (dgemm), or `Float` (sgemm, about twice the
+/// products per second; the option `lane_precision = single`). The interface is in doubles
+/// either way: points are rounded to `Scalar` on the way in, values and gradients widened on the
+/// way out, so a `Float` kernel's values carry its rounding (relative error about 1e-6 on the
+/// grid's networks) and the caller re-evaluates in double what it keeps.
+public final class BatchKernel<Scalar: BLASScalar> {
   let layers: [DenseLayer]
   let batch: Int
   let c: [Double]
   let d: [Double]
   let constant: Double
-  let z: [UnsafeMutablePointer<Double>]
-  let h: [UnsafeMutablePointer<Double>]
-  let g: [UnsafeMutablePointer<Double>]
+  /// Each layer's weights in `Scalar` (row-major, `outputSize x inputSize`).
+  let weights: [[Scalar]]
+  let z: [UnsafeMutablePointer<Scalar>]
+  let h: [UnsafeMutablePointer<Scalar>]
+  let g: [UnsafeMutablePointer<Scalar>]
+  /// The points of the last forward pass in `Scalar`.
+  let x: UnsafeMutablePointer<Scalar>
+  /// The outputs in double and the adjoint of the outputs, with output rows (`rows`).
+  let y: UnsafeMutablePointer<Double>
+  let gy: UnsafeMutablePointer<Double>
   let inputSize: Int
   /// With output rows: the exact penalty per lane (`OutputPenalty`).
   var rows: PenaltyLanes? = nil
@@ -28,29 +41,40 @@ public final class BatchKernel {
     d = problem.objective.inputWeights.map { $0 * s }
     constant = problem.objective.constant * s
     inputSize = problem.network.inputSize
-    func zero(_ n: Int) -> UnsafeMutablePointer<Double> {
-      let p = UnsafeMutablePointer<Double>.allocate(capacity: max(1, n * batch))
+    weights = layers.map { $0.weights.map { Scalar($0) } }
+    func zero<T: BinaryFloatingPoint>(_ n: Int, _: T.Type) -> UnsafeMutablePointer<T> {
+      let p = UnsafeMutablePointer<T>.allocate(capacity: max(1, n * batch))
       p.initialize(repeating: 0, count: max(1, n * batch))
       return p
     }
-    z = layers.map { zero($0.outputSize) }
-    h = layers.map { zero($0.outputSize) }
-    g = [zero(inputSize)] + layers.map { zero($0.outputSize) }
+    z = layers.map { zero($0.outputSize, Scalar.self) }
+    h = layers.map { zero($0.outputSize, Scalar.self) }
+    g = [zero(inputSize, Scalar.self)] + layers.map { zero($0.outputSize, Scalar.self) }
+    x = zero(inputSize, Scalar.self)
+    let outputs = layers.last?.outputSize ?? 0
+    y = zero(outputs, Double.self)
+    gy = zero(outputs, Double.self)
   }
 
-  deinit { for p in z + h + g { p.deallocate() } }
+  deinit {
+    for p in z + h + g { p.deallocate() }
+    x.deallocate()
+    y.deallocate()
+    gy.deallocate()
+  }
 
-  /// Forward pass of the points `x` (`inputSize x batch`, feature-major).
-  public func forward(_ x: UnsafePointer<Double>) {
-    var input = x
+  /// Forward pass of the points `points` (`inputSize x batch`, feature-major).
+  public func forward(_ points: UnsafePointer<Double>) {
+    for k in 0..<(inputSize * batch) { x[k] = Scalar(points[k]) }
+    var input = UnsafePointer(x)
     for (l, layer) in layers.enumerated() {
       let zl = z[l]
       for i in 0..<layer.outputSize {
-        (zl + i * batch).update(repeating: layer.bias[i], count: batch)
+        (zl + i * batch).update(repeating: Scalar(layer.bias[i]), count: batch)
       }
-      layer.weights.withUnsafeBufferPointer { w in
+      weights[l].withUnsafeBufferPointer { w in
         // Z += W X: coefficient (i, j) of W is w[i * inputSize + j].
-        BLAS.gemm(
+        Scalar.gemm(
           transposeA: false, m: layer.outputSize, n: batch, k: layer.inputSize, a: w.baseAddress!,
           b: input, beta: 1, c: zl)
       }
@@ -62,17 +86,18 @@ public final class BatchKernel {
       }
       input = UnsafePointer(h[l])
     }
+    let last = layers.count - 1
+    for k in 0..<(layers[last].outputSize * batch) { y[k] = Double(h[last][k]) }
     if let rows {
-      for b in 0..<batch { rows.evaluate(b, x: x, y: h[layers.count - 1]) }
+      for b in 0..<batch { rows.evaluate(b, x: points, y: y) }
     }
   }
 
-  /// The (signed) objective of point `b` of the last forward pass of `x`.
-  public func value(_ b: Int, _ x: UnsafePointer<Double>) -> Double {
-    let y = h[layers.count - 1]
+  /// The (signed) objective of point `b` of the last forward pass of `points`.
+  public func value(_ b: Int, _ points: UnsafePointer<Double>) -> Double {
     var out = constant
     for i in 0..<c.count { out += c[i] * y[i * batch + b] }
-    for j in 0..<inputSize { out += d[j] * x[j * batch + b] }
+    for j in 0..<inputSize { out += d[j] * points[j * batch + b] }
     return out - (rows?.values[b] ?? 0)
   }
 
@@ -89,22 +114,23 @@ public final class BatchKernel {
   /// (`inputSize x batch`).
   public func gradient(into grad: UnsafeMutablePointer<Double>) {
     let L = layers.count
-    for i in 0..<c.count { (g[L] + i * batch).update(repeating: c[i], count: batch) }
-    if let rows { for b in 0..<batch { rows.adjustOutputWeights(g[L], b) } }
+    for i in 0..<c.count { (gy + i * batch).update(repeating: c[i], count: batch) }
+    if let rows { for b in 0..<batch { rows.adjustOutputWeights(gy, b) } }
+    for k in 0..<(c.count * batch) { g[L][k] = Scalar(gy[k]) }
     for l in stride(from: L - 1, through: 0, by: -1) {
       let layer = layers[l]
       let gout = g[l + 1]
       if layer.activation == .relu {
         for k in 0..<(layer.outputSize * batch) where z[l][k] <= 0 { gout[k] = 0 }
       }
-      let gin = l == 0 ? grad : g[l]
-      layer.weights.withUnsafeBufferPointer { w in
+      weights[l].withUnsafeBufferPointer { w in
         // Gin += W^T Gout: coefficient (j, i) of W^T is w[i * inputSize + j].
-        BLAS.gemm(
+        Scalar.gemm(
           transposeA: true, m: layer.inputSize, n: batch, k: layer.outputSize, a: w.baseAddress!,
-          b: UnsafePointer(gout), beta: 0, c: gin)
+          b: UnsafePointer(gout), beta: 0, c: g[l])
       }
     }
+    for k in 0..<(inputSize * batch) { grad[k] = Double(g[0][k]) }
     for j in 0..<inputSize where d[j] != 0 {
       for b in 0..<batch { grad[j * batch + b] += d[j] }
     }

@@ -1,3 +1,4 @@
+import RelucBLAS
 import RelucBase
 import RelucIR
 
@@ -48,9 +49,15 @@ extension GradientRun {
     var kind = TrialKind.step
   }
 
-  mutating func runBatched(lanes count: Int, total: Int, starts: Starts) {
+  mutating func runBatched<Scalar: BLASScalar>(
+    _: Scalar.Type, lanes count: Int, total: Int, starts: Starts
+  ) {
     let B = count
-    let kernel = BatchKernel(problem: problem, batch: B)
+    let kernel = BatchKernel<Scalar>(problem: problem, batch: B)
+    // In single precision a lane's value carries the kernel's rounding: a point that beats the
+    // best lane value so far is evaluated again in double (`value`) before it is kept.
+    let single = Scalar.self != Double.self
+    var bestLane = -Double.infinity
     if let rows { kernel.rows = PenaltyLanes(rows.penalty, lanes: B) }
     let D = domain.diameter
     let minStep = options.stepTolerance * D
@@ -191,7 +198,12 @@ extension GradientRun {
         v.gn = norm.squareRoot()
         v.f = ft
         if regions.count < 1_000_000 { regions.insert(kernel.patternHash(b)) }
-        record(v.x, ft, violation: kernel.rows?.violations[b])
+        if !single {
+          record(v.x, ft, violation: kernel.rows?.violations[b])
+        } else if ft > bestLane {
+          bestLane = ft
+          record(v.x, value(v.x))
+        }
         // A new best of the start (a start's first point always is; failedPerturbations is then
         // already 0).
         if v.startBestValue == -.infinity

@@ -1,4 +1,5 @@
 import Dispatch
+import RelucBLAS
 import RelucBase
 import RelucHiGHS
 import RelucIR
@@ -86,8 +87,13 @@ public struct GradientBackend: Backend, Sendable {
       all.contains { $0.status == .interrupted }
       ? .interrupted
       : all.contains { $0.status == .timeLimit } ? .timeLimit : best.status
+    // Counts add up over the workers; other statistics (words) are the best worker's.
     best.statistics =
       best.statistics.map { key, value in
+        switch value {
+        case .int, .number: break
+        default: return (key, value)
+        }
         var total = 0.0
         var integer = true
         for r in all {
@@ -211,8 +217,11 @@ struct GradientRun {
     // PPGA_LR always runs in lanes (its region skip and step trimming live there), PPGA when
     // there are several.
     let batched = variant == .ppga_lr || (variant == .ppga && lanes > 1)
-    if batched {
-      runBatched(lanes: lanes, total: total, starts: starts)
+    let single = batched && options.lanePrecision == .single && singlePrecisionFits
+    if single {
+      runBatched(Float.self, lanes: lanes, total: total, starts: starts)
+    } else if batched {
+      runBatched(Double.self, lanes: lanes, total: total, starts: starts)
     } else {
       for k in 0..<total {
         if context.shouldStop {
@@ -237,7 +246,11 @@ struct GradientRun {
       ]
       + (variant == .ppga_lr
         ? [("region_skips", JSON.int(regionSkips)), ("step_trims", JSON.int(stepTrims))] : [])
-      + (batched ? [("lanes", JSON.int(lanes))] : [])
+      + (batched
+        ? [
+          ("lanes", JSON.int(lanes)), ("lane_precision", JSON.string(single ? "single" : "double")),
+        ]
+        : [])
       + (problem.polytope.isBox ? [] : [("qp_projections", JSON.int(domain.qpProjections))])
       + (domain.failedProjections > 0
         ? [("failed_projections", JSON.int(domain.failedProjections))] : [])
@@ -263,6 +276,28 @@ struct GradientRun {
     return SolveResult(
       status: stopped ? context.stopStatus : .feasible, method: variant, point: best,
       claimedObjective: sign * bestValue, statistics: stats)
+  }
+
+  /// Whether the batched passes can run in single precision (`lane_precision = single`): no
+  /// output rows (their penalty stays in double), every layer's largest weight within
+  /// [1e-15, 1e15], and every pre-activation's interval bound and a bound on every gradient
+  /// (|c|_1 times the product of the layers' largest column sums of |W|) below 1e30, so that no
+  /// pass overflows or loses its weights to underflow. Otherwise the passes run in double.
+  var singlePrecisionFits: Bool {
+    guard rows == nil else { return false }
+    var gradientBound = problem.objective.outputWeights.reduce(0) { $0 + abs($1) }
+    for layer in problem.network.layers {
+      let w = layer.weights.reduce(0) { max($0, abs($1)) }
+      guard w >= 1e-15, w <= 1e15, layer.bias.allSatisfy({ abs($0) <= 1e15 }) else { return false }
+      var columns = [Double](repeating: 0, count: layer.inputSize)
+      for i in 0..<layer.outputSize {
+        for j in 0..<layer.inputSize { columns[j] += abs(layer.weights[i * layer.inputSize + j]) }
+      }
+      gradientBound *= columns.max() ?? 0
+    }
+    guard gradientBound <= 1e30 else { return false }
+    let bounds = context.intervalBounds(problem)
+    return (bounds.lower + bounds.upper).allSatisfy { $0.allSatisfy { abs($0) <= 1e30 } }
   }
 
   /// One start: steps until a stall; PPGA variants perturb and go on.

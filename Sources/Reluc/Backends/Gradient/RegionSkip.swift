@@ -113,7 +113,7 @@ extension BatchKernel {
     for l in 0..<layers.count where layers[l].activation == .relu {
       let zl = z[l]
       for i in 0..<layers[l].outputSize {
-        out[k] = zl[i * batch + b]
+        out[k] = Double(zl[i * batch + b])
         k += 1
       }
     }
