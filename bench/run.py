@@ -47,6 +47,12 @@ def bench_gradient(lines, quick):
         npb = run_json([sys.executable, os.path.join(here, "numpy_pga.py"), path, str(max(20, iters // 100)),
                         "64"])[0]["point_iterations_per_second"]
         batch_rows.append((name, batched, npb, batched / npb, bound))
+        # The same in single precision (reluc's default lanes, `lane_precision = single`).
+        gs = run_json([rbench, "gradb", m, str(max(20, iters // 100)), "64", "single"])[0]
+        nps = run_json([sys.executable, os.path.join(here, "numpy_pga.py"), path, str(max(20, iters // 100)),
+                        "64", "float32"])[0]["point_iterations_per_second"]
+        batch_rows.append((name + " (single)", gs["point_iterations_per_second"], nps,
+                           gs["point_iterations_per_second"] / nps, gs["dgemm_bound_point_iterations_per_second"]))
         # PPGA end to end (256 starts, both workers): one start at a time vs lanes in lockstep.
         limit = 3 if quick else 10
         ppga = {}
@@ -66,8 +72,9 @@ def bench_gradient(lines, quick):
                  "| network | reluc it/s | numpy it/s | ratio | weights read GB/s | / bandwidth |\n|---|---|---|---|---|---|")
     for r in rows:
         lines.append(f"| {r[0]} | {r[1]:.0f} | {r[2]:.0f} | {r[3]:.1f}x | {r[4]:.1f} | {r[5]:.2f} |")
-    lines.append("\nBatched, 64 points per iteration (points x iterations / s; numpy uses dgemm):\n")
-    lines.append("| network | reluc BatchKernel | dgemm bound (the products alone) | of the bound | numpy | ratio |"
+    lines.append("\nBatched, 64 points per iteration (points x iterations / s; numpy uses dgemm, or sgemm in"
+                 " the single-precision rows):\n")
+    lines.append("| network | reluc BatchKernel | gemm bound (the products alone) | of the bound | numpy | ratio |"
                  "\n|---|---|---|---|---|---|")
     for r in batch_rows:
         lines.append(f"| {r[0]} | {r[1]:.0f} | {r[4]:.0f} | {r[1] / r[4]:.2f} | {r[2]:.0f} | {r[3]:.2f}x |")

@@ -1,7 +1,8 @@
 // reluc-bench: micro-benchmarks driven by bench/run.py (release build).
 //   reluc-bench xml NET.xml            -> seconds to read and check the network file
 //   reluc-bench grad MODEL.rmod ITERS  -> projected-gradient iterations per second (one start)
-//   reluc-bench gradb MODEL.rmod ITERS B -> batched: points x iterations per second, B points
+//   reluc-bench gradb MODEL.rmod ITERS B [single] -> batched: points x iterations per second, B
+//     points, in double (or single) precision
 //   reluc-bench outputs MODEL.rmod k:level NAME=VALUE... -> a solve with rows y[k] <= level
 //   reluc-bench bandwidth MB           -> GB/s of a streaming read (sum) over MB megabytes
 import Reluc
@@ -54,44 +55,11 @@ case "gradb":
   guard let p = c.problem else { fail("model does not compile") }
   let iters = Int(args.count > 3 ? args[3] : "100") ?? 100
   let batch = Int(args.count > 4 ? args[4] : "64") ?? 64
-  let k = BatchKernel<Double>(problem: p, batch: batch)
-  let n = p.network.inputSize
-  var x = [Double](repeating: 0.5, count: n * batch)
-  var g = [Double](repeating: 0, count: n * batch)
-  let t0 = monotonicSeconds()
-  for _ in 0..<iters {
-    x.withUnsafeBufferPointer { k.forward($0.baseAddress!) }
-    g.withUnsafeMutableBufferPointer { k.gradient(into: $0.baseAddress!) }
-    for j in 0..<(n * batch) { x[j] = min(max(x[j] + 1e-3 * g[j], 0), 1) }
+  if args.count > 5 && args[5] == "single" {
+    batchedBenchmark(p, Float.self, iters: iters, batch: batch)
+  } else {
+    batchedBenchmark(p, Double.self, iters: iters, batch: batch)
   }
-  let dt = monotonicSeconds() - t0
-  // The dgemm bound: the same products (W H forward, W^T G backward, per layer) and nothing else.
-  let widest = p.network.layers.map { max($0.inputSize, $0.outputSize) }.max() ?? 1
-  let a = [Double](repeating: 0.5, count: widest * batch)
-  var out = [Double](repeating: 0, count: widest * batch)
-  let t1 = monotonicSeconds()
-  for _ in 0..<iters {
-    for layer in p.network.layers {
-      layer.weights.withUnsafeBufferPointer { w in
-        a.withUnsafeBufferPointer { h in
-          out.withUnsafeMutableBufferPointer { o in
-            BLAS.gemm(
-              transposeA: false, m: layer.outputSize, n: batch, k: layer.inputSize,
-              a: w.baseAddress!,
-              b: h.baseAddress!, beta: 0, c: o.baseAddress!)
-            BLAS.gemm(
-              transposeA: true, m: layer.inputSize, n: batch, k: layer.outputSize,
-              a: w.baseAddress!,
-              b: h.baseAddress!, beta: 0, c: o.baseAddress!)
-          }
-        }
-      }
-    }
-  }
-  let dgemm = monotonicSeconds() - t1
-  print(
-    "{\"point_iterations_per_second\": \(Double(iters * batch) / dt), "
-      + "\"dgemm_bound_point_iterations_per_second\": \(Double(iters * batch) / dgemm)}")
 case "outputs":
   outputsBenchmark(args)
 case "bandwidth":
@@ -117,4 +85,48 @@ case "bandwidth":
   print("{\"gigabytes_per_second\": \(best)}")
 default:
   fail("unknown benchmark \(args[1])")
+}
+
+/// `gradb`: points x iterations per second of `BatchKernel<Scalar>` (forward, backward, a clamped
+/// step), and of the same products alone (the gemm bound).
+func batchedBenchmark<Scalar: BLASScalar>(
+  _ p: Problem, _: Scalar.Type, iters: Int, batch: Int
+) {
+  let k = BatchKernel<Scalar>(problem: p, batch: batch)
+  let n = p.network.inputSize
+  var x = [Double](repeating: 0.5, count: n * batch)
+  var g = [Double](repeating: 0, count: n * batch)
+  let t0 = monotonicSeconds()
+  for _ in 0..<iters {
+    x.withUnsafeBufferPointer { k.forward($0.baseAddress!) }
+    g.withUnsafeMutableBufferPointer { k.gradient(into: $0.baseAddress!) }
+    for j in 0..<(n * batch) { x[j] = min(max(x[j] + 1e-3 * g[j], 0), 1) }
+  }
+  let dt = monotonicSeconds() - t0
+  // The gemm bound: the same products (W H forward, W^T G backward, per layer) and nothing else.
+  let widest = p.network.layers.map { max($0.inputSize, $0.outputSize) }.max() ?? 1
+  let a = [Scalar](repeating: 0.5, count: widest * batch)
+  var out = [Scalar](repeating: 0, count: widest * batch)
+  let weights = p.network.layers.map { $0.weights.map { Scalar($0) } }
+  let t1 = monotonicSeconds()
+  for _ in 0..<iters {
+    for (l, layer) in p.network.layers.enumerated() {
+      weights[l].withUnsafeBufferPointer { w in
+        a.withUnsafeBufferPointer { h in
+          out.withUnsafeMutableBufferPointer { o in
+            Scalar.gemm(
+              transposeA: false, m: layer.outputSize, n: batch, k: layer.inputSize,
+              a: w.baseAddress!, b: h.baseAddress!, beta: 0, c: o.baseAddress!)
+            Scalar.gemm(
+              transposeA: true, m: layer.inputSize, n: batch, k: layer.outputSize,
+              a: w.baseAddress!, b: h.baseAddress!, beta: 0, c: o.baseAddress!)
+          }
+        }
+      }
+    }
+  }
+  let bound = monotonicSeconds() - t1
+  print(
+    "{\"point_iterations_per_second\": \(Double(iters * batch) / dt), "
+      + "\"dgemm_bound_point_iterations_per_second\": \(Double(iters * batch) / bound)}")
 }

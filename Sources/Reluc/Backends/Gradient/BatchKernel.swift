@@ -11,7 +11,9 @@ import RelucIR
 /// products per second; the option `lane_precision = single`). The interface is in doubles
 /// either way: points are rounded to `Scalar` on the way in, values and gradients widened on the
 /// way out, so a `Float` kernel's values carry its rounding (relative error about 1e-6 on the
-/// grid's networks) and the caller re-evaluates in double what it keeps.
+/// grid's networks) and the caller re-evaluates in double what it keeps. The passes are
+/// specialized for both (`@_specialize`), so callers in other modules (`reluc-bench`) run the
+/// same code as PPGA.
 public final class BatchKernel<Scalar: BLASScalar> {
   let layers: [DenseLayer]
   let batch: Int
@@ -41,7 +43,8 @@ public final class BatchKernel<Scalar: BLASScalar> {
     d = problem.objective.inputWeights.map { $0 * s }
     constant = problem.objective.constant * s
     inputSize = problem.network.inputSize
-    weights = layers.map { $0.weights.map { Scalar($0) } }
+    // In double the layers' own arrays (shared, not copied).
+    weights = layers.map { ($0.weights as? [Scalar]) ?? $0.weights.map { Scalar($0) } }
     func zero<T: BinaryFloatingPoint>(_ n: Int, _: T.Type) -> UnsafeMutablePointer<T> {
       let p = UnsafeMutablePointer<T>.allocate(capacity: max(1, n * batch))
       p.initialize(repeating: 0, count: max(1, n * batch))
@@ -64,6 +67,8 @@ public final class BatchKernel<Scalar: BLASScalar> {
   }
 
   /// Forward pass of the points `points` (`inputSize x batch`, feature-major).
+  @_specialize(exported:true,where Scalar == Double)
+  @_specialize(exported:true,where Scalar == Float)
   public func forward(_ points: UnsafePointer<Double>) {
     for k in 0..<(inputSize * batch) { x[k] = Scalar(points[k]) }
     var input = UnsafePointer(x)
@@ -94,6 +99,8 @@ public final class BatchKernel<Scalar: BLASScalar> {
   }
 
   /// The (signed) objective of point `b` of the last forward pass of `points`.
+  @_specialize(exported:true,where Scalar == Double)
+  @_specialize(exported:true,where Scalar == Float)
   public func value(_ b: Int, _ points: UnsafePointer<Double>) -> Double {
     var out = constant
     for i in 0..<c.count { out += c[i] * y[i * batch + b] }
@@ -112,6 +119,8 @@ public final class BatchKernel<Scalar: BLASScalar> {
 
   /// Gradients of the (signed) objective at the points of the last forward pass, into `grad`
   /// (`inputSize x batch`).
+  @_specialize(exported:true,where Scalar == Double)
+  @_specialize(exported:true,where Scalar == Float)
   public func gradient(into grad: UnsafeMutablePointer<Double>) {
     let L = layers.count
     for i in 0..<c.count { (gy + i * batch).update(repeating: c[i], count: batch) }
