@@ -7,15 +7,6 @@ public enum BLAS {
   /// OpenBLAS's own threads would compete with them for the two cores.
   fileprivate static let singleThreaded: Void = { openblas_set_num_threads(1) }()
 
-  /// `C = A B + beta C` in double precision (`Double.gemm`).
-  @inline(__always)
-  public static func gemm(
-    transposeA: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Double>, b: UnsafePointer<Double>,
-    beta: Double, c: UnsafeMutablePointer<Double>
-  ) {
-    Double.gemm(transposeA: transposeA, m: m, n: n, k: k, a: a, b: b, beta: beta, c: c)
-  }
-
   /// OpenBLAS's version and build configuration, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell".
   public static var configuration: String { String(cString: openblas_get_config()) }
 }
@@ -30,16 +21,33 @@ public protocol BLASScalar: BinaryFloatingPoint, Sendable {
     beta: Self, c: UnsafeMutablePointer<Self>)
 }
 
+/// The CBLAS signature dgemm and sgemm share, for `T` = `Double` and `Float`.
+private typealias CBLASGemm<T> = (
+  CBLAS_ORDER, CBLAS_TRANSPOSE, CBLAS_TRANSPOSE, blasint, blasint, blasint, T,
+  UnsafePointer<T>?, blasint, UnsafePointer<T>?, blasint, T, UnsafeMutablePointer<T>?, blasint
+) -> Void
+
+/// `BLASScalar.gemm` through `routine` (cblas_dgemm or cblas_sgemm): the one place that maps the
+/// row-major product to CBLAS's arguments.
+@inline(__always)
+private func gemm<T: BLASScalar>(
+  _ routine: CBLASGemm<T>, transposeA: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<T>,
+  b: UnsafePointer<T>, beta: T, c: UnsafeMutablePointer<T>
+) {
+  _ = BLAS.singleThreaded
+  routine(
+    CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, CblasNoTrans, blasint(m), blasint(n),
+    blasint(k), 1, a, blasint(transposeA ? m : k), b, blasint(n), beta, c, blasint(n))
+}
+
 extension Double: BLASScalar {
   @inline(__always)
   public static func gemm(
     transposeA: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Double>, b: UnsafePointer<Double>,
     beta: Double, c: UnsafeMutablePointer<Double>
   ) {
-    _ = BLAS.singleThreaded
-    cblas_dgemm(
-      CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, CblasNoTrans, Int32(m), Int32(n),
-      Int32(k), 1, a, Int32(transposeA ? m : k), b, Int32(n), beta, c, Int32(n))
+    RelucBLAS.gemm(
+      cblas_dgemm, transposeA: transposeA, m: m, n: n, k: k, a: a, b: b, beta: beta, c: c)
   }
 }
 
@@ -49,9 +57,7 @@ extension Float: BLASScalar {
     transposeA: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
     beta: Float, c: UnsafeMutablePointer<Float>
   ) {
-    _ = BLAS.singleThreaded
-    cblas_sgemm(
-      CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, CblasNoTrans, Int32(m), Int32(n),
-      Int32(k), 1, a, Int32(transposeA ? m : k), b, Int32(n), beta, c, Int32(n))
+    RelucBLAS.gemm(
+      cblas_sgemm, transposeA: transposeA, m: m, n: n, k: k, a: a, b: b, beta: beta, c: c)
   }
 }

@@ -49,11 +49,18 @@ public struct GradientBackend: Backend, Sendable {
     let anytime = self.anytime ?? context.anytime(problem)
     let starts = anytime ? Int.max : max(1, problem.options.starts, minimumStarts)
     let workers = max(1, min(self.workers ?? problem.options.workers, starts))
+    // Decided once for all workers (it reads every weight and the interval bounds), and only
+    // for a run in lanes.
+    let lanes = variant == .ppga_lr || (variant == .ppga && problem.options.batch > 1)
+    let single =
+      lanes && problem.options.lanePrecision == .single
+      && Self.singlePrecisionFits(problem, context)
     guard workers > 1 else {
       return solveOne(
         problem, context,
         StartShare(
-          starts: starts, seed: problem.options.seed, user: context.userStarts, anytime: anytime))
+          starts: starts, seed: problem.options.seed, user: context.userStarts, anytime: anytime),
+        single: single)
     }
     // The starts are split between `workers` threads, each with its own kernel, domain and
     // random stream (seed + k * `streamStride`), so the result is deterministic for a given seed and
@@ -66,7 +73,7 @@ public struct GradientBackend: Backend, Sendable {
         anytime: anytime)
       var c = context
       if k > 0 { c.progress = nil }  // the progress line is not thread-safe
-      results.set(k, solveOne(problem, c, share))
+      results.set(k, solveOne(problem, c, share, single: single))
     }
     let all = (0..<workers).map { results.get($0) }
     let sign = problem.objective.sign
@@ -110,7 +117,36 @@ public struct GradientBackend: Backend, Sendable {
     return best
   }
 
-  func solveOne(_ problem: Problem, _ context: SolveContext, _ share: StartShare) -> SolveResult {
+  /// Whether the batched passes can run in single precision (`lane_precision = single`): no
+  /// output rows (their penalty stays in double), every layer's largest weight within
+  /// [1e-15, 1e15], and every pre-activation's interval bound and a bound on every gradient
+  /// (|c|_1 times the product of the layers' largest column sums of |W|) below 1e30, so that no
+  /// pass overflows or loses its weights to underflow. Otherwise the passes run in double.
+  static func singlePrecisionFits(_ problem: Problem, _ context: SolveContext) -> Bool {
+    guard !problem.hasOutputConstraints else { return false }
+    var gradientBound = problem.objective.outputWeights.reduce(0) { $0 + abs($1) }
+    for layer in problem.network.layers {
+      guard layer.bias.allSatisfy({ abs($0) <= 1e15 }) else { return false }
+      var largest = 0.0
+      var columns = [Double](repeating: 0, count: layer.inputSize)
+      for i in 0..<layer.outputSize {
+        for j in 0..<layer.inputSize {
+          let w = abs(layer.weights[i * layer.inputSize + j])
+          largest = max(largest, w)
+          columns[j] += w
+        }
+      }
+      guard largest >= 1e-15, largest <= 1e15 else { return false }
+      gradientBound *= columns.max() ?? 0
+    }
+    guard gradientBound <= 1e30 else { return false }
+    let bounds = context.intervalBounds(problem)
+    return (bounds.lower + bounds.upper).allSatisfy { $0.allSatisfy { abs($0) <= 1e30 } }
+  }
+
+  func solveOne(
+    _ problem: Problem, _ context: SolveContext, _ share: StartShare, single: Bool
+  ) -> SolveResult {
     let domain: Domain
     do {
       domain = try Domain(
@@ -121,7 +157,8 @@ public struct GradientBackend: Backend, Sendable {
         message: "HiGHS could not set up the projection onto the inputs' polytope: \(error)")
     }
     var run = GradientRun(
-      problem: problem, domain: domain, variant: variant, context: context, share: share)
+      problem: problem, domain: domain, variant: variant, context: context, share: share,
+      singleLanes: single)
     return run.solve()
   }
 }
@@ -136,6 +173,8 @@ struct GradientRun {
   let n: Int
   let options: SolveOptions
   let share: StartShare
+  /// Whether lanes run in single precision (`GradientBackend.singlePrecisionFits`).
+  let singleLanes: Bool
   var rng: Xoshiro256
   var x: [Double]
   var trial: [Double]
@@ -156,8 +195,11 @@ struct GradientRun {
   /// method), else this run's best.
   var incumbent: [Double]? { context.incumbents?.best?.point ?? best }
 
-  init(problem: Problem, domain: Domain, variant: Method, context: SolveContext, share: StartShare)
-  {
+  init(
+    problem: Problem, domain: Domain, variant: Method, context: SolveContext, share: StartShare,
+    singleLanes: Bool
+  ) {
+    self.singleLanes = singleLanes
     self.problem = problem
     self.domain = domain
     self.variant = variant
@@ -217,7 +259,7 @@ struct GradientRun {
     // PPGA_LR always runs in lanes (its region skip and step trimming live there), PPGA when
     // there are several.
     let batched = variant == .ppga_lr || (variant == .ppga && lanes > 1)
-    let single = batched && options.lanePrecision == .single && singlePrecisionFits
+    let single = batched && singleLanes
     if single {
       runBatched(Float.self, lanes: lanes, total: total, starts: starts)
     } else if batched {
@@ -276,28 +318,6 @@ struct GradientRun {
     return SolveResult(
       status: stopped ? context.stopStatus : .feasible, method: variant, point: best,
       claimedObjective: sign * bestValue, statistics: stats)
-  }
-
-  /// Whether the batched passes can run in single precision (`lane_precision = single`): no
-  /// output rows (their penalty stays in double), every layer's largest weight within
-  /// [1e-15, 1e15], and every pre-activation's interval bound and a bound on every gradient
-  /// (|c|_1 times the product of the layers' largest column sums of |W|) below 1e30, so that no
-  /// pass overflows or loses its weights to underflow. Otherwise the passes run in double.
-  var singlePrecisionFits: Bool {
-    guard rows == nil else { return false }
-    var gradientBound = problem.objective.outputWeights.reduce(0) { $0 + abs($1) }
-    for layer in problem.network.layers {
-      let w = layer.weights.reduce(0) { max($0, abs($1)) }
-      guard w >= 1e-15, w <= 1e15, layer.bias.allSatisfy({ abs($0) <= 1e15 }) else { return false }
-      var columns = [Double](repeating: 0, count: layer.inputSize)
-      for i in 0..<layer.outputSize {
-        for j in 0..<layer.inputSize { columns[j] += abs(layer.weights[i * layer.inputSize + j]) }
-      }
-      gradientBound *= columns.max() ?? 0
-    }
-    guard gradientBound <= 1e30 else { return false }
-    let bounds = context.intervalBounds(problem)
-    return (bounds.lower + bounds.upper).allSatisfy { $0.allSatisfy { abs($0) <= 1e30 } }
   }
 
   /// One start: steps until a stall; PPGA variants perturb and go on.
