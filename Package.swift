@@ -72,7 +72,7 @@ if Context.environment["RELUC_FUZZ"] == "1" {
       name: "RelucFuzzing", dependencies: ["Reluc", "CLibFuzzer"], path: "fuzz/Sources/RelucFuzzing"
     ),
   ]
-  for kind in ["model", "xml", "onnx", "nnet"] {
+  for kind in ["model", "xml", "onnx", "nnet", "vnnlib"] {
     package.targets.append(
       .executableTarget(
         name: "fuzz-\(kind)", dependencies: ["RelucFuzzing"], path: "fuzz/Sources/fuzz-\(kind)"))

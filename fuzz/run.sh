@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (SwiftPM products fuzz-model, fuzz-xml, fuzz-onnx, fuzz-nnet, declared
+# Builds the libFuzzer targets (SwiftPM products fuzz-model, fuzz-xml, fuzz-onnx, fuzz-nnet, fuzz-vnnlib, declared
 # when RELUC_FUZZ=1) in their own scratch path and runs each in turn, bounded in time. See
 # fuzz/README.md.
 #
-#   fuzz/run.sh build                      build the four products only
+#   fuzz/run.sh build                      build the products only
 #   fuzz/run.sh run SECONDS [TARGET...]    fuzz each target SECONDS, corpus fuzz/corpus/TARGET (grows)
 #   fuzz/run.sh smoke SECONDS [TARGET...]  the same with -seed=1, new inputs to a throwaway folder (CI)
 #   fuzz/run.sh merge [TARGET...]          minimize fuzz/corpus/TARGET in place (inputs under 8 KiB,
@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SWIFT=${SWIFT:-swift}
-ALL_TARGETS=(model xml onnx nnet)
+ALL_TARGETS=(model xml onnx nnet vnnlib)
 SCRATCH=.build-fuzz
 BIN=$SCRATCH/release
 OUT=fuzz/out
@@ -38,9 +38,12 @@ BUILD_FLAGS=(
 )
 
 # Per-input limits: a hang is an input running over 10 s, a leak or more than 2 GiB is a failure.
+# A target's dictionary of tokens, fuzz/dict/TARGET.dict, is used when it exists.
 run_flags() {
+  local dict=
+  [[ -f fuzz/dict/$1.dict ]] && dict=-dict=fuzz/dict/$1.dict
   echo -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
-    -artifact_prefix="$OUT/$1/" ${FUZZ_FLAGS:-}
+    -artifact_prefix="$OUT/$1/" $dict ${FUZZ_FLAGS:-}
 }
 
 build() {
@@ -93,6 +96,11 @@ seed_files() {
     xml) cp Tests/RelucTests/Fixtures/nets/*.xml Tests/RelucTests/Fixtures/opt/*.xml samples/peaks.xml "$2/" ;;
     onnx) find Tests/RelucTests/Fixtures/import -name '*.onnx' -size -64k -exec cp {} "$2/" \; ;;
     nnet) find Tests/RelucTests/Fixtures/import -name '*.nnet' -size -64k -exec cp {} "$2/" \; ;;
+    vnnlib)
+      # The fixtures' properties and ACAS Xu's ten (prop_1 ... prop_10), all written for 5 inputs
+      # and 5 outputs or rejected with a diagnostic.
+      find Tests/RelucTests/Fixtures/vnnlib -name '*.vnnlib' -size -64k -exec cp {} "$2/" \;
+      find ../shared/networks/acasxu -name 'prop_*.vnnlib' -size -64k -exec cp {} "$2/" \; 2>/dev/null || true ;;
   esac
 }
 

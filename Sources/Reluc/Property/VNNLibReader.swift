@@ -67,6 +67,19 @@ public struct VNNLibReader {
     func scaled(_ k: Double) -> Linear {
       Linear(terms: terms.mapValues { $0 * k }, constant: constant * k)
     }
+    /// The first coefficient or constant that is not finite (a sum or product that overflowed),
+    /// nil when all are.
+    var nonFinite: Double? {
+      ([constant] + terms.values).first { !$0.isFinite }
+    }
+  }
+
+  /// `l`, or nil (reported at `range`) when a coefficient or its constant overflowed: a sum of
+  /// two terms near 1.8e308 is infinite, and infinite terms of both signs add up to NaN.
+  mutating func finite(_ l: Linear, _ range: SourceRange) -> Linear? {
+    guard let bad = l.nonFinite else { return l }
+    bag.report(Messages.nonFiniteCoefficient(bad), at: loc(range))
+    return nil
   }
 
   /// A formula over linear atoms `linear <= 0`.
@@ -235,9 +248,11 @@ public struct VNNLibReader {
       }
       if failed { return nil }
       // A chain `(<= a b c)` is `a <= b` and `b <= c`; each becomes `lhs - rhs <= 0`.
-      let atoms = (0..<(terms.count - 1)).map { k -> Formula in
+      var atoms: [Formula] = []
+      for k in 0..<(terms.count - 1) {
         let (small, large) = op == "<=" ? (terms[k], terms[k + 1]) : (terms[k + 1], terms[k])
-        return .atom(small + large.scaled(-1), range)
+        guard let l = finite(small + large.scaled(-1), range) else { return nil }
+        atoms.append(.atom(l, range))
       }
       return atoms.count == 1 ? atoms[0] : .and(atoms)
     case "<", ">":
@@ -284,14 +299,14 @@ public struct VNNLibReader {
           bag.report(Messages.vnnlibArity("+", "one or more terms"), at: loc(range))
           return nil
         }
-        return args.dropFirst().reduce(args[0], +)
+        return finite(args.dropFirst().reduce(args[0], +), range)
       case "-":
         guard !args.isEmpty else {
           bag.report(Messages.vnnlibArity("-", "one or more terms"), at: loc(range))
           return nil
         }
         if args.count == 1 { return args[0].scaled(-1) }
-        return args.dropFirst().reduce(args[0]) { $0 + $1.scaled(-1) }
+        return finite(args.dropFirst().reduce(args[0]) { $0 + $1.scaled(-1) }, range)
       case "*":
         guard !args.isEmpty else {
           bag.report(Messages.vnnlibArity("*", "one or more terms"), at: loc(range))
@@ -308,11 +323,7 @@ public struct VNNLibReader {
             return nil
           }
         }
-        if !product.constant.isFinite || product.terms.values.contains(where: { !$0.isFinite }) {
-          bag.report(Messages.nonFiniteCoefficient(.infinity), at: loc(range))
-          return nil
-        }
-        return product
+        return finite(product, range)
       default:
         bag.report(Messages.vnnlibUnsupported(op, "a term"), at: loc(items[0].range))
         return nil

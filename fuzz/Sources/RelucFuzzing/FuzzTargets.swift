@@ -100,6 +100,68 @@ public enum FuzzTargets {
     }
   }
 
+  /// VNN-LIB reader, against `propertyNetwork` (5 inputs, 5 outputs, as ACAS Xu's); a property
+  /// it accepts must become problems (`VNNProperty.problems`), and each disjunct's model, as
+  /// `reluc import` writes it (`PropertyModel.text`), must parse and lower without errors to
+  /// the disjunct's problem: the same bounds, input rows and output rows, bit for bit.
+  public static func vnnlib(_ input: UnsafeBufferPointer<UInt8>) {
+    let bytes = Array(input)
+    guard String(validating: bytes, as: UTF8.self) != nil else { return }  // as `read` stops
+    let file = SourceFile(path: "fuzz.vnnlib", bytes: bytes)
+    var sources = SourceManager()
+    sources.add(file)
+    let net = propertyNetworkParsed
+    let (property, bag) = VNNLibReader.parse(
+      file, inputSize: net.inputSize, outputSize: net.outputSize)
+    guard let property else {
+      _ = DiagnosticRenderer(sources: sources).render(bag)
+      return
+    }
+    let (disjuncts, lowering) = property.problems(network: net)
+    _ = DiagnosticRenderer(sources: sources).render(lowering)
+    if lowering.hasErrors { return }
+    for d in disjuncts {
+      guard let problem = d.problem else { continue }
+      let text = PropertyModel.text(
+        d, problem: problem, networkPath: "property.xml", header: ["fuzz"])
+      let model = SourceFile(path: modelDirectory + "/imported.rmod", text: text)
+      let (syntax, parsed) = Parser.parse(model)
+      if parsed.hasErrors {
+        fatalError("reluc-fuzz: an imported model does not parse: \(first(parsed))\n\(text)")
+      }
+      var lower = Lowering(model: syntax, maxNetworkBytes: maxNetworkBytes)
+      let (lowered, d2) = lower.lower()
+      guard let lowered else {
+        fatalError("reluc-fuzz: an imported model does not lower: \(first(d2))\n\(text)")
+      }
+      let a = problem.polytope
+      let b = lowered.polytope
+      let rows = problem.outputConstraints
+      let rows2 = lowered.outputConstraints
+      guard a.lower == b.lower, a.upper == b.upper, a.matrix == b.matrix, a.rhs == b.rhs,
+        rows.inputMatrix == rows2.inputMatrix, rows.outputMatrix == rows2.outputMatrix,
+        rows.rhs == rows2.rhs
+      else {
+        fatalError("reluc-fuzz: an imported model lowers to another problem:\n\(text)")
+      }
+    }
+  }
+
+  static func first(_ bag: DiagnosticBag) -> String { bag.all.first.map { "\($0)" } ?? "?" }
+
+  /// `propertyNetwork`, read once.
+  static let propertyNetworkParsed: Network = {
+    guard case .success(let net) = NetworkReader().parse(Array(propertyNetwork.utf8), path: "p")
+    else { fatalError("reluc-fuzz: the property network does not read") }
+    let path = modelDirectory + "/property.xml"
+    guard let f = fopen(path, "wb") else { fatalError("reluc-fuzz: cannot write \(path)") }
+    _ = propertyNetwork.utf8CString.withUnsafeBufferPointer {
+      fwrite($0.baseAddress, 1, $0.count - 1, f)
+    }
+    fclose(f)
+    return net
+  }()
+
   static func reread(_ net: Network, _ kind: String) {
     let text = NetworkWriter.xml(net)
     if case .failure(let bag) = NetworkReader().parse(Array(text.utf8), path: "written.xml") {
@@ -128,6 +190,31 @@ let tinyNetwork = """
       <row>-0.21579883625120855 0.14854720707982505 0.19621599667015543 -0.20727925098751288</row>
       <row>-0.49850991649116383 0.4734602747664127 -0.20159877698312434 -0.1860139979656632</row>
       <bias>0.3917110704451572 0.08516293989090806</bias>
+    </layer>
+  </network>
+  """
+
+/// A network with ACAS Xu's sizes (5 inputs, 5 outputs), for the VNN-LIB target.
+let propertyNetwork = """
+  <?xml version="1.0" encoding="UTF-8"?>
+  <network name="property" version="1">
+    <input name="x" size="5">
+    </input>
+    <output name="y" size="5">
+    </output>
+    <layer name="L1" inputs="5" outputs="3" activation="relu">
+      <row>0.5 -0.25 0.125 -1 0.75</row>
+      <row>-0.5 1 0.25 0.5 -0.125</row>
+      <row>1 0.5 -0.75 0.25 0.5</row>
+      <bias>0.1 -0.2 0.3</bias>
+    </layer>
+    <layer name="L2" inputs="3" outputs="5" activation="linear">
+      <row>1 -1 0.5</row>
+      <row>-0.5 0.25 1</row>
+      <row>0.75 0.5 -0.25</row>
+      <row>-1 1 1</row>
+      <row>0.5 -0.5 0.5</row>
+      <bias>0 0.1 -0.1 0.2 -0.2</bias>
     </layer>
   </network>
   """
