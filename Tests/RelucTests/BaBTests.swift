@@ -301,6 +301,44 @@ import Testing
     }
   }
 
+  /// Outputs that overflow a double inside the box prove nothing. max relu(1e308 x0 + 1e308 x1)
+  /// over [0, 1]^2 is 2e308 in the reals, beyond the largest double (about 1.798e308): the
+  /// points with a finite value come as close to it as one likes, so no value is provably
+  /// optimal. The incumbent's value plus the gap overflowed to infinity and pruned every box,
+  /// and bab claimed `optimal` at a value below a point PPGA found; with a second layer of
+  /// opposite weights the interval bounds are NaN, which must not prune either.
+  @Test(arguments: [false, true])
+  func overflowingOutputsAreNeverOptimal(_ nan: Bool) throws {
+    let first = DenseLayer(
+      inputSize: 2, outputSize: 2, weights: [1e308, 1e308, 1e308, 1e308], bias: [0, 0],
+      activation: .relu)
+    // y = h0 (or h0 - h1 + x-free 1: the reals' value is 1 everywhere, the bounds NaN).
+    let second = DenseLayer(
+      inputSize: 2, outputSize: 1, weights: nan ? [1, -1] : [1, 0], bias: [nan ? 1 : 0],
+      activation: .linear)
+    var options = SolveOptions()
+    options.method = .bab
+    // A gap of 1%: the incumbent plus the gap overflows as soon as the incumbent is above
+    // 1.78e308 (with the default gap, only within 1e-4 of the largest double).
+    options.mipGap = 0.01
+    let p = Problem(
+      network: Network(layers: [first, second]),
+      polytope: Polytope(dimension: 2, lower: [0, 0], upper: [1, 1]),
+      objective: Objective(sense: .maximize, outputWeights: [1], inputWeights: [0, 0]),
+      options: options)
+    let r = Solver.solve(p, SolveContext(timeLimit: 0.5))
+    // `feasible` (the search ended on boxes too small to halve, their bounds infinite) or
+    // `time_limit`, never `optimal`.
+    #expect(r.status == .feasible || r.status == .timeLimit, "\(r.status)")
+    // The point reported is checked: a finite objective, the forward pass's; a bound, if any,
+    // is above it.
+    let x = try #require(r.point)
+    let f = try #require(r.objective)
+    #expect(f.isFinite)
+    #expect(f == p.evaluate(x).objective)
+    #expect(r.bound.map { $0 >= f } ?? true)
+  }
+
   /// Splitting pays only on few inputs: above `BaBBackend.maxInputs` the problem goes to the
   /// MILP, with symbolic bounds, and the statistics say so.
   @Test func manyInputsGoToTheMILP() throws {

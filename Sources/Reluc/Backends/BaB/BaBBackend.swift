@@ -97,12 +97,18 @@ public struct BaBBackend: Backend {
   public func solve(_ problem: Problem, _ context: SolveContext) -> SolveResult {
     let search = BaBSearch(problem, alphaSteps: Self.alphaSteps, minimum: maximizeMinimum)
     let gap = problem.options.mipGap
-    @Sendable func tolerance(_ v: Double) -> Double { max(Self.absoluteGap, gap * abs(v)) }
+    /// The incumbent's value plus the gap: no box bounded at most this can matter. Near the
+    /// largest double the sum overflows to infinity, which would prune every box, those with
+    /// an infinite bound too: the value itself is taken then.
+    @Sendable func withinGap(_ v: Double) -> Double {
+      let t = v + max(Self.absoluteGap, gap * abs(v))
+      return t.isFinite ? t : v
+    }
     let (pruneAt, stopAt) = (self.pruneAt ?? -.infinity, self.stopAt ?? .infinity)
     /// A box whose bound is at most this cannot matter (the incumbent's value plus the
     /// tolerance, or the caller's threshold).
     @Sendable func threshold(_ inc: Double) -> Double {
-      max(inc > -.infinity ? inc + tolerance(inc) : -.infinity, pruneAt)
+      max(inc > -.infinity ? withinGap(inc) : -.infinity, pruneAt)
     }
     let workers = max(1, problem.options.workers)
     let net = problem.network
@@ -284,7 +290,7 @@ public struct BaBBackend: Backend {
       ("ranked_splits", .int(r.branches)), ("ranking_checks", .int(r.compared)),
       ("ranking_agreed", .int(r.agreed)),
     ]
-    return result(problem, context, shared.withLock { $0 }, stats: stats, tolerance: tolerance)
+    return result(problem, context, shared.withLock { $0 }, stats: stats, withinGap: withinGap)
   }
 
   /// `LeafSolver` on a node with few unstable ReLUs: its exact bound and its best point
@@ -328,7 +334,7 @@ public struct BaBBackend: Backend {
 
   private func result(
     _ problem: Problem, _ context: SolveContext, _ s: Shared, stats: [(String, JSON)],
-    tolerance: (Double) -> Double
+    withinGap: (Double) -> Double
   ) -> SolveResult {
     let sign = problem.objective.sign
     let open = s.globalBound
@@ -355,7 +361,7 @@ public struct BaBBackend: Backend {
         message: "every box of the input domain was proven to violate a constraint")
     }
     let bound = max(open, s.prunedBound, s.unresolvedBound, s.leafBound, s.incumbentValue)
-    let proven = complete && bound <= s.incumbentValue + tolerance(s.incumbentValue)
+    let proven = complete && bound <= withinGap(s.incumbentValue)
     if complete, s.incumbent == nil {
       // Boxes too small to split or pruned at the caller's threshold, none proven infeasible,
       // no point found in them.
