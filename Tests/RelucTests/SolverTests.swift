@@ -302,6 +302,31 @@ enum OptFixtures {
     #expect(g == [1, 1])
   }
 
+  /// maximize 1e308 (y + x0), y = relu(x0 + x1), over [0, 1]^2: 3e308 in the reals, beyond the
+  /// largest double; the objective is finite where y + x0 < 1.797 only. A point where the
+  /// forward pass overflowed was kept as the best (+infinity beats every value) and the run
+  /// ended `check_failed`; now it counts as no better than any point, and the method reports
+  /// a checked point of finite objective. (1.2e308: the value at (0.5, 0.2), which any climb
+  /// passes on its way up.)
+  @Test(arguments: [Method.gradient_walk, .ppga, .ppga_lr])
+  func overflowedValuesAreNeverKept(_ method: Method) throws {
+    let hidden = DenseLayer(
+      inputSize: 2, outputSize: 1, weights: [1, 1], bias: [0], activation: .relu)
+    var options = SolveOptions()
+    options.method = method
+    let p = Problem(
+      network: Network(layers: [hidden]),
+      polytope: Polytope(dimension: 2, lower: [0, 0], upper: [1, 1]),
+      objective: Objective(sense: .maximize, outputWeights: [1e308], inputWeights: [1e308, 0]),
+      options: options)
+    let r = Solver.solve(p, SolveContext(timeLimit: 0.5))
+    #expect(r.status == .timeLimit, "\(r.status): \(r.message ?? "")")
+    let x = try #require(r.point)
+    let f = try #require(r.objective)
+    #expect(f.isFinite && f >= 1.2e308)
+    #expect(f == p.evaluate(x).objective)
+  }
+
   @Test func ppgaLRFindsTheCornerOfTheHandBuiltNetwork() throws {
     // max relu(x0 - 0.5) + relu(x1 - 0.25) - relu(x0 + x1 - 1.5) over [0, 2]^2: the optimum is
     // 1.25 on the segment x0 + x1 <= 1.5 ... check by the MILP.

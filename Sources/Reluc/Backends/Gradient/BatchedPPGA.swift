@@ -153,7 +153,9 @@ extension GradientRun {
       for b in 0..<B where lanes[b].active {
         iterations += 1
         lanes[b].localIterations += 1
-        let ft = T.withUnsafeBufferPointer { kernel.value(b, $0.baseAddress!) }
+        // (An overflowed value, infinite or NaN, is worth nothing, as in `value`.)
+        let raw = T.withUnsafeBufferPointer { kernel.value(b, $0.baseAddress!) }
+        let ft = raw.isFinite ? raw : -.infinity
         let l = lanes[b]
         guard l.fresh || ft > l.f + 1e-13 * (1 + abs(l.f)) else {
           var trimmed: Double? = nil

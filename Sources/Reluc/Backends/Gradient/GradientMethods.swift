@@ -220,10 +220,12 @@ struct GradientRun {
     }
   }
 
+  /// The objective (or merit) at `v`; -infinity where the forward pass overflowed (an infinite
+  /// or NaN value is no better than any point: it fails the final check).
   mutating func value(_ v: [Double]) -> Double {
     let f = v.withUnsafeBufferPointer { kernel.forward($0.baseAddress!) }
     if regions.count < 1_000_000 { regions.insert(kernel.patternHash()) }
-    return f
+    return f.isFinite ? f : -.infinity
   }
 
   /// Keeps `v` as the best point when it improves and passes the final check's feasibility rule
@@ -235,7 +237,7 @@ struct GradientRun {
       recordWithRows(rows, v, f, violation: violation ?? kernel.rows?.violations[0] ?? .infinity)
       return
     }
-    if f > bestValue, domain.admits(v) {
+    if f > bestValue, f.isFinite, domain.admits(v) {
       bestValue = f
       best = v
       context.improved(v, value: f, sign: problem.objective.sign, by: variant)
