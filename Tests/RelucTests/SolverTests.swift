@@ -327,6 +327,33 @@ enum OptFixtures {
     #expect(f == p.evaluate(x).objective)
   }
 
+  /// Inputs in [-1e308, 1e308]^2: the box's widths overflow a double. y = -relu(x0) - relu(-x0)
+  /// = -|x0|, at most 0 (at x0 = 0). Gradient Walk never ended there (a step of infinite length,
+  /// which halving never shortens), PPGA's draws and bab's midpoints were not numbers. Now each
+  /// ends by the limit with a checked point within 1e-10 of the box's width of the optimum
+  /// (steps stop at `step_tolerance` = 1e-9 of the diameter; bab reaches 0).
+  @Test(.timeLimit(.minutes(1)), arguments: [Method.gradient_walk, .ppga, .ppga_lr, .bab])
+  func boxesWiderThanTheLargestDoubleEndNearTheOptimum(_ method: Method) throws {
+    let hidden = DenseLayer(
+      inputSize: 2, outputSize: 2, weights: [1, 0, -1, 0], bias: [0, 0], activation: .relu)
+    let out = DenseLayer(
+      inputSize: 2, outputSize: 1, weights: [-1, -1], bias: [0], activation: .linear)
+    var options = SolveOptions()
+    options.method = method
+    let p = Problem(
+      network: Network(layers: [hidden, out]),
+      polytope: Polytope(dimension: 2, lower: [-1e308, -1e308], upper: [1e308, 1e308]),
+      objective: Objective(sense: .maximize, outputWeights: [1], inputWeights: [0, 0]),
+      options: options)
+    let r = Solver.solve(p, SolveContext(timeLimit: 0.5))
+    #expect(r.status != .error && r.status != .checkFailed, "\(r.status): \(r.message ?? "")")
+    #expect(r.seconds < 2)
+    let x = try #require(r.point)
+    let f = try #require(r.objective)
+    #expect(f <= 0 && f >= -1e298, "\(f)")
+    #expect(f == p.evaluate(x).objective)
+  }
+
   @Test func ppgaLRFindsTheCornerOfTheHandBuiltNetwork() throws {
     // max relu(x0 - 0.5) + relu(x1 - 0.25) - relu(x0 + x1 - 1.5) over [0, 2]^2: the optimum is
     // 1.25 on the segment x0 + x1 <= 1.5 ... check by the MILP.

@@ -36,11 +36,7 @@ final class Domain {
   ) throws(HighsError) {
     self.polytope = polytope
     n = polytope.dimension
-    var d2 = 0.0
-    for j in 0..<n {
-      d2 += (polytope.upper[j] - polytope.lower[j]) * (polytope.upper[j] - polytope.lower[j])
-    }
-    diameter = max(d2.squareRoot(), 1e-12)
+    diameter = Self.diameter(lower: polytope.lower, upper: polytope.upper)
     acceptedViolation = feasibilityTolerance * max(1, polytope.upper.map(abs).max() ?? 1)
     dual = exact && !polytope.isBox && polytope.rowCount <= 64 ? DualProjection(polytope) : nil
     activeSet = exact && !polytope.isBox ? ActiveSetProjection(polytope) : nil
@@ -87,12 +83,25 @@ final class Domain {
     return false
   }
 
+  /// The box's diagonal, at least 1e-12 and at most the largest double. Where the sum of
+  /// squares overflows (widths beyond 1e154), it is computed on widths scaled by the largest:
+  /// an infinite diameter made steps of infinite length, which halving never shortens.
+  static func diameter(lower: [Double], upper: [Double]) -> Double {
+    let d2 = zip(lower, upper).reduce(0.0) { $0 + ($1.1 - $1.0) * ($1.1 - $1.0) }
+    if d2.isFinite { return max(d2.squareRoot(), 1e-12) }
+    let widths = zip(lower, upper).map { min(Double.greatestFiniteMagnitude, $1 - $0) }
+    let scale = widths.max() ?? 0
+    guard scale > 0 else { return 1e-12 }
+    let sum = widths.reduce(0.0) { $0 + ($1 / scale) * ($1 / scale) }
+    return min(Double.greatestFiniteMagnitude, max(1e-12, scale * sum.squareRoot()))
+  }
+
   /// A random point of the domain: uniform on a box; on a polytope, uniform by rejection from
   /// the bounding box (up to 1000 draws), else the projection of a uniform box point.
   func sample(_ rng: inout Xoshiro256, into x: UnsafeMutablePointer<Double>) {
     for _ in 0..<(polytope.isBox ? 1 : 1000) {
       for j in 0..<n {
-        x[j] = polytope.lower[j] + rng.unit() * (polytope.upper[j] - polytope.lower[j])
+        x[j] = interpolate(polytope.lower[j], polytope.upper[j], rng.unit())
       }
       if polytope.isBox || inside(x) { return }
     }
@@ -120,7 +129,7 @@ final class Domain {
       perm.shuffle(using: &rng)
       for k in 0..<count {
         let u = (Double(perm[k]) + rng.unit()) / Double(count)
-        points[k][j] = polytope.lower[j] + u * (polytope.upper[j] - polytope.lower[j])
+        points[k][j] = interpolate(polytope.lower[j], polytope.upper[j], u)
       }
     }
     for k in 0..<count { points[k].withUnsafeMutableBufferPointer { _ = project($0.baseAddress!) } }
@@ -144,4 +153,11 @@ struct RelucHiGHSQP {
     let ok = x.withUnsafeMutableBufferPointer { domain.project($0.baseAddress!) }
     return ok ? x : nil
   }
+}
+
+/// `a + t (b - a)` for t in [0, 1], also where `b - a` overflows a double (bounds near
+/// +-1.8e308): then `a (1 - t) + b t`.
+func interpolate(_ a: Double, _ b: Double, _ t: Double) -> Double {
+  let w = b - a
+  return w.isFinite ? a + t * w : a * (1 - t) + b * t
 }

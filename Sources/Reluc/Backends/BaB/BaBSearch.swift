@@ -340,7 +340,7 @@ struct BaBSearch: Sendable {
       return (p, b)
     }
     func halves(_ j: Int, within parent: BoxBounds? = nil) -> [(Prepared, LinearBound?)] {
-      let mid = node.lower[j] + (node.upper[j] - node.lower[j]) / 2
+      let mid = interpolate(node.lower[j], node.upper[j], 0.5)
       var (belowUpper, aboveLower) = (node.upper, node.lower)
       belowUpper[j] = mid
       aboveLower[j] = mid
@@ -352,7 +352,7 @@ struct BaBSearch: Sendable {
     var trusted = false
     var ranked = false
     var inputs = (0..<node.lower.count).filter { j in
-      let mid = node.lower[j] + (node.upper[j] - node.lower[j]) / 2
+      let mid = interpolate(node.lower[j], node.upper[j], 0.5)
       return scaled[j] >= widest / Self.aspectRatio && mid > node.lower[j] && mid < node.upper[j]
     }
     if inputs.count > Self.rankedInputs {

@@ -394,7 +394,8 @@ struct GradientRun {
     let gn = gradientNorm()
     guard gn > 0, gn.isFinite else { return false }
     let minStep = options.stepTolerance * domain.diameter
-    while eta >= minStep {
+    // (eta > 0: a step tolerance that underflows to 0 would keep halving a step of 0.)
+    while eta >= minStep, eta > 0 {
       for j in 0..<n { trial[j] = x[j] + eta * grad[j] / gn }
       guard trial.withUnsafeMutableBufferPointer({ domain.project($0.baseAddress!) }) else {
         eta /= 2
