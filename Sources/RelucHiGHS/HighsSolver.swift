@@ -42,11 +42,13 @@ public struct HighsError: Error, Sendable, CustomStringConvertible {
   /// The stage of reluc that failed, in words after "HiGHS could not" (e.g. "solve the bound
   /// LPs"); set by `highsStage`, the innermost stage kept.
   public var stage: String?
-  /// A description for the user: the stage, then the call.
+  /// Why, when reluc can tell (a coefficient beyond what HiGHS accepts).
+  public var reason: String?
+  /// A description for the user: the stage, then the call, then the reason.
   public var description: String {
     if isStop { return "stopped at the time limit or by an interrupt" }
     return (stage.map { "HiGHS could not \($0): " } ?? "")
-      + "HiGHS call \(call) failed (status \(status))"
+      + "HiGHS call \(call) failed (status \(status))" + (reason.map { ": " + $0 } ?? "")
   }
 
   /// Not a HiGHS failure: a model was being built when the deadline passed or an interrupt came
@@ -184,19 +186,41 @@ public final class HighsSolver {
     throws(HighsError) -> Int
   {
     let r = rowCount
-    try check(
-      Highs_addRow(handle, lower, upper, Int32(indices.count), indices, values), "addRow")
+    try checkRows(
+      Highs_addRow(handle, lower, upper, Int32(indices.count), indices, values), "addRow",
+      values)
     return r
   }
 
   /// Adds the rows of `batch` in one call.
   public func addRows(_ batch: RowBatch) throws(HighsError) {
     guard batch.count > 0 else { return }
-    try check(
+    try checkRows(
       Highs_addRows(
         handle, Int32(batch.count), batch.lower, batch.upper, Int32(batch.indices.count),
         batch.starts, batch.indices, batch.values),
-      "addRows")
+      "addRows", batch.values)
+  }
+
+  /// `check` for rows: HiGHS refuses a matrix coefficient of magnitude `large_matrix_value`
+  /// (1e15) or more, which the error then names (its log is off).
+  private func checkRows(_ status: Int32, _ call: String, _ values: [Double]) throws(HighsError) {
+    guard status == kHighsStatusError else { return }
+    var error = HighsError(call: call, status: status)
+    var limit = 1e15
+    _ = Highs_getDoubleOptionValue(handle, "large_matrix_value", &limit)
+    if let worst = values.map(abs).max(), worst >= limit || !worst.isFinite {
+      error.reason =
+        "a coefficient of magnitude \(Self.shown(worst)) is beyond the largest HiGHS accepts "
+        + "(\(Self.shown(limit))); rescale the constraints or the network's weights"
+    }
+    throw error
+  }
+
+  /// A magnitude for messages: a power of ten as `1e15`, otherwise Swift's shortest form.
+  private static func shown(_ v: Double) -> String {
+    let e = log10(v).rounded()
+    return v.isFinite && v > 0 && v == pow(10, e) ? "1e\(Int(e))" : "\(v)"
   }
 
   /// Sets the objective sense.
@@ -290,12 +314,12 @@ public final class HighsSolver {
     let starts = (0..<m).map { Int32($0 * n) }
     let index = (0..<(n * m)).map { Int32($0 % n) }
     let minusInfinity = [Double](repeating: -infinity, count: m)
-    try check(
+    try checkRows(
       Highs_passLp(
         handle, Int32(n), Int32(m), Int32(n * m), kHighsMatrixFormatRowwise,
         maximize ? kHighsObjSenseMaximize : kHighsObjSenseMinimize, 0, c, lower, upper,
         minusInfinity, b, starts, index, a),
-      "passLp")
+      "passLp", a)
   }
 
   /// The row duals of the current solution (HiGHS's signs).

@@ -630,6 +630,26 @@ enum OptFixtures {
 }
 
 @Suite struct HighsSolverTests {
+  /// HiGHS refuses a row coefficient of 1e15 or more (its log is off): the error says so, with
+  /// the magnitude, instead of only "addRow failed"; a row below the limit is accepted.
+  @Test func aCoefficientBeyondHiGHSsLimitIsNamed() throws {
+    let s = HighsSolver()
+    try s.addColumn(lower: 0, upper: 1)
+    try s.addRow(lower: -1, upper: 1, indices: [0], values: [1e14])
+    do {
+      try s.addRow(lower: -1, upper: 1, indices: [0], values: [2e16])
+      Issue.record("HiGHS accepted a coefficient of 2e16")
+    } catch {
+      #expect(error.reason?.contains("2e+16") == true, "\(error)")
+      #expect(error.reason?.contains("(1e15)") == true, "\(error)")
+    }
+    var batch = RowBatch()
+    batch.beginRow(lower: -1, upper: 1)
+    batch.add(0, -1e300)
+    #expect(throws: HighsError.self) { try s.addRows(batch) }
+    #expect(s.rowCount == 1)
+  }
+
   /// HiGHS compares `time_limit` with an instance's cumulative run time: after many LPs a plain
   /// limit stops the next run at once, `setTimeLimit` gives it the time asked for.
   @Test func timeLimitCountsFromTheNextRun() throws {
