@@ -32,14 +32,16 @@ public enum FuzzTargets {
     var template = Array("/tmp/reluc-fuzz-XXXXXX".utf8CString)
     guard let dir = mkdtemp(&template) else { fatalError("reluc-fuzz: mkdtemp failed") }
     let path = String(cString: dir)
-    let net = path + "/tiny.xml"
-    guard let f = fopen(net, "wb") else { fatalError("reluc-fuzz: cannot write \(net)") }
-    _ = tinyNetwork.utf8CString.withUnsafeBufferPointer {
-      fwrite($0.baseAddress, 1, $0.count - 1, f)
-    }
-    fclose(f)
+    write(tinyNetwork, to: path + "/tiny.xml")
     return path
   }()
+
+  /// Writes `text` to the file at `path` (the fuzzed models' networks).
+  static func write(_ text: String, to path: String) {
+    guard let f = fopen(path, "wb") else { fatalError("reluc-fuzz: cannot write \(path)") }
+    _ = text.utf8CString.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count - 1, f) }
+    fclose(f)
+  }
 
   /// Whether the formatter's output is checked (parses again, to the same text); RELUC_FUZZ_FMT=0
   /// turns the check off, to fuzz lowering past a known formatter bug.
@@ -153,20 +155,15 @@ public enum FuzzTargets {
   static let propertyNetworkParsed: Network = {
     guard case .success(let net) = NetworkReader().parse(Array(propertyNetwork.utf8), path: "p")
     else { fatalError("reluc-fuzz: the property network does not read") }
-    let path = modelDirectory + "/property.xml"
-    guard let f = fopen(path, "wb") else { fatalError("reluc-fuzz: cannot write \(path)") }
-    _ = propertyNetwork.utf8CString.withUnsafeBufferPointer {
-      fwrite($0.baseAddress, 1, $0.count - 1, f)
-    }
-    fclose(f)
+    write(propertyNetwork, to: modelDirectory + "/property.xml")
     return net
   }()
 
   static func reread(_ net: Network, _ kind: String) {
     let text = NetworkWriter.xml(net)
     if case .failure(let bag) = NetworkReader().parse(Array(text.utf8), path: "written.xml") {
-      let first = bag.all.first.map { "\($0)" } ?? "?"
-      fatalError("reluc-fuzz: an accepted \(kind) network, written as XML, is rejected: \(first)")
+      fatalError(
+        "reluc-fuzz: an accepted \(kind) network, written as XML, is rejected: \(first(bag))")
     }
   }
 }
