@@ -339,6 +339,31 @@ import Testing
     #expect(r.bound.map { $0 >= f } ?? true)
   }
 
+  /// Interval bounds whose sums meet infinities of both signs are infinite, not NaN. At
+  /// x = (1, 1): z1 = 1e308 (x0 + x1) and z2 = -1e308 (x0 + x1) overflow to +-infinity, then
+  /// h = relu(z1 + z2 + 5) is 5 in the reals and y = h. A NaN bound passed for 0 through
+  /// relu, so y was bounded by [0, 0]: bab, the MILP and verify would have proven y <= 0.
+  @Test func boundsThatOverflowIntoNaNAreInfinite() throws {
+    let first = DenseLayer(
+      inputSize: 2, outputSize: 2, weights: [1e308, 1e308, -1e308, -1e308], bias: [0, 0],
+      activation: .linear)
+    let second = DenseLayer(
+      inputSize: 2, outputSize: 1, weights: [1, 1], bias: [5], activation: .relu)
+    let third = DenseLayer(
+      inputSize: 1, outputSize: 1, weights: [1], bias: [0], activation: .linear)
+    let net = Network(layers: [first, second, third])
+    let b = intervalBounds(net, lower: [1, 1], upper: [1, 1])
+    #expect(b.lower[1] == [-.infinity] && b.upper[1] == [.infinity])
+    #expect(b.upper[2] == [.infinity], "y's upper bound: \(b.upper[2])")
+    let p = Problem(
+      network: net, polytope: Polytope(dimension: 2, lower: [1, 1], upper: [1, 1]),
+      objective: Objective(sense: .maximize, outputWeights: [1], inputWeights: [0, 0]),
+      options: SolveOptions())
+    let box = BaBSearch(p, alphaSteps: 0, minimum: false).bounder.bounds(
+      lower: [1, 1], upper: [1, 1], splits: [])
+    #expect(box.bounds.upper[2] == [.infinity], "symbolic: \(box.bounds.upper[2])")
+  }
+
   /// Splitting pays only on few inputs: above `BaBBackend.maxInputs` the problem goes to the
   /// MILP, with symbolic bounds, and the statistics say so.
   @Test func manyInputsGoToTheMILP() throws {

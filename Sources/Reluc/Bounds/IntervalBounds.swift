@@ -97,7 +97,15 @@ func intervalStep(_ layer: DenseLayer, lower hl: [Double], upper hu: [Double])
       }
     }
   }
+  widenNaN(&zl, &zu)
   return (zl, zu)
+}
+
+/// Bounds that overflowed into NaN (infinities of both signs in one sum) become infinite:
+/// a NaN would pass for 0 through `max(0, z)` and make every later bound unsound.
+func widenNaN(_ zl: inout [Double], _ zu: inout [Double]) {
+  for i in zl.indices where zl[i].isNaN { zl[i] = -.infinity }
+  for i in zu.indices where zu[i].isNaN { zu[i] = .infinity }
 }
 
 /// The interval bounds of a problem's network over its inputs' variable bounds.

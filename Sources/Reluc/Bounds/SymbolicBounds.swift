@@ -196,6 +196,7 @@ struct SymbolicBounder: Sendable {
             refine: refine)
         }
       }
+      widenNaN(&zl, &zu)
       let empty = Self.clip(&zl, &zu, layer: k, splits: splits)
       result.lower.append(zl)
       result.upper.append(zu)
