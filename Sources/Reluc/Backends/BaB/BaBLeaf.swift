@@ -230,7 +230,8 @@ struct LeafSolver {
       // (The two additions' rounding, at most 2u of the magnitudes.)
       let total =
         bound + offset + offsetError + 4 * Self.u * (abs(bound) + abs(offset) + offsetError)
-      outcome.bound = max(outcome.bound, total)
+      // (A NaN total, from an offset that overflowed, bounds nothing: `max` would drop it.)
+      outcome.bound = total.isNaN ? .infinity : max(outcome.bound, total)
       if let x, total > bestLP {
         bestLP = total
         outcome.point = Array(x.prefix(n))
