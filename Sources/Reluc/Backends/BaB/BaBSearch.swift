@@ -268,10 +268,8 @@ struct BaBSearch: Sendable {
         bestPoint = x
       }
     }
-    // A bound that overflowed (infinities of both signs add up to NaN) proves nothing.
     let node = BaBNode(
-      lower: p.lower, upper: p.upper,
-      bound: bound.value.isNaN ? .infinity : max(bound.value, bestValue), depth: depth,
+      lower: p.lower, upper: p.upper, bound: max(bound.value, bestValue), depth: depth,
       prior: keepPrior ? box.bounds : nil, box: keepPrior && keepBox ? box : nil,
       slopes: keepPrior ? bound.slopes : [],
       unstable: box.bounds.stableCounts(problem.network).unstable, splits: box.splits,

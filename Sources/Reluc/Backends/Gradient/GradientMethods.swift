@@ -229,7 +229,9 @@ struct GradientRun {
   }
 
   /// Keeps `v` as the best point when it improves and passes the final check's feasibility rule
-  /// (a projection that failed leaves an inadmissible point, which is never reported).
+  /// (a projection that failed leaves an inadmissible point, which is never reported). `f` comes
+  /// from `value` or a lane's value, -infinity where the pass overflowed, so such a point never
+  /// improves.
   /// With output rows `f` is the merit and `violation` the kernel's at `v` (nil: the single
   /// kernel's last forward pass), see `recordWithRows`.
   mutating func record(_ v: [Double], _ f: Double, violation: Double? = nil) {
@@ -237,7 +239,7 @@ struct GradientRun {
       recordWithRows(rows, v, f, violation: violation ?? kernel.rows?.violations[0] ?? .infinity)
       return
     }
-    if f > bestValue, f.isFinite, domain.admits(v) {
+    if f > bestValue, domain.admits(v) {
       bestValue = f
       best = v
       context.improved(v, value: f, sign: problem.objective.sign, by: variant)
