@@ -105,7 +105,8 @@ enum BaBFixtures {
 
   /// Alpha-CROWN on the intermediate neurons (`refine`): the bounds lie within CROWN's, contain
   /// the exact extremes (scipy, every activation pattern) and every sampled pre-activation of
-  /// random deeper networks (independent forward pass), and are strictly tighter somewhere.
+  /// random deeper networks (independent forward pass), and are strictly tighter somewhere;
+  /// with its time budget spent, `refine` changes nothing.
   @Test func refinedBoundsAreSoundAndTighter() throws {
     for (name, net, lo, hi, exactLower, exactUpper) in try Self.exactBoundCases() {
       let refined = SymbolicBounder(net).bounds(lower: lo, upper: hi, refine: 10).bounds
@@ -127,6 +128,9 @@ enum BaBFixtures {
       // (With CROWN's bounds as the prior, as `bab` refines: tighter earlier layers can change
       // a later layer's CROWN slopes for the worse, so without it a bound may come out looser.)
       let refined = bounder.bounds(lower: lo, upper: hi, prior: plain, refine: 10).bounds
+      // Past its time budget nothing is refined: CROWN's bounds, bit for bit.
+      let late = bounder.bounds(lower: lo, upper: hi, prior: plain, refine: 10, refineUntil: 0)
+      #expect(late.bounds.lower == plain.lower && late.bounds.upper == plain.upper)
       for l in 0..<net.layers.count {
         for i in 0..<net.layers[l].outputSize {
           #expect(refined.lower[l][i] >= plain.lower[l][i])

@@ -152,10 +152,12 @@ struct SymbolicBounder: Sendable {
   /// every tightened neuron's two bounds also get `refine` alpha-CROWN steps on slopes of its
   /// own (`optimizedRows`), the smaller value kept: tighter, a few back substitutions more per
   /// layer (`BaBSearch.refineEvery`). Tighter earlier layers can make CROWN's slopes worse for
-  /// a later neuron, so a caller refining bounds it already has passes them as `prior`.
+  /// a later neuron, so a caller refining bounds it already has passes them as `prior`. A layer
+  /// begun after `refineUntil` (monotonic seconds) is not refined (a time budget: the bounds stay
+  /// sound, CROWN's).
   func bounds(
     lower: [Double], upper: [Double], prior: PreactivationBounds? = nil, splits: [ReluSplit] = [],
-    refine: Int = 0
+    refine: Int = 0, refineUntil: Double = .infinity
   ) -> BoxBounds {
     let net = network
     // The interval bounds of the whole network (with a prior, the prior is at least as tight:
@@ -193,7 +195,7 @@ struct SymbolicBounder: Sendable {
         if !rows.isEmpty {
           functions[k] = tighten(
             layer: k, rows: rows, &zl, &zu, relaxations, magnitudes[k + 1], lower, upper,
-            refine: refine)
+            refine: refine > 0 && monotonicSeconds() < refineUntil ? refine : 0)
         }
       }
       widenNaN(&zl, &zu)

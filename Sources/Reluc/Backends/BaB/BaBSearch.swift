@@ -128,11 +128,12 @@ struct BaBSearch: Sendable {
   /// unstable neuron) and row tests.
   func prepare(
     lower: [Double], upper: [Double], prior: PreactivationBounds?, slopes: [[Double]] = [],
-    splits: [ReluSplit] = [], refine: Int = 0
+    splits: [ReluSplit] = [], refine: Int = 0, refineUntil: Double = .infinity
   ) -> Prepared {
     let t0 = monotonicSeconds()
     let box = bounder.bounds(
-      lower: lower, upper: upper, prior: prior, splits: splits, refine: refine)
+      lower: lower, upper: upper, prior: prior, splits: splits, refine: refine,
+      refineUntil: refineUntil)
     return prepared(box, slopes: slopes, since: t0)
   }
 

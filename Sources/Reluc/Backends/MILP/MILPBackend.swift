@@ -7,6 +7,11 @@ public struct MILPBackend: Backend {
   /// An optional starting point (e.g. from a heuristic), completed into a full MILP solution.
   public var warmStart: [Double]?
 
+  /// Pre-activation bounds of the problem's network computed by the caller (valid over the
+  /// inputs' box), used instead of the ones `bounds` names (`reluc verify`'s refined symbolic
+  /// bounds on many inputs).
+  var givenBounds: PreactivationBounds? = nil
+
   /// Creates the back end.
   public init(warmStart: [Double]? = nil) { self.warmStart = warmStart }
 
@@ -38,6 +43,7 @@ public struct MILPBackend: Backend {
   func preactivationBounds(_ problem: Problem, _ context: SolveContext) throws(HighsError)
     -> PreactivationBounds
   {
+    if let givenBounds { return givenBounds }
     switch problem.options.bounds {
     case .interval:
       return context.intervalBounds(problem)

@@ -127,6 +127,33 @@ def main():
         mg = max_margin(B, lo, hi, [(zeros(n), e[1] - e[0], -c)])
         write(f"b_difference_{expect}.vnnlib", header(expect, [mg]) + declarations(n, mm)
               + box_asserts(lo, hi) + [f"(assert (<= {num(c)} (- Y_0 Y_1)))"])
+    # Network C: 12 inputs (more than bab splits: its root box only, then the MILP), ReLU
+    # layers of 6 and 5, 3 outputs; a ball of radius 0.3 around a point labelled by its largest
+    # output, unsafe where another output beats the label's by c (VNN-COMP's classification
+    # properties with a threshold): one disjunct per other class.
+    C = random_network([12, 6, 5, 3], seed=13)
+    write_network(os.path.join(out_dir, "net_c.xml"), C, name="net_c")
+    n, mm = 12, 3
+    e = np.eye(mm)
+    x0 = np.random.default_rng(14).uniform(-1, 1, size=n)
+    h = x0
+    for W, b, act in C:
+        h = W @ h + b
+        h = np.maximum(h, 0) if act == "relu" else h
+    label = int(np.argmax(h))
+    lo, hi = list(x0 - 0.3), list(x0 + 0.3)
+    others = [i for i in range(mm) if i != label]
+    def beats(c):
+        # Y_i - Y_label >= c  (row y_label - y_i <= -c)
+        return [[(zeros(n), e[label] - e[i], -c)] for i in others]
+    tops = [max_margin(C, lo, hi, o) for o in beats(0.0)]
+    for expect, c in (("sat", max(tops) - 0.05), ("unsat", max(tops) + 0.05)):
+        mgs = [max_margin(C, lo, hi, o) for o in beats(c)]
+        write(f"c_ball_{expect}.vnnlib", header(expect, mgs) + declarations(n, mm)
+              + box_asserts(lo, hi)
+              + ["(assert (or"]
+              + [f"    (and (>= (- Y_{i} Y_{label}) {num(c)}))" for i in others]
+              + ["))"])
 
 
 if __name__ == "__main__":
