@@ -155,7 +155,7 @@ import Testing
     for (d, margin) in zip(disjuncts, Self.margins(name)) {
       let problem = try #require(d.problem)
       switch SpecNetworkProver.bab(problem, SolveContext(timeLimit: 0)) {
-      case .timeout(let state):
+      case .timeout(let state) where !state.hasPrefix("root bound "):
         // "bab bound B, best margin M, N boxes, K open"
         let words = state.split(separator: " ")
         #expect(
@@ -168,23 +168,58 @@ import Testing
   }
 
   /// A bab answer against the disjunct's largest margin from the enumeration: `sat` only where
-  /// it is >= 0, `unsat` only where it is < 0; `unknown` only on more inputs than bab splits,
-  /// with the root box's bound, which must be at least the margin and not negative.
+  /// it is >= 0, `unsat` only where it is < 0; `unknown` or `timeout` only on more inputs than
+  /// bab splits (its root box only), with the root box's bound, which must be at least the
+  /// margin and not negative.
   static func expectConsistent(_ answer: DisjunctAnswer, margin: Double, _ what: String) {
+    let note: String
     switch answer {
-    case .sat: #expect(margin >= 0, "\(what): sat")
-    case .unsat: #expect(margin < 0, "\(what): unsat")
-    case .timeout(let state): Issue.record("\(what): timeout (\(state))")
-    case .unknown(let why):
-      // "root bound B >= 0; N inputs: bab bounds the root box only"
-      let words = why.split(separator: " ")
-      guard why.hasPrefix("root bound "), words.count > 2, let bound = Double(words[2]) else {
-        Issue.record("\(what): unknown (\(why))")
-        return
-      }
-      #expect(bound >= margin - 1e-9, "\(what): root bound \(bound) < margin \(margin)")
-      #expect(bound >= 0, "\(what): unknown with a negative bound \(bound)")
+    case .sat:
+      #expect(margin >= 0, "\(what): sat")
+      return
+    case .unsat:
+      #expect(margin < 0, "\(what): unsat")
+      return
+    case .timeout(let state): note = state
+    case .unknown(let why): note = why
     }
+    // "root bound B >= 0; N inputs: bab bounds the root box only" (unknown), "root bound B >= 0,
+    // not refined" or "..., refined in part" (timeout)
+    let words = note.split(separator: " ")
+    guard note.hasPrefix("root bound "), words.count > 2, let bound = Double(words[2]) else {
+      Issue.record("\(what): \(answer)")
+      return
+    }
+    #expect(bound >= margin - 1e-9, "\(what): root bound \(bound) < margin \(margin)")
+    #expect(bound >= 0, "\(what): undecided with a negative bound \(bound)")
+  }
+
+  /// A prover that said `unknown` on a disjunct is not asked again in the second round (more
+  /// time would not change its answer); one that said `timeout` is.
+  @Test func aProverThatSaidUnknownIsNotAskedAgain() throws {
+    final class Count: @unchecked Sendable {
+      let lock = NSLock()
+      var n = 0
+      func add() { lock.withLock { n += 1 } }
+    }
+    let (_, _, disjuncts, _) = try Self.decide("a_disjunction_unsat.vnnlib", seconds: 0)
+    let live = disjuncts.filter { $0.problem != nil }.count
+    let (unknowns, timeouts) = (Count(), Count())
+    var verifier = Verifier()
+    verifier.provers = [
+      ("never", { _, _ in
+        unknowns.add()
+        return .unknown("cannot tell")
+      }),
+      ("later", { _, _ in
+        timeouts.add()
+        return .timeout("stopped")
+      }),
+    ]
+    let (answer, _) = verifier.verify(disjuncts, context: SolveContext(timeLimit: 2))
+    #expect(answer == .timeout)
+    #expect(live > 1 && unknowns.n == live, "\(unknowns.n) calls on \(live) disjuncts")
+    #expect(timeouts.n == 2 * live, "\(timeouts.n) calls on \(live) disjuncts")
   }
 
   /// The spec network's output is the smallest row margin, at random points of the box, and

@@ -99,17 +99,22 @@ public struct Verifier: Sendable {
       }
       return nil
     }
+    /// The provers that said `unknown` on a disjunct (not `timeout`: more time would not change
+    /// their answer), per live disjunct: not run on it again.
+    var settled = [Set<String>](repeating: [], count: live.count)
     /// One prover on the live disjunct `k` until `deadline`, the search's best point its first
-    /// incumbent; logged (after `label`).
+    /// incumbent; logged (after `label`). A prover settled on the disjunct is not run again.
     func attempt(
       _ prover: (name: String, prove: DisjunctProver), _ k: Int, until deadline: Double,
       label: String = ""
     ) -> DisjunctAnswer {
+      if settled[k].contains(prover.name) { return .unknown("as before") }
       var c = context
       c.deadline = deadline
       c.userStarts = bestPoints[k].point.map { [$0] } ?? []
       let answer = prover.prove(live[k].1, c)
       log?("disjunct \(live[k].0): \(label)\(prover.name): \(Self.describe(answer))")
+      if case .unknown = answer { settled[k].insert(prover.name) }
       return answer
     }
     if let w = search(until: quickSearchEnd, seed: 1) { return (.sat, w) }

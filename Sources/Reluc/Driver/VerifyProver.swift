@@ -166,8 +166,10 @@ public enum SpecNetworkProver {
   /// again with every unstable neuron's bounds refined by alpha-CROWN
   /// (`SymbolicBounder.bounds`'s `refine`) and `rootAlphaSteps` steps on the margin. `unsat`
   /// when a bound is negative or some input row holds at no point of the box, `sat` when a
-  /// bound's maximizing vertex (or the box's centre) has a margin of at least 0, `unknown`
-  /// otherwise. The bounds are sound in floating point (`SymbolicBounds.swift`), as bab's are.
+  /// bound's maximizing vertex (or the box's centre) has a margin of at least 0; `timeout`
+  /// when the deadline cut the refinement short, `unknown` (final: the verifier does not ask
+  /// again) otherwise. The bounds are sound in floating point (`SymbolicBounds.swift`), as
+  /// bab's are.
   static func rootBound(_ problem: Problem, _ spec: Network, _ context: SolveContext)
     -> DisjunctAnswer
   {
@@ -182,10 +184,9 @@ public enum SpecNetworkProver {
     }
     let root = search.root()
     if let answer = decided(root, "root bound") { return answer }
+    // (`root.node` is not nil: `decided` answered otherwise.)
     guard let node = root.node, !context.shouldStop else {
-      return .unknown(
-        "root bound \(numberOrNone(root.node?.bound)) >= 0; \(n) inputs: bab bounds the root box only"
-      )
+      return .timeout("root bound \(numberOrNone(root.node?.bound)) >= 0, not refined")
     }
     let q = search.prepare(
       lower: node.lower, upper: node.upper, prior: node.prior, slopes: node.slopes,
@@ -193,9 +194,11 @@ public enum SpecNetworkProver {
     let b = search.objectiveBound(q, alphaSteps: rootAlphaSteps, target: 0)
     let refined = search.finish(q, b, depth: 0, keepPrior: false, seconds: 0)
     if let answer = decided(refined, "refined root bound") { return answer }
-    let bound = min(node.bound, refined.node?.bound ?? .infinity)
-    return .unknown(
-      "root bound \(formatNumber(bound)) >= 0; \(n) inputs: bab bounds the root box only")
+    let bound = formatNumber(min(node.bound, refined.node?.bound ?? .infinity))
+    // The refinement skips the layers it reaches past the deadline: with more time, the
+    // bound could be tighter.
+    if context.shouldStop { return .timeout("root bound \(bound) >= 0, refined in part") }
+    return .unknown("root bound \(bound) >= 0; \(n) inputs: bab bounds the root box only")
   }
 
   /// A bound or margin for a prover's note, "none" when there is none.
