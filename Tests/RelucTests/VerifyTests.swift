@@ -207,14 +207,20 @@ import Testing
     let (unknowns, timeouts) = (Count(), Count())
     var verifier = Verifier()
     verifier.provers = [
-      ("never", { _, _ in
-        unknowns.add()
-        return .unknown("cannot tell")
-      }),
-      ("later", { _, _ in
-        timeouts.add()
-        return .timeout("stopped")
-      }),
+      (
+        "never",
+        { _, _ in
+          unknowns.add()
+          return .unknown("cannot tell")
+        }
+      ),
+      (
+        "later",
+        { _, _ in
+          timeouts.add()
+          return .timeout("stopped")
+        }
+      ),
     ]
     let (answer, _) = verifier.verify(disjuncts, context: SolveContext(timeLimit: 2))
     #expect(answer == .timeout)
