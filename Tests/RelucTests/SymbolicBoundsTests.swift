@@ -106,7 +106,8 @@ enum BaBFixtures {
   /// Alpha-CROWN on the intermediate neurons (`refine`): the bounds lie within CROWN's, contain
   /// the exact extremes (scipy, every activation pattern) and every sampled pre-activation of
   /// random deeper networks (independent forward pass), and are strictly tighter somewhere;
-  /// with its time budget spent, `refine` changes nothing.
+  /// with its time budget spent, `refine` changes nothing, and past `until` the bounds lie
+  /// between CROWN's and the interval bounds.
   @Test func refinedBoundsAreSoundAndTighter() throws {
     for (name, net, lo, hi, exactLower, exactUpper) in try Self.exactBoundCases() {
       let refined = SymbolicBounder(net).bounds(lower: lo, upper: hi, refine: 10).bounds
@@ -131,6 +132,16 @@ enum BaBFixtures {
       // Past its time budget nothing is refined: CROWN's bounds, bit for bit.
       let late = bounder.bounds(lower: lo, upper: hi, prior: plain, refine: 10, refineUntil: 0)
       #expect(late.bounds.lower == plain.lower && late.bounds.upper == plain.upper)
+      // Past `until` nothing is tightened: bounds between CROWN's and the interval bounds
+      // (and containing every sampled pre-activation, below).
+      let cut = bounder.bounds(lower: lo, upper: hi, until: 0).bounds
+      let interval = intervalBounds(net, lower: lo, upper: hi)
+      for l in 0..<net.layers.count {
+        for i in 0..<net.layers[l].outputSize {
+          #expect(interval.lower[l][i] <= cut.lower[l][i] && cut.lower[l][i] <= plain.lower[l][i])
+          #expect(plain.upper[l][i] <= cut.upper[l][i] && cut.upper[l][i] <= interval.upper[l][i])
+        }
+      }
       for l in 0..<net.layers.count {
         for i in 0..<net.layers[l].outputSize {
           #expect(refined.lower[l][i] >= plain.lower[l][i])
@@ -148,6 +159,7 @@ enum BaBFixtures {
         for l in 0..<net.layers.count {
           for (i, z) in r.z[l].enumerated() {
             #expect(z >= refined.lower[l][i] - 1e-12 && z <= refined.upper[l][i] + 1e-12)
+            #expect(z >= cut.lower[l][i] - 1e-12 && z <= cut.upper[l][i] + 1e-12)
           }
         }
       }
@@ -280,6 +292,54 @@ enum BaBFixtures {
       if worst < root.value - 1e-9 { tighter += 1 }
     }
     #expect(tighter > 0, "splitting two ReLUs never tightened the bound on 8 networks")
+  }
+
+  /// Under a deadline the neurons are tightened `deadlineChunk` at a time: with time to
+  /// spare the bounds are CROWN's (up to the summation order of smaller products), their
+  /// merged linear functions bound sub-boxes soundly (sampled, independent forward pass), and
+  /// on a layer of more than one chunk the chunks are really merged.
+  @Test func boundsTightenedInChunksAreCROWNs() throws {
+    var rng = Xoshiro256(seed: 53)
+    let net = Network.randomDeep(inputs: 4, width: 150, &rng)
+    let bounder = SymbolicBounder(net)
+    let (lo, hi) = ([Double](repeating: -1, count: 4), [Double](repeating: 1, count: 4))
+    let whole = bounder.bounds(lower: lo, upper: hi)
+    let chunked = bounder.bounds(lower: lo, upper: hi, until: monotonicSeconds() + 1e6)
+    var merged = 0
+    for l in 0..<net.layers.count {
+      if let f = chunked.functions[l], f.neurons.count > SymbolicBounder.deadlineChunk {
+        merged += 1
+        let g = try #require(whole.functions[l])
+        #expect(f.neurons == g.neurons && f.margins == g.margins)
+        #expect(f.a.count == g.a.count && f.c.count == g.c.count)
+        for (u, v) in Array(zip(f.a, g.a)) + Array(zip(f.c, g.c)) {
+          #expect(abs(u - v) <= 1e-9 * (1 + abs(v)), "layer \(l): \(u) vs \(v)")
+        }
+      }
+      for i in 0..<net.layers[l].outputSize {
+        for (a, b) in [
+          (chunked.bounds.lower[l][i], whole.bounds.lower[l][i]),
+          (chunked.bounds.upper[l][i], whole.bounds.upper[l][i]),
+        ] {
+          #expect(abs(a - b) <= 1e-9 * (1 + abs(b)), "layer \(l) neuron \(i): \(a) vs \(b)")
+        }
+      }
+    }
+    #expect(merged > 0, "no layer had more than \(SymbolicBounder.deadlineChunk) unstable neurons")
+    for _ in 0..<20 {
+      let sub = (0..<4).map { _ in Double.random(in: -1...0.5, using: &rng) }
+      let subHi = sub.map { min(1, $0 + Double.random(in: 0.1...1, using: &rng)) }
+      let box = bounder.bounds(lower: sub, upper: subHi, within: chunked, splits: [])
+      for _ in 0..<50 {
+        let x = (0..<4).map { Double.random(in: sub[$0]...subHi[$0], using: &rng) }
+        let r = independentPass(net, x)
+        for l in 0..<net.layers.count {
+          for (i, z) in r.z[l].enumerated() {
+            #expect(z >= box.bounds.lower[l][i] - 1e-12 && z <= box.bounds.upper[l][i] + 1e-12)
+          }
+        }
+      }
+    }
   }
 
   /// A sub-box's cheap bounds (its parent's linear functions concretized over it, the bounds

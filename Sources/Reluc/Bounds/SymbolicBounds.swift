@@ -109,6 +109,22 @@ struct NeuronFunctions: Sendable {
   var a: [Double]
   var c: [Double]
   var margins: [Double]
+
+  init(neurons: [Int], a: [Double], c: [Double], margins: [Double]) {
+    (self.neurons, self.a, self.c, self.margins) = (neurons, a, c, margins)
+  }
+
+  /// The functions of several groups of a layer's neurons as one (each group's rows are its
+  /// upper functions, then its lower ones; so are the result's); nil for no group.
+  init?(merging parts: [NeuronFunctions], inputs n: Int) {
+    guard !parts.isEmpty else { return nil }
+    neurons = parts.flatMap(\.neurons)
+    a =
+      parts.flatMap { $0.a[0..<($0.neurons.count * n)] }
+      + parts.flatMap { $0.a[($0.neurons.count * n)...] }
+    c = parts.flatMap { $0.c[0..<$0.neurons.count] } + parts.flatMap { $0.c[$0.neurons.count...] }
+    margins = parts.flatMap(\.margins)
+  }
 }
 
 /// A linear upper bound `coefficients . x + constant` of a linear function of a network's
@@ -135,6 +151,8 @@ struct SymbolicBounder: Sendable {
   let absoluteWeights: [[Double]]
   /// `4 (L + 1)^2 (n + 2) u`: the margin per unit of magnitude (file header).
   let marginFactor: Double
+  /// Neurons tightened together between two looks at the deadline (`bounds`'s `until`).
+  static let deadlineChunk = 64
 
   init(_ network: Network) {
     self.network = network
@@ -154,10 +172,11 @@ struct SymbolicBounder: Sendable {
   /// layer (`BaBSearch.refineEvery`). Tighter earlier layers can make CROWN's slopes worse for
   /// a later neuron, so a caller refining bounds it already has passes them as `prior`. A layer
   /// begun after `refineUntil` (monotonic seconds) is not refined (a time budget: the bounds stay
-  /// sound, CROWN's).
+  /// sound, CROWN's), and one begun after `until` is not tightened at all: it keeps its interval
+  /// bounds (sound, looser; its neurons have no linear functions).
   func bounds(
     lower: [Double], upper: [Double], prior: PreactivationBounds? = nil, splits: [ReluSplit] = [],
-    refine: Int = 0, refineUntil: Double = .infinity
+    refine: Int = 0, refineUntil: Double = .infinity, until: Double = .infinity
   ) -> BoxBounds {
     let net = network
     // The interval bounds of the whole network (with a prior, the prior is at least as tight:
@@ -187,15 +206,31 @@ struct SymbolicBounder: Sendable {
         zl[i] = max(zl[i], whole.lower[k][i])
         zu[i] = min(zu[i], whole.upper[k][i])
       }
-      if k > 0 {
+      if k > 0, until == .infinity || monotonicSeconds() < until {
         let rows =
           layer.activation == .relu
           ? (0..<layer.outputSize).filter { zl[$0] < 0 && zu[$0] > 0 }
           : Array(0..<layer.outputSize)
-        if !rows.isEmpty {
+        if !rows.isEmpty, until == .infinity {
           functions[k] = tighten(
             layer: k, rows: rows, &zl, &zu, relaxations, magnitudes[k + 1], lower, upper,
-            refine: refine > 0 && monotonicSeconds() < refineUntil ? refine : 0)
+            refine: refine > 0 && (refineUntil == .infinity || monotonicSeconds() < refineUntil)
+              ? refine : 0)
+        } else if !rows.isEmpty {
+          // Under a deadline, `deadlineChunk` neurons at a time: a layer of a wide network can
+          // take seconds (on 1000-500-500-500-1, `verify --timeout 2` ended after 3.5 s when
+          // whole layers were the unit). The neurons left keep their interval bounds.
+          var parts: [NeuronFunctions] = []
+          var start = 0
+          while start < rows.count, monotonicSeconds() < until {
+            let chunk = Array(rows[start..<min(rows.count, start + Self.deadlineChunk)])
+            parts.append(
+              tighten(
+                layer: k, rows: chunk, &zl, &zu, relaxations, magnitudes[k + 1], lower, upper,
+                refine: refine > 0 && monotonicSeconds() < refineUntil ? refine : 0))
+            start += chunk.count
+          }
+          functions[k] = NeuronFunctions(merging: parts, inputs: lower.count)
         }
       }
       widenNaN(&zl, &zu)

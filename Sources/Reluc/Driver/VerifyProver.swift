@@ -92,7 +92,8 @@ public enum SpecNetworkProver {
         backend.givenBounds =
           SymbolicBounder(spec).bounds(
             lower: p.polytope.lower, upper: p.polytope.upper, refine: BaBSearch.refineSteps,
-            refineUntil: monotonicSeconds() + Budget.boundTightening * c.remaining
+            refineUntil: monotonicSeconds() + Budget.boundTightening * c.remaining,
+            until: c.deadline
           ).bounds
       }
       result = backend.solve(p, c)
@@ -182,7 +183,9 @@ public enum SpecNetworkProver {
       if node.bound < 0 { return .unsat("\(how) \(formatNumber(node.bound)) < 0") }
       return nil
     }
-    let root = search.root()
+    // (Past the deadline, the root's layers keep their interval bounds: a huge network cannot
+    // hold the quick proofs' fraction of a second for long.)
+    let root = search.root(until: context.deadline)
     if let answer = decided(root, "root bound") { return answer }
     // (`root.node` is not nil: `decided` answered otherwise.)
     guard let node = root.node, !context.shouldStop else {

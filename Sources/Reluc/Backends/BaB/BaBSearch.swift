@@ -128,12 +128,13 @@ struct BaBSearch: Sendable {
   /// unstable neuron) and row tests.
   func prepare(
     lower: [Double], upper: [Double], prior: PreactivationBounds?, slopes: [[Double]] = [],
-    splits: [ReluSplit] = [], refine: Int = 0, refineUntil: Double = .infinity
+    splits: [ReluSplit] = [], refine: Int = 0, refineUntil: Double = .infinity,
+    until: Double = .infinity
   ) -> Prepared {
     let t0 = monotonicSeconds()
     let box = bounder.bounds(
       lower: lower, upper: upper, prior: prior, splits: splits, refine: refine,
-      refineUntil: refineUntil)
+      refineUntil: refineUntil, until: until)
     return prepared(box, slopes: slopes, since: t0)
   }
 
@@ -279,10 +280,12 @@ struct BaBSearch: Sendable {
       node: node, infeasible: false, point: bestPoint, value: bestValue, seconds: seconds)
   }
 
-  /// The root box, bounded.
-  func root() -> BoxOutcome {
+  /// The root box, bounded (layers begun after `until` keep their interval bounds, see
+  /// `SymbolicBounder.bounds`).
+  func root(until: Double = .infinity) -> BoxOutcome {
     let t0 = monotonicSeconds()
-    let p = prepare(lower: problem.polytope.lower, upper: problem.polytope.upper, prior: nil)
+    let p = prepare(
+      lower: problem.polytope.lower, upper: problem.polytope.upper, prior: nil, until: until)
     let b = objectiveBound(p, alphaSteps: alphaSteps, target: -.infinity)
     return finish(p, b, depth: 0, keepPrior: true, keepBox: true, seconds: monotonicSeconds() - t0)
   }
