@@ -173,7 +173,8 @@ struct SymbolicBounder: Sendable {
   /// a later neuron, so a caller refining bounds it already has passes them as `prior`. A layer
   /// begun after `refineUntil` (monotonic seconds) is not refined (a time budget: the bounds stay
   /// sound, CROWN's), and one begun after `until` is not tightened at all: it keeps its interval
-  /// bounds (sound, looser; its neurons have no linear functions).
+  /// bounds (sound, looser; its neurons have no linear functions). With a finite `until`, the
+  /// unit of both tests is a chunk of `deadlineChunk` neurons instead of a layer.
   func bounds(
     lower: [Double], upper: [Double], prior: PreactivationBounds? = nil, splits: [ReluSplit] = [],
     refine: Int = 0, refineUntil: Double = .infinity, until: Double = .infinity
