@@ -118,6 +118,10 @@ struct NeuronFunctions: Sendable {
   /// upper functions, then its lower ones; so are the result's); nil for no group.
   init?(merging parts: [NeuronFunctions], inputs n: Int) {
     guard !parts.isEmpty else { return nil }
+    if parts.count == 1 {
+      self = parts[0]
+      return
+    }
     neurons = parts.flatMap(\.neurons)
     a =
       parts.flatMap { $0.a[0..<($0.neurons.count * n)] }
@@ -207,32 +211,27 @@ struct SymbolicBounder: Sendable {
         zl[i] = max(zl[i], whole.lower[k][i])
         zu[i] = min(zu[i], whole.upper[k][i])
       }
-      if k > 0, until == .infinity || monotonicSeconds() < until {
+      if k > 0, monotonicSeconds() < until {
         let rows =
           layer.activation == .relu
           ? (0..<layer.outputSize).filter { zl[$0] < 0 && zu[$0] > 0 }
           : Array(0..<layer.outputSize)
-        if !rows.isEmpty, until == .infinity {
-          functions[k] = tighten(
-            layer: k, rows: rows, &zl, &zu, relaxations, magnitudes[k + 1], lower, upper,
-            refine: refine > 0 && (refineUntil == .infinity || monotonicSeconds() < refineUntil)
-              ? refine : 0)
-        } else if !rows.isEmpty {
-          // Under a deadline, `deadlineChunk` neurons at a time: a layer of a wide network can
-          // take seconds (on 1000-500-500-500-1, `verify --timeout 2` ended after 3.5 s when
-          // whole layers were the unit). The neurons left keep their interval bounds.
-          var parts: [NeuronFunctions] = []
-          var start = 0
-          while start < rows.count, monotonicSeconds() < until {
-            let chunk = Array(rows[start..<min(rows.count, start + Self.deadlineChunk)])
-            parts.append(
-              tighten(
-                layer: k, rows: chunk, &zl, &zu, relaxations, magnitudes[k + 1], lower, upper,
-                refine: refine > 0 && monotonicSeconds() < refineUntil ? refine : 0))
-            start += chunk.count
-          }
-          functions[k] = NeuronFunctions(merging: parts, inputs: lower.count)
+        // Under a deadline, `deadlineChunk` neurons at a time (without one, the whole layer at
+        // once): a layer of a wide network can take seconds (on 1000-500-500-500-1, `verify
+        // --timeout 2` ended after 3.5 s when whole layers were the unit). The neurons left keep
+        // their interval bounds.
+        let size = until == .infinity ? rows.count : Self.deadlineChunk
+        var parts: [NeuronFunctions] = []
+        var start = 0
+        while start < rows.count, monotonicSeconds() < until {
+          let chunk = Array(rows[start..<min(rows.count, start + size)])
+          parts.append(
+            tighten(
+              layer: k, rows: chunk, &zl, &zu, relaxations, magnitudes[k + 1], lower, upper,
+              refine: refine > 0 && monotonicSeconds() < refineUntil ? refine : 0))
+          start += chunk.count
         }
+        functions[k] = NeuronFunctions(merging: parts, inputs: lower.count)
       }
       widenNaN(&zl, &zu)
       let empty = Self.clip(&zl, &zu, layer: k, splits: splits)
