@@ -98,6 +98,8 @@ public struct SolveOptions: Sendable, Equatable {
   public var sampling: Sampling = .uniform
   /// The precision of the batched kernel's forward and backward passes.
   public var lanePrecision: Precision = .single
+  /// Gradient Walk, PPGA, PPGA_LR: the best point's linear region is optimized exactly at the end.
+  public var regionPolish: Bool = true
   /// Bound computation for the MILP.
   public var bounds: BoundsMethod = .lp
   /// Cutting planes for the MILP.
@@ -172,6 +174,9 @@ public struct SolveOptions: Sendable, Equatable {
       "lane_precision", \.lanePrecision,
       "PPGA, PPGA_LR: precision of the batched passes (single: sgemm, points kept re-evaluated in double)"
     ),
+    .boolean(
+      "region_polish", \.regionPolish,
+      "gradient methods: end with the LP of the best point's linear region (2% of the time limit)"),
     .choice("bounds", \.bounds, "pre-activation bounds for the MILP"),
     .choice(
       "cuts", \.cuts,

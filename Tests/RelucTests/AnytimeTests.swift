@@ -294,3 +294,123 @@ import Testing
     #expect(RegionSkip.trim(zx1: [1, -1, 3, 0.5], zt1: [-3, -1, 2, 0.5]) == nil)
   }
 }
+
+/// The heuristics' last step (`RegionPolish`, `region_polish`): the LP of the best point's linear
+/// region.
+@Suite struct RegionPolishTests {
+  /// Kinks at a_j: maximize sum_j (x_j - 2 relu(x_j - a_j)) over [0, 1]^12 (the x_j through the
+  /// objective's input weights, the ReLUs through one output). Each term rises with slope 1 up
+  /// to a_j and falls with slope 1 after it, so the optimum is x = a, of value sum_j a_j, and
+  /// the LP of any region containing a point near a reaches it exactly.
+  static let kinks = (0..<12).map { 0.1 + 0.8 * Double($0) / 11 + 0.0123 }
+
+  static func kinkProblem(_ settings: (inout SolveOptions) -> Void) -> Problem {
+    let n = kinks.count
+    var identity = [Double](repeating: 0, count: n * n)
+    for j in 0..<n { identity[j * n + j] = 1 }
+    let net = Network(layers: [
+      DenseLayer(
+        inputSize: n, outputSize: n, weights: identity, bias: kinks.map { -$0 }, activation: .relu),
+      DenseLayer(
+        inputSize: n, outputSize: 1, weights: [Double](repeating: -2, count: n), bias: [0],
+        activation: .linear),
+    ])
+    var options = SolveOptions()
+    settings(&options)
+    return Problem(
+      network: net,
+      polytope: Polytope(
+        dimension: n, lower: [Double](repeating: 0, count: n),
+        upper: [Double](repeating: 1, count: n)),
+      objective: Objective(
+        sense: .maximize, outputWeights: [1], inputWeights: [Double](repeating: 1, count: n)),
+      options: options)
+  }
+
+  /// With a coarse step tolerance the ascents stop near the kinks, not on them; the polish ends
+  /// every heuristic at the optimum sum_j a_j to 1e-12, and says what it gained. Without it the
+  /// gradient methods stay below (so the check can fail).
+  @Test(arguments: [Method.gradient_walk, .ppga, .ppga_lr, .lp_walk, .auto])
+  func polishEndsAtTheRegionsOptimum(_ method: Method) throws {
+    let optimum = Self.kinks.reduce(0, +)
+    func run(_ polish: Bool) -> SolutionReport {
+      let p = Self.kinkProblem {
+        $0.method = method
+        $0.starts = 8
+        $0.stepTolerance = 1e-3
+        $0.regionPolish = polish
+        $0.autoMilpNeurons = 0  // auto: the race of the heuristics
+      }
+      return Solver.solve(p, SolveContext(timeLimit: 30))
+    }
+    let polished = run(true)
+    let f = try #require(polished.objective)
+    #expect(abs(f - optimum) <= 1e-12 * optimum, "\(method): \(f) vs \(optimum)")
+    let said = polished.statistics.first { $0.0 == "region_polish" }?.1
+    if method == .lp_walk {
+      // LP Walk's points are their regions' optima already.
+      #expect(said == .string(RegionPolish.Outcome.noGain.text), "\(String(describing: said))")
+    } else if method != .auto {
+      guard case .string(let text) = said else {
+        Issue.record("\(method): no region_polish statistic")
+        return
+      }
+      #expect(text.hasPrefix("improved by"), "\(method): \(text)")
+      let plain = try #require(run(false).objective)
+      #expect(plain < optimum - 1e-9, "\(method) without the polish: \(plain)")
+      #expect(!run(false).statistics.contains { $0.0 == "region_polish" })
+    }
+  }
+
+  /// The region's affine maps (`LinearRegion`, which never forms the first layer's identity and
+  /// skips inactive neurons' zero rows) agree with an independent forward pass at points of the
+  /// same region: every ReLU's pre-activation, the outputs, the objective.
+  @Test func linearRegionMatchesTheForwardPass() throws {
+    var rng = Xoshiro256(seed: 21)
+    let net = Network(layers: [
+      DenseLayer.random(6, 9, .relu, &rng), DenseLayer.random(9, 9, .relu, &rng),
+      DenseLayer.random(9, 7, .relu, &rng), DenseLayer.random(7, 2, .linear, &rng),
+    ])
+    let p = Problem(
+      network: net,
+      polytope: Polytope(
+        dimension: 6, lower: [Double](repeating: -1, count: 6),
+        upper: [Double](repeating: 1, count: 6)),
+      objective: Objective(
+        sense: .minimize, outputWeights: [0.5, -2], inputWeights: [1, 0, -1, 0, 0.25, 0],
+        constant: 3),
+      options: SolveOptions())
+    var checked = 0
+    for _ in 0..<20 {
+      let x = (0..<6).map { _ in 2 * rng.unit() - 1 }
+      let region = LinearRegion(problem: p, at: x)
+      let reference = independentPass(net, x)
+      let z = reference.z.dropLast().flatMap { $0 }
+      #expect(region.active == z.map { $0 >= 0 })
+      #expect(region.active.contains(false) && region.active.contains(true))
+      // Points of the same region: x moved by 1e-4 in a random direction, kept when the
+      // pattern does not change.
+      for _ in 0..<5 {
+        let y = x.map { $0 + 1e-4 * (2 * rng.unit() - 1) }
+        let pass = independentPass(net, y)
+        let zy = pass.z.dropLast().flatMap { $0 }
+        guard zy.map({ $0 >= 0 }) == region.active else { continue }
+        checked += 1
+        func affine(_ row: [Double], _ c: Double) -> Double {
+          zip(row, y).reduce(c) { $0 + $1.0 * $1.1 }
+        }
+        for i in zy.indices {
+          #expect(abs(affine(region.rows[i], region.constants[i]) - zy[i]) <= 1e-12)
+        }
+        for k in 0..<2 {
+          #expect(
+            abs(affine(region.outputs[k], region.outputConstants[k]) - pass.outputs[k]) <= 1e-12)
+        }
+        let objective =
+          3 + 0.5 * pass.outputs[0] - 2 * pass.outputs[1] + y[0] - y[2] + 0.25 * y[4]
+        #expect(abs(affine(region.objective, region.objectiveConstant) - objective) <= 1e-12)
+      }
+    }
+    #expect(checked >= 50)
+  }
+}

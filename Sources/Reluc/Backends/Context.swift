@@ -153,6 +153,14 @@ public enum Budget {
   /// gains more than this times `1 + |objective|`: a walk started again from a point it had
   /// already walked (PPGA's incumbent, the exchange) can "improve" it by a rounding error.
   public static let walkGain = 1e-6
+  /// The heuristics run as the solve's method (gradient methods, LP Walk, `auto`'s race) stop
+  /// early by the expected time of the LP of their best point's linear region (`region_polish`),
+  /// at most this share of the time limit; the LP gets that time.
+  public static let regionPolish = 0.1
+  /// The region LP's expected seconds per entry of its matrix (ReLU neurons and output rows
+  /// times inputs): measured 0.4-0.8 microseconds on the grid's networks with 100 and 1000
+  /// inputs (its rows built and solved), 1 on 10 inputs.
+  public static let regionPolishSecondsPerEntry = 1e-6
 }
 
 /// A back end: solves a problem within a context.

@@ -28,9 +28,10 @@ public enum Solver {
         ? warmStartedMILP(problem, context, note: nil)
         : MILPBackend().solve(problem, context)
     case .ppga, .ppga_lr, .gradient_walk:
-      result = GradientBackend(problem.options.method).solve(problem, context)
+      let method = problem.options.method
+      result = RegionPolish.solve(problem, context) { GradientBackend(method).solve(problem, $0) }
     case .lp_walk:
-      result = seededLPWalk(problem, context)
+      result = RegionPolish.solve(problem, context) { seededLPWalk(problem, $0) }
     case .milp_walk:
       result = MILPWalkBackend().solve(problem, context)
     case .bab:
@@ -102,7 +103,7 @@ public enum Solver {
     }
     let unstable = context.intervalBounds(problem).stableCounts(problem.network).unstable
     guard unstable <= problem.options.autoMilpNeurons else {
-      return race(problem, context, unstable: unstable)
+      return RegionPolish.solve(problem, context) { race(problem, $0, unstable: unstable) }
     }
     let note = "ppga warm start, then milp (\(unstable) unstable ReLUs)"
     guard context.anytime(problem), problem.options.workers >= 2, !tooDeep(problem, seconds: 1)

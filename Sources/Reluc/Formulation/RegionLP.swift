@@ -20,18 +20,25 @@ struct LinearRegion {
   init(problem: Problem, at x: [Double]) {
     let net = problem.network
     let n = net.inputSize
-    // H: the current layer's activations as affine maps of x (rows of length n), hc constants.
-    var H: [[Double]] = (0..<n).map { j in (0..<n).map { $0 == j ? 1.0 : 0.0 } }
+    // H: the current layer's activations as affine maps of x (rows of length n; nil before the
+    // first layer: the identity, never formed, which on 10^4 inputs would be 800 MB), hc their
+    // constants; `live[j]`: whether row j can be nonzero (an inactive ReLU's is 0).
+    var H: [[Double]]? = nil
     var hc = [Double](repeating: 0, count: n)
+    var live = [Bool](repeating: true, count: n)
     let pass = net.forward(x)
     for (l, layer) in net.layers.enumerated() {
       var Z = [[Double]](repeating: [Double](repeating: 0, count: n), count: layer.outputSize)
       var zc = layer.bias
       for i in 0..<layer.outputSize {
         Z[i].withUnsafeMutableBufferPointer { zi in
-          for j in 0..<layer.inputSize {
+          for j in 0..<layer.inputSize where live[j] {
             let w = layer.weights[i * layer.inputSize + j]
             if w == 0 { continue }
+            guard let H else {
+              zi[j] += w
+              continue
+            }
             zc[i] += w * hc[j]
             H[j].withUnsafeBufferPointer { hj in
               for k in 0..<n { zi[k] += w * hj[k] }
@@ -39,6 +46,7 @@ struct LinearRegion {
           }
         }
       }
+      live = [Bool](repeating: true, count: layer.outputSize)
       if layer.activation == .relu {
         for i in 0..<layer.outputSize {
           let on = pass.preactivations[l][i] >= 0
@@ -48,18 +56,20 @@ struct LinearRegion {
           if !on {
             Z[i] = [Double](repeating: 0, count: n)
             zc[i] = 0
+            live[i] = false
           }
         }
       }
       H = Z
       hc = zc
     }
-    outputs = H
+    let last = H ?? (0..<n).map { j in (0..<n).map { $0 == j ? 1.0 : 0.0 } }
+    outputs = last
     outputConstants = hc
     objective = problem.objective.inputWeights
     objectiveConstant = problem.objective.constant
     for (i, c) in problem.objective.outputWeights.enumerated() where c != 0 {
-      for k in 0..<n { objective[k] += c * H[i][k] }
+      for k in 0..<n { objective[k] += c * last[i][k] }
       objectiveConstant += c * hc[i]
     }
   }
@@ -143,8 +153,15 @@ final class RegionLPSolver {
   /// `x`'s activation pattern with every row, when it passes the final check (`PointCheck`);
   /// nil when that region has no feasible point or the LP fails. Its value is the forward pass's.
   func repair(_ x: [Double], timeLimit: Double) throws(HighsError) -> ([Double], Double)? {
-    guard let (xs, _) = try solve(LinearRegion(problem: problem, at: x), timeLimit: timeLimit)
-    else { return nil }
+    try repair(LinearRegion(problem: problem, at: x), timeLimit: timeLimit)
+  }
+
+  /// `repair` of the point whose region is `region`.
+  func repair(_ region: LinearRegion, timeLimit: Double) throws(HighsError) -> ([Double], Double)? {
+    guard let (solution, _) = try solve(region, timeLimit: timeLimit) else { return nil }
+    // Into the inputs' box: HiGHS's tolerance may leave a bound slightly violated.
+    let box = problem.polytope
+    let xs = solution.indices.map { min(max(solution[$0], box.lower[$0]), box.upper[$0]) }
     let check = PointCheck(problem: problem, point: xs)
     guard check.feasible, check.objective.isFinite else { return nil }
     return (xs, check.objective)

@@ -1,0 +1,91 @@
+import RelucBase
+import RelucHiGHS
+import RelucIR
+
+/// The last step of the heuristics run as the solve's method (`region_polish`): Gradient Walk,
+/// PPGA, PPGA_LR, LP Walk and `auto`'s race of PPGA and LP Walk. Their best point's linear
+/// region is optimized exactly. A gradient ascent stops at a step tolerance,
+/// in single-precision lanes at that precision's rounding, and on a wide input in a region whose
+/// optimum is still some way off; the region's optimum is at least as good (the point is in it)
+/// and no direction raises the objective without leaving the region. The LP is the one of the
+/// output rows' repair (`RegionLPSolver`: the region's rows as affine maps of the inputs, n
+/// columns): on the grid's 1000-500-500-500-1 it solves in about a second, where LP Walk's
+/// lifted LP (`PatternLP`), warm-started from region to region, needed 18 s for its first.
+/// LP Walk's own points are their regions' optima already (no gain, at the cost of one LP). Its point, clamped into the inputs' box, is
+/// kept only when a forward pass in double says it is better and it passes the final check.
+///
+/// Time: the method stops early by the LP's expected time (`reserve`), and the LP gets that time
+/// (plus whatever the starts left, when they end before the limit); an LP that does not solve
+/// in it changes nothing.
+enum RegionPolish {
+  /// What the polish did, for the statistic `region_polish`.
+  enum Outcome: Equatable {
+    case improved(Double)
+    case noGain
+    case notSolved
+    case failed(String)
+
+    var text: String {
+      switch self {
+      case .improved(let gain): "improved by \(formatNumber(gain)) (relative)"
+      case .noGain: "no gain (the point is its region's optimum)"
+      case .notSolved: "the region LP did not solve in the time left"
+      case .failed(let why): "HiGHS: \(why)"
+      }
+    }
+  }
+
+  /// `search` (a heuristic: a gradient method, LP Walk, `auto`'s race) under `context` stopped
+  /// early by `reserve`, its best point then polished.
+  static func solve(
+    _ problem: Problem, _ context: SolveContext, _ search: (SolveContext) -> SolveResult
+  ) -> SolveResult {
+    guard problem.options.regionPolish else { return search(context) }
+    var early = context
+    early.deadline = context.deadline - reserve(problem, context)
+    var r = search(early)
+    guard let x = r.point, let claimed = r.claimedObjective, claimed.isFinite,
+      !Interrupt.requested, context.cancellation?.cancelled != true
+    else { return r }
+    let started = monotonicSeconds()
+    let outcome = polish(&r, x, claimed, problem, context)
+    r.statistics.append(("region_polish", .string(outcome.text)))
+    r.statistics.append(("region_polish_seconds", .number(monotonicSeconds() - started)))
+    return r
+  }
+
+  /// The seconds the polish is expected to need, `Budget.regionPolishSecondsPerEntry` per entry of the region LP's matrix (rows: ReLU neurons and output rows; columns: inputs), at
+  /// most `Budget.regionPolish` of the time limit.
+  static func reserve(_ problem: Problem, _ context: SolveContext) -> Double {
+    let net = problem.network
+    let rows = net.layers.reduce(problem.outputConstraints.rowCount) {
+      $0 + ($1.activation == .relu ? $1.outputSize : 0)
+    }
+    let expected = Budget.regionPolishSecondsPerEntry * Double(rows) * Double(net.inputSize)
+    return min(expected, Budget.regionPolish * (context.deadline - context.start))
+  }
+
+  /// Replaces `r`'s point (`x`, objective `claimed`) by its region's optimum when that is better.
+  static func polish(
+    _ r: inout SolveResult, _ x: [Double], _ claimed: Double, _ problem: Problem,
+    _ context: SolveContext
+  ) -> Outcome {
+    let sign = problem.objective.sign
+    do throws(HighsError) {
+      let lp = try RegionLPSolver(problem: problem)
+      try lp.solver.stopping(at: context.deadline, cancellation: context.cancellation)
+      guard let (xs, objective) = try lp.repair(x, timeLimit: max(0.001, context.remaining))
+      else { return .notSolved }
+      let value = sign * objective
+      guard value > sign * claimed else { return .noGain }
+      r.point = xs
+      r.claimedObjective = objective
+      context.improved(xs, value: value, sign: sign, by: r.method)
+      return .improved((value - sign * claimed) / max(abs(claimed), 1e-300))
+    } catch where error.isStop {
+      return .notSolved
+    } catch {
+      return .failed("\(error)")
+    }
+  }
+}
