@@ -10,7 +10,9 @@ public enum Solver {
   /// at most `auto_milp_neurons` unstable ReLUs (interval bounds), the exact MILP warm-started by
   /// PPGA with anytime LP Walk beside it; otherwise PPGA (batched) and LP Walk in parallel on two
   /// threads, keeping the better point. Whatever the method of `auto`, the point reported is the
-  /// best of its members' points and of a few trivial points (`keepingBest`).
+  /// best of its members' points and of a few trivial points (`keepingBest`). The heuristics run
+  /// as the method (gradient methods, LP Walk, `auto`'s race) end with the LP of their best
+  /// point's linear region (`RegionPolish`).
   public static func solve(_ problem: Problem, _ context: SolveContext) -> SolutionReport {
     if let empty = emptyPolytope(problem) {
       return SolutionReport(

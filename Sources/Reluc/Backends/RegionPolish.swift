@@ -3,16 +3,18 @@ import RelucHiGHS
 import RelucIR
 
 /// The last step of the heuristics run as the solve's method (`region_polish`): Gradient Walk,
-/// PPGA, PPGA_LR, LP Walk and `auto`'s race of PPGA and LP Walk. Their best point's linear
-/// region is optimized exactly. A gradient ascent stops at a step tolerance,
-/// in single-precision lanes at that precision's rounding, and on a wide input in a region whose
-/// optimum is still some way off; the region's optimum is at least as good (the point is in it)
-/// and no direction raises the objective without leaving the region. The LP is the one of the
-/// output rows' repair (`RegionLPSolver`: the region's rows as affine maps of the inputs, n
-/// columns): on the grid's 1000-500-500-500-1 it solves in about a second, where LP Walk's
-/// lifted LP (`PatternLP`), warm-started from region to region, needed 18 s for its first.
-/// LP Walk's own points are their regions' optima already (no gain, at the cost of one LP). Its point, clamped into the inputs' box, is
-/// kept only when a forward pass in double says it is better and it passes the final check.
+/// PPGA, PPGA_LR, LP Walk and `auto`'s race of PPGA and LP Walk. Their best point's linear region
+/// is optimized exactly. A gradient ascent stops at a step tolerance, in single-precision lanes at
+/// that precision's rounding, and on a wide input in a region whose optimum is still some way
+/// off; the region's optimum is at least as good (the point is in it) and no direction raises the
+/// objective without leaving the region. LP Walk's own points are their regions' optima already
+/// (no gain, at the cost of one LP).
+///
+/// The LP is the one of the output rows' repair (`RegionLPSolver`: the region's rows as affine
+/// maps of the inputs, n columns): on the grid's 1000-500-500-500-1 it solves in about a second,
+/// where LP Walk's lifted LP (`PatternLP`, warm-started from region to region) needed 18 s for
+/// its first. Its point, clamped into the inputs' box, is kept only when a forward pass in double
+/// says it is better and it passes the final check.
 ///
 /// Time: the method stops early by the LP's expected time (`reserve`), and the LP gets that time
 /// (plus whatever the starts left, when they end before the limit); an LP that does not solve
@@ -54,8 +56,9 @@ enum RegionPolish {
     return r
   }
 
-  /// The seconds the polish is expected to need, `Budget.regionPolishSecondsPerEntry` per entry of the region LP's matrix (rows: ReLU neurons and output rows; columns: inputs), at
-  /// most `Budget.regionPolish` of the time limit.
+  /// The seconds the polish is expected to need, `Budget.regionPolishSecondsPerEntry` per entry
+  /// of the region LP's matrix (rows: ReLU neurons and output rows; columns: inputs), at most
+  /// `Budget.regionPolish` of the time limit.
   static func reserve(_ problem: Problem, _ context: SolveContext) -> Double {
     let net = problem.network
     let rows = net.layers.reduce(problem.outputConstraints.rowCount) {
@@ -82,7 +85,7 @@ enum RegionPolish {
       r.claimedObjective = objective
       context.improved(xs, value: value, sign: sign, by: r.method)
       return .improved((value - sign * claimed) / max(abs(claimed), 1e-300))
-    } catch where error.isStop {
+    } catch  where error.isStop {
       return .notSolved
     } catch {
       return .failed("\(error)")
