@@ -315,16 +315,9 @@ import Testing
         inputSize: n, outputSize: 1, weights: [Double](repeating: -2, count: n), bias: [0],
         activation: .linear),
     ])
-    var options = SolveOptions()
-    settings(&options)
-    return Problem(
-      network: net,
-      polytope: Polytope(
-        dimension: n, lower: [Double](repeating: 0, count: n),
-        upper: [Double](repeating: 1, count: n)),
-      objective: Objective(
-        sense: .maximize, outputWeights: [1], inputWeights: [Double](repeating: 1, count: n)),
-      options: options)
+    var p = LimitsTests.problem(net, settings)
+    p.objective.inputWeights = [Double](repeating: 1, count: n)
+    return p
   }
 
   /// With a coarse step tolerance the ascents stop near the kinks, not on them; the polish ends
