@@ -98,7 +98,8 @@ public struct SolveOptions: Sendable, Equatable {
   public var sampling: Sampling = .uniform
   /// The precision of the batched kernel's forward and backward passes.
   public var lanePrecision: Precision = .single
-  /// Gradient Walk, PPGA, PPGA_LR: the best point's linear region is optimized exactly at the end.
+  /// The heuristics run as the method (gradient methods, LP Walk, `auto`'s race): the best
+  /// point's linear region is optimized exactly at the end.
   public var regionPolish: Bool = true
   /// Bound computation for the MILP.
   public var bounds: BoundsMethod = .lp
@@ -176,7 +177,8 @@ public struct SolveOptions: Sendable, Equatable {
     ),
     .boolean(
       "region_polish", \.regionPolish,
-      "gradient methods: end with the LP of the best point's linear region (2% of the time limit)"),
+      "heuristics: end with the LP of the best point's linear region (its expected time, at most 10% of the limit)"
+    ),
     .choice("bounds", \.bounds, "pre-activation bounds for the MILP"),
     .choice(
       "cuts", \.cuts,

@@ -61,9 +61,7 @@ enum RegionPolish {
   /// `Budget.regionPolish` of the time limit.
   static func reserve(_ problem: Problem, _ context: SolveContext) -> Double {
     let net = problem.network
-    let rows = net.layers.reduce(problem.outputConstraints.rowCount) {
-      $0 + ($1.activation == .relu ? $1.outputSize : 0)
-    }
+    let rows = net.reluCount + problem.outputConstraints.rowCount
     let expected = Budget.regionPolishSecondsPerEntry * Double(rows) * Double(net.inputSize)
     return min(expected, Budget.regionPolish * (context.deadline - context.start))
   }
@@ -84,7 +82,7 @@ enum RegionPolish {
       r.point = xs
       r.claimedObjective = objective
       context.improved(xs, value: value, sign: sign, by: r.method)
-      return .improved((value - sign * claimed) / max(abs(claimed), 1e-300))
+      return .improved(relativeGap(objective, claimed))
     } catch  where error.isStop {
       return .notSolved
     } catch {
