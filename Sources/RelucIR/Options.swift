@@ -49,6 +49,17 @@ public enum Precision: String, Sendable, Equatable, CaseIterable {
   case single
 }
 
+/// The LP of a linear region that LP Walk solves.
+public enum RegionLPKind: String, Sendable, Equatable, CaseIterable {
+  /// `inputs` when its matrix is expected to solve faster, else `lifted` (`RegionLPChoice`).
+  case auto
+  /// The big-M relaxation with every binary fixed: columns for the inputs, pre-activations and
+  /// activations; a new region changes the bounds of the binaries that flip.
+  case lifted
+  /// The region's rows as affine maps of the inputs: n columns, one dense row per ReLU neuron.
+  case inputs
+}
+
 /// Cutting planes added to the MILP.
 public enum CutsMethod: String, Sendable, Equatable, CaseIterable {
   /// None: the plain big-M formulation.
@@ -123,6 +134,8 @@ public struct SolveOptions: Sendable, Equatable {
   public var threads: Int = 0
   /// LP Walk: step past the LP optimum, relative.
   public var lpWalkEpsilon: Double = 0.01
+  /// LP Walk: which LP of a linear region it solves.
+  public var lpWalkRegionLP: RegionLPKind = .auto
   /// MILP Walk: relative gap within which a sample is refined by MILPs.
   public var milpWalkGap: Double = 2.0 / 3.0
   /// `auto` uses the exact MILP when the network has at most this many unstable ReLUs.
@@ -199,6 +212,9 @@ public struct SolveOptions: Sendable, Equatable {
     .boolean("warm_start", \.warmStart, "start the MILP from a short heuristic run's best point"),
     .integer("threads", \.threads, 0...256, "HiGHS threads (0: HiGHS decides)"),
     .real("lp_walk_epsilon", \.lpWalkEpsilon, 0, 1, "LP Walk: relative step past each LP optimum"),
+    .choice(
+      "lp_walk_region_lp", \.lpWalkRegionLP,
+      "LP Walk: the region LP over the lifted variables or over the inputs (auto: by their size)"),
     .real(
       "milp_walk_gap", \.milpWalkGap, 0, 1, openLower: false,
       "MILP Walk: relative gap within which a sample is refined"),

@@ -236,20 +236,37 @@ enum OptFixtures {
 @Suite struct GradientTests {
   static let methods: [Method] = [.ppga, .ppga_lr, .lp_walk, .milp_walk]
 
-  /// From enough starts, PPGA and PPGA_LR reach the enumerated optimum.
+  /// From enough starts, the gradient methods and the walks reach the enumerated optimum.
   @Test(arguments: methods, OptFixtures.optimal)
   func reachesTheOptimum(_ method: Method, _ name: String) throws {
+    try expectOptimum(name, [("method", .identifier(method.rawValue))])
+  }
+
+  /// LP Walk reaches it with either region LP (`auto` picks the inputs' on these networks, the
+  /// lifted one on networks too large for a dense region matrix).
+  @Test(arguments: [RegionLPKind.lifted, .inputs], OptFixtures.optimal)
+  func lpWalkReachesTheOptimumWithEitherRegionLP(_ kind: RegionLPKind, _ name: String) throws {
+    let r = try expectOptimum(
+      name,
+      [("method", .identifier("lp_walk")), ("lp_walk_region_lp", .identifier(kind.rawValue))])
+    #expect(r.statistics.first { $0.0 == "region_lp" }?.1 == .string(kind.rawValue))
+  }
+
+  /// Solves fixture `name` with `options`, 64 starts and seed 1, and checks the point against the
+  /// enumerated optimum.
+  @discardableResult
+  func expectOptimum(_ name: String, _ options: [(String, OptionValue)]) throws -> SolutionReport {
     let expected = try #require(OptFixtures.expectedOptimum(name))
     let (_, r) = try #require(
-      OptFixtures.solve(
-        name,
-        [("method", .identifier(method.rawValue)), ("starts", .number(64)), ("seed", .number(1))]))
-    #expect(r.status == .feasible)
+      OptFixtures.solve(name, options + [("starts", .number(64)), ("seed", .number(1))]))
+    let label = "\(options.map { "\($0.0)=\($0.1)" }) on \(name)"
+    #expect(r.status == .feasible, "\(label)")
     let f = try #require(r.objective)
-    #expect(close(f, expected, abs: 1e-6, rel: 0), "\(method) on \(name): \(f) vs \(expected)")
+    #expect(close(f, expected, abs: 1e-6, rel: 0), "\(label): \(f) vs \(expected)")
     #expect(try #require(r.maxViolation) <= 1e-9)
     // The walks end on a region LP's optimum: its value is the network's value at the point.
     #expect(try #require(r.objectiveDiscrepancy) <= 1e-9)
+    return r
   }
 
   @Test(arguments: [Method.ppga_lr, .lp_walk, .milp_walk, .gradient_walk])

@@ -149,16 +149,22 @@ final class RegionLPSolver {
     return (solver.columnValues(), solver.objectiveValue)
   }
 
+  /// The LP optimum over `region` clamped into the inputs' box (HiGHS's tolerance may leave a
+  /// bound slightly violated), or nil when the LP did not solve.
+  func optimum(_ region: LinearRegion, timeLimit: Double) throws(HighsError) -> [Double]? {
+    guard let (solution, _) = try solve(region, timeLimit: timeLimit) else { return nil }
+    let box = problem.polytope
+    return solution.indices.map { min(max(solution[$0], box.lower[$0]), box.upper[$0]) }
+  }
+
   /// The repair of a point for the output rows (and its polish, `RegionPolish`): the optimum of
   /// the region LP of `x`'s activation pattern with every row, clamped into the inputs' box
   /// (HiGHS's tolerance may leave a bound slightly violated), when it passes the final check
   /// (`PointCheck`); nil when that region has no feasible point or the LP fails. Its value is the
   /// forward pass's.
   func repair(_ x: [Double], timeLimit: Double) throws(HighsError) -> ([Double], Double)? {
-    guard let (solution, _) = try solve(LinearRegion(problem: problem, at: x), timeLimit: timeLimit)
+    guard let xs = try optimum(LinearRegion(problem: problem, at: x), timeLimit: timeLimit)
     else { return nil }
-    let box = problem.polytope
-    let xs = solution.indices.map { min(max(solution[$0], box.lower[$0]), box.upper[$0]) }
     let check = PointCheck(problem: problem, point: xs)
     guard check.feasible, check.objective.isFinite else { return nil }
     return (xs, check.objective)
