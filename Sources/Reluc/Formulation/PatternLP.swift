@@ -26,8 +26,7 @@ final class PatternLP {
   init(
     problem: Problem, bounds: PreactivationBounds, stop: Double,
     cancellation: Cancellation? = nil, verbose: Bool = false
-  ) throws(HighsError)
-  {
+  ) throws(HighsError) {
     self.problem = problem
     model = try BigMModel(problem: problem, bounds: bounds, relaxed: true, stop: stop)
     try model.solver.setLogging(verbose)
