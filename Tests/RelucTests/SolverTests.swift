@@ -243,13 +243,34 @@ enum OptFixtures {
   }
 
   /// LP Walk reaches it with either region LP (`auto` picks the inputs' on these networks, the
-  /// lifted one on networks too large for a dense region matrix).
+  /// lifted one on networks too large for a dense region matrix), the walk alone: without the
+  /// final region polish.
   @Test(arguments: [RegionLPKind.lifted, .inputs], OptFixtures.optimal)
   func lpWalkReachesTheOptimumWithEitherRegionLP(_ kind: RegionLPKind, _ name: String) throws {
     let r = try expectOptimum(
       name,
-      [("method", .identifier("lp_walk")), ("lp_walk_region_lp", .identifier(kind.rawValue))])
+      [
+        ("method", .identifier("lp_walk")), ("lp_walk_region_lp", .identifier(kind.rawValue)),
+        ("region_polish", .identifier("false")),
+      ])
     #expect(r.statistics.first { $0.0 == "region_lp" }?.1 == .string(kind.rawValue))
+  }
+
+  /// `auto` takes the LP over the inputs up to the cap on its matrix's entries and the lifted LP
+  /// above it; a choice made in the options is kept.
+  @Test func regionLPChoiceFollowsTheMatrixSize() throws {
+    let p = try #require(Fixtures.problem(Fixtures.path("opt/max_3_10_1.rmod")))
+    let entries = (p.network.reluCount + p.outputConstraints.rowCount) * p.network.inputSize
+    #expect(entries == 30)
+    #expect(RegionLPChoice.kind(p) == .inputs)
+    #expect(RegionLPChoice.kind(p, maxEntries: entries) == .inputs)
+    #expect(RegionLPChoice.kind(p, maxEntries: entries - 1) == .lifted)
+    var lifted = p
+    lifted.options.lpWalkRegionLP = .lifted
+    #expect(RegionLPChoice.kind(lifted) == .lifted)
+    var inputs = p
+    inputs.options.lpWalkRegionLP = .inputs
+    #expect(RegionLPChoice.kind(inputs, maxEntries: 0) == .inputs)
   }
 
   /// Solves fixture `name` with `options`, 64 starts and seed 1, and checks the point against the

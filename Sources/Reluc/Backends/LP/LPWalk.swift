@@ -332,21 +332,23 @@ struct LPWalk {
 
 /// Which region LP LP Walk solves (`lp_walk_region_lp`). `auto`: the LP over the inputs unless
 /// its dense matrix (ReLU neurons and output rows times inputs) has more than `maxInputsEntries`
-/// entries (kept twice, by the region and by HiGHS: 400 MB at the cap). Measured at 20 s on the
-/// papers' grid networks (one run each, LPs solved by the lifted / inputs LP): 10-100-1 33,392 /
-/// 68,848; 100-100-100-1 1,867 / 6,350; 10-500-500-500-1 3 / 1,631; 1000-500-500-1 1 / 47;
-/// 1000-500-500-500-1 1 / 18; 10000-50-50-1 9 / 83; the inputs LP's walk ended at least as high
-/// on all eleven networks tried.
+/// entries: the region's rows, the batch handed to HiGHS and HiGHS's copies each hold them, 50 to
+/// 110 bytes per entry measured (peak resident set, lifted / inputs: 158 / 264 MB on
+/// 10000-50-50-1, 1e6 entries; 255 / 332 MB on 1000-500-500-500-1, 1.5e6), about 1 GB at the cap.
+/// Measured at 20 s on the papers' grid networks (one run each, LPs solved by the lifted / inputs
+/// LP): 10-100-1 33,392 / 68,848; 100-100-100-1 1,867 / 6,350; 10-500-500-500-1 3 / 1,631;
+/// 1000-500-500-1 1 / 47; 1000-500-500-500-1 1 / 18; 10000-50-50-1 9 / 83; the inputs LP's walk
+/// ended at least as high on all eleven networks tried.
 enum RegionLPChoice {
   /// The largest region matrix the inputs LP is chosen for by `auto`.
-  static let maxInputsEntries = 25_000_000
+  static let maxInputsEntries = 10_000_000
 
-  /// The option's choice, `auto` resolved.
-  static func kind(_ problem: Problem) -> RegionLPKind {
+  /// The option's choice, `auto` resolved (with `maxEntries` as the cap).
+  static func kind(_ problem: Problem, maxEntries: Int = maxInputsEntries) -> RegionLPKind {
     let kind = problem.options.lpWalkRegionLP
     guard kind == .auto else { return kind }
     let rows = problem.network.reluCount + problem.outputConstraints.rowCount
     let entries = Double(rows) * Double(problem.network.inputSize)
-    return entries <= Double(maxInputsEntries) ? .inputs : .lifted
+    return entries <= Double(maxEntries) ? .inputs : .lifted
   }
 }
