@@ -51,7 +51,7 @@ public enum Precision: String, Sendable, Equatable, CaseIterable {
 
 /// The LP of a linear region that LP Walk solves.
 public enum RegionLPKind: String, Sendable, Equatable, CaseIterable {
-  /// `inputs` when its matrix is expected to solve faster, else `lifted` (`RegionLPChoice`).
+  /// `inputs` unless its dense matrix is too large for memory, then `lifted` (`RegionLPChoice`).
   case auto
   /// The big-M relaxation with every binary fixed: columns for the inputs, pre-activations and
   /// activations; a new region changes the bounds of the binaries that flip.
@@ -214,7 +214,8 @@ public struct SolveOptions: Sendable, Equatable {
     .real("lp_walk_epsilon", \.lpWalkEpsilon, 0, 1, "LP Walk: relative step past each LP optimum"),
     .choice(
       "lp_walk_region_lp", \.lpWalkRegionLP,
-      "LP Walk: the region LP over the lifted variables or over the inputs (auto: by their size)"),
+      "LP Walk: the region LP over the inputs or the lifted variables (auto: inputs, up to 1e7 entries)"
+    ),
     .real(
       "milp_walk_gap", \.milpWalkGap, 0, 1, openLower: false,
       "MILP Walk: relative gap within which a sample is refined"),

@@ -82,8 +82,9 @@ struct LinearRegion {
   }
 }
 
-/// A HiGHS LP over the inputs, kept across regions: the polytope rows stay, the region's rows are
-/// replaced for each new region, and the previous basis warm-starts the next solve.
+/// A HiGHS LP over the inputs, kept across regions: the polytope rows stay and the region's rows
+/// are replaced for each new region. HiGHS drops its basis when rows are deleted, so every
+/// region's LP is solved from HiGHS's own starting basis.
 final class RegionLPSolver {
   let solver = HighsSolver()
   let problem: Problem
