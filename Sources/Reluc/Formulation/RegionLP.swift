@@ -83,8 +83,9 @@ struct LinearRegion {
 }
 
 /// A HiGHS LP over the inputs, kept across regions: the polytope rows stay and the region's rows
-/// are replaced for each new region. HiGHS drops its basis when rows are deleted, so every
-/// region's LP is solved from HiGHS's own starting basis.
+/// are replaced for each new region. HiGHS 1.15 keeps its basis valid through the deletion (the
+/// columns' statuses stay) and adds the new rows basic, so the next solve starts from what is
+/// left of the previous basis.
 final class RegionLPSolver {
   let solver = HighsSolver()
   let problem: Problem

@@ -12,9 +12,8 @@ import RelucIR
 /// from are skipped. The region LP (`lp_walk_region_lp`, `RegionLPChoice`) is the paper's, over
 /// the inputs (`RegionLPSolver`: n columns, a dense row per ReLU neuron), or the big-M relaxation
 /// with every binary fixed (`PatternLP`, lifted: a region changes the bounds of the binaries
-/// that flip, and the previous basis warm-starts the next solve). The inputs LP's rows are
-/// replaced for each region, and HiGHS then drops its basis: each of its LPs starts cold, and
-/// is still the faster one on every network measured (`RegionLPChoice`).
+/// that flip). Either keeps its HiGHS model from region to region, and the next solve starts from
+/// the previous basis (the inputs LP's from the columns' statuses, its new rows basic).
 /// Starts, after the user's points:
 /// - with a count (`starts` > 0): the LP relaxation of the big-M MILP, then relaxations with
 ///   randomly chosen neurons fixed to the flipped state (drawn with probability proportional to
@@ -107,8 +106,8 @@ struct LPWalk {
     if RegionLPChoice.kind(problem) == .inputs {
       let inputsLP = try RegionLPSolver(problem: problem)
       try inputsLP.solver.stopping(at: context.deadline, cancellation: context.cancellation)
-      // No presolve (the walk's measurements ran without it): the region's rows are replaced for
-      // every region, and HiGHS drops its basis then, so each region LP starts cold.
+      // No presolve: it would discard the basis, which HiGHS keeps through the replacement of
+      // the region's rows (the columns' statuses stay, the new rows come in basic).
       try inputsLP.solver.set("presolve", "off")
       self.inputsLP = inputsLP
     } else {
