@@ -179,7 +179,7 @@ enum OutputFixtures {
       let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("outputs/\(name).json")))
       let json = try JSONSerialization.jsonObject(with: data) as? [String: Any]
       let arg = try #require(json?["argmax"] as? [Double])
-      let lp = try RegionLPSolver(problem: p)
+      let lp = try RegionLPSolver(problem: p, stop: monotonicSeconds() + 10)
       let r = try #require(try lp.repair(arg, timeLimit: 10), "\(name)")
       #expect(PointCheck(problem: p, point: r.0).feasible)
       #expect(close(r.1, expected, abs: 1e-6, rel: 0), "\(name): \(r.1) vs \(expected)")

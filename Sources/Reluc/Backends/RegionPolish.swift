@@ -73,8 +73,8 @@ enum RegionPolish {
   ) -> Outcome {
     let sign = problem.objective.sign
     do throws(HighsError) {
-      let lp = try RegionLPSolver(problem: problem)
-      try lp.solver.stopping(at: context.deadline, cancellation: context.cancellation)
+      let lp = try RegionLPSolver(
+        problem: problem, stop: context.deadline, cancellation: context.cancellation)
       guard let (xs, objective) = try lp.repair(x, timeLimit: max(0.001, context.remaining))
       else { return .notSolved }
       let value = sign * objective

@@ -5,9 +5,10 @@ import RelucIR
 /// The lifted region LP (of MILP Walk, of LP Walk's relaxation starts, and of its walks with
 /// `lp_walk_region_lp = lifted`), one HiGHS model used two ways: the LP relaxation of the big-M
 /// MILP (binaries in [0, 1], some fixed by the flipped starts) and the LP of a linear region
-/// (every binary fixed to the region's activation pattern). With a binary fixed to 1 the big-M rows reduce to `a = z`,
-/// `z >= 0`; fixed to 0, to `a = 0`, `z <= 0`: exactly the region's constraints, on the lifted
-/// variables (inputs, pre-activations and activations) instead of the region's affine maps of x.
+/// (every binary fixed to the region's activation pattern). With a binary fixed to 1 the big-M
+/// rows reduce to `a = z`, `z >= 0`; fixed to 0, to `a = 0`, `z <= 0`: exactly the region's
+/// constraints, on the lifted variables (inputs, pre-activations and activations) instead of the
+/// region's affine maps of x.
 /// Moving from one region to the next changes only the bounds of the binaries that flip, so the
 /// previous optimal basis warm-starts the next solve (HiGHS's dual simplex from a dual feasible
 /// basis), and no dense n x (neurons) region matrix is ever formed (on 10000 inputs and 10000

@@ -92,8 +92,11 @@ final class RegionLPSolver {
   let fixedRows: Int
   var solves = 0
 
-  init(problem: Problem) throws(HighsError) {
+  /// The LP of `problem`'s polytope; HiGHS stops at `stop` (monotonic seconds) or when
+  /// `cancellation` is cancelled.
+  init(problem: Problem, stop: Double, cancellation: Cancellation? = nil) throws(HighsError) {
     self.problem = problem
+    try solver.stopping(at: stop, cancellation: cancellation)
     try solver.addPolytope(problem.polytope)
     fixedRows = problem.polytope.rowCount
     try solver.setMaximize(problem.objective.sense == .maximize)

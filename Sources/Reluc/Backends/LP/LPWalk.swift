@@ -104,8 +104,8 @@ struct LPWalk {
       problem: problem, bounds: context.intervalBounds(problem), stop: context.deadline,
       cancellation: context.cancellation, verbose: context.verbose)
     if RegionLPChoice.kind(problem) == .inputs {
-      let inputsLP = try RegionLPSolver(problem: problem)
-      try inputsLP.solver.stopping(at: context.deadline, cancellation: context.cancellation)
+      let inputsLP = try RegionLPSolver(
+        problem: problem, stop: context.deadline, cancellation: context.cancellation)
       // No presolve: it would discard the basis, which HiGHS keeps through the replacement of
       // the region's rows (the columns' statuses stay, the new rows come in basic).
       try inputsLP.solver.set("presolve", "off")

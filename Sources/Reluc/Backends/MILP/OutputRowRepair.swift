@@ -41,8 +41,7 @@ struct OutputRowRepair {
     point: [Double], objective: Double
   )? {
     if lp == nil {
-      lp = try RegionLPSolver(problem: problem)
-      try lp!.solver.stopping(at: deadline)
+      lp = try RegionLPSolver(problem: problem, stop: deadline)
     }
     tried += 1
     guard let r = try lp!.repair(x, timeLimit: max(0.01, deadline - monotonicSeconds())) else {
