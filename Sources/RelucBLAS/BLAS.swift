@@ -1,7 +1,7 @@
 internal import COpenBLAS
 
 /// The one user of OpenBLAS: the matrix-matrix products of batched multistart, in double or
-/// single precision (`BLASScalar`).
+/// single precision (`BLASScalar`), and of a linear region's rows (`LinearRegion`).
 public enum BLAS {
   /// OpenBLAS runs on the calling thread only: reluc's gradient workers are its parallelism, and
   /// OpenBLAS's own threads would compete with them for the two cores.

@@ -474,6 +474,13 @@ extension HighsSolver {
 public struct HighsBasis: Sendable, Equatable {
   public var columns: [Int32]
   public var rows: [Int32]
+
+  /// Nonbasic at the lower bound.
+  public static let lower: Int32 = Int32(kHighsBasisStatusLower)
+  /// Basic.
+  public static let basic: Int32 = Int32(kHighsBasisStatusBasic)
+  /// Nonbasic at the upper bound.
+  public static let upper: Int32 = Int32(kHighsBasisStatusUpper)
 }
 
 extension HighsSolver {

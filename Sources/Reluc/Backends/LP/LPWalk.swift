@@ -13,7 +13,7 @@ import RelucIR
 /// the inputs (`RegionLPSolver`: n columns, a dense row per ReLU neuron), or the big-M relaxation
 /// with every binary fixed (`PatternLP`, lifted: a region changes the bounds of the binaries
 /// that flip). Either keeps its HiGHS model from region to region, and the next solve starts from
-/// the previous basis (the inputs LP's from the columns' statuses, its new rows basic).
+/// the previous basis (the inputs LP's as `WarmStarts` chooses).
 /// Starts, after the user's points:
 /// - with a count (`starts` > 0): the LP relaxation of the big-M MILP, then relaxations with
 ///   randomly chosen neurons fixed to the flipped state (drawn with probability proportional to
@@ -106,8 +106,7 @@ struct LPWalk {
     if RegionLPChoice.kind(problem) == .inputs {
       let inputsLP = try RegionLPSolver(
         problem: problem, stop: context.deadline, cancellation: context.cancellation)
-      // No presolve: it would discard the basis, which HiGHS keeps through the replacement of
-      // the region's rows (the columns' statuses stay, the new rows come in basic).
+      // No presolve: it would discard the basis the next region starts from (`WarmStarts`).
       try inputsLP.solver.set("presolve", "off")
       self.inputsLP = inputsLP
     } else {
@@ -318,6 +317,7 @@ struct LPWalk {
           .string(relaxationTooSlow ? "stopped: the relaxation LP took too long" : "used")
         ),
       ]
+      + (inputsLP.map { [("region_lp_warm_starts", JSON.string($0.warmStarts.summary))] } ?? [])
       + ["user", "incumbent", "sample", "relaxation", "perturbation"].compactMap { kind in
         startKinds[kind].map { ("starts_" + kind, JSON.int($0)) }
       }
