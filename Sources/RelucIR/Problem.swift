@@ -53,6 +53,16 @@ public struct Polytope: Sendable, Equatable {
     return worst.isNaN ? .infinity : worst
   }
 
+  /// `v` clamped into input `j`'s bounds.
+  @inlinable public func clamp(_ v: Double, _ j: Int) -> Double {
+    min(max(v, lower[j]), upper[j])
+  }
+
+  /// `x` clamped into the bounds (the box; the rows of A are not looked at).
+  public func clamped(_ x: [Double]) -> [Double] {
+    x.indices.map { clamp(x[$0], $0) }
+  }
+
   /// Row `r` of A.
   public func row(_ r: Int) -> ArraySlice<Double> {
     matrix[(r * dimension)..<((r + 1) * dimension)]

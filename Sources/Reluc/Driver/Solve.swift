@@ -400,7 +400,7 @@ public enum Solver {
   static func trivialPoints(_ problem: Problem) -> [[Double]] {
     let p = problem.polytope
     let centre = zip(p.lower, p.upper).map { ($0 + $1) / 2 }
-    let origin = zip(p.lower, p.upper).map { min(max(0, $0), $1) }
+    let origin = p.clamped([Double](repeating: 0, count: p.dimension))
     let points = origin == centre ? [centre] : [centre, origin]
     guard !p.isBox else { return points }
     guard let domain = try? Domain(p) else { return [] }

@@ -193,7 +193,7 @@ public struct Verifier: Sendable {
   public static func check(_ problem: Problem, _ point: [Double]) -> (x: [Double], y: [Double])? {
     let p = problem.polytope
     guard point.count == p.dimension, point.allSatisfy(\.isFinite) else { return nil }
-    let x = (0..<p.dimension).map { min(max(point[$0], p.lower[$0]), p.upper[$0]) }
+    let x = p.clamped(point)
     if p.maxViolation(x) > outputTolerance { return nil }
     let y = problem.network.forward(x).outputs
     guard y.allSatisfy(\.isFinite) else { return nil }

@@ -117,7 +117,7 @@ struct MarginSearch {
         if k & 63 == 0, Interrupt.requested || monotonicSeconds() >= deadline { break }
         var x = centre
         for j in 0..<n {
-          x[j] = min(max(x[j] + (2 * rng.unit() - 1) * radius * width[j], p.lower[j]), p.upper[j])
+          x[j] = p.clamp(x[j] + (2 * rng.unit() - 1) * radius * width[j], j)
         }
         let v = margin.evaluate(x).value
         if v > value {
@@ -152,7 +152,7 @@ struct MarginSearch {
       if let domain {
         return x.withUnsafeMutableBufferPointer { domain.project($0.baseAddress!) }
       }
-      for j in 0..<n { x[j] = min(max(x[j], p.lower[j]), p.upper[j]) }
+      x = p.clamped(x)
       return true
     }
     let margin = Margin(problem: problem)

@@ -62,11 +62,11 @@ final class Domain {
   @discardableResult
   func project(_ v: UnsafeMutablePointer<Double>) -> Bool {
     guard let qp else {
-      for j in 0..<n { v[j] = min(max(v[j], polytope.lower[j]), polytope.upper[j]) }
+      for j in 0..<n { v[j] = polytope.clamp(v[j], j) }
       return true
     }
     func accept(_ p: [Double]) -> Bool {
-      let clamped = (0..<n).map { min(max(p[$0], polytope.lower[$0]), polytope.upper[$0]) }
+      let clamped = polytope.clamped(p)
       guard admits(clamped) else { return false }
       for j in 0..<n { v[j] = clamped[j] }
       return true

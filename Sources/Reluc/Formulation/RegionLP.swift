@@ -193,8 +193,7 @@ final class RegionLPSolver {
   /// bound slightly violated), or nil when the LP did not solve.
   func optimum(_ region: LinearRegion, timeLimit: Double) throws(HighsError) -> [Double]? {
     guard let (solution, _) = try solve(region, timeLimit: timeLimit) else { return nil }
-    let box = problem.polytope
-    return solution.indices.map { min(max(solution[$0], box.lower[$0]), box.upper[$0]) }
+    return problem.polytope.clamped(solution)
   }
 
   /// The repair of a point for the output rows (and its polish, `RegionPolish`): the optimum of

@@ -79,9 +79,7 @@ enum RegionSkip {
     let region = boundary(zx, zt)
     let t = feasibleLength(x, d, polytope, cap: min(1e12, region + overshoot / dn))
     guard t > 1 + 1e-12 else { return nil }
-    return x.indices.map {
-      min(max(x[$0] + t * d[$0], polytope.lower[$0]), polytope.upper[$0])
-    }
+    return x.indices.map { polytope.clamp(x[$0] + t * d[$0], $0) }
   }
 
   /// The trimmed step after a failed step from x (first-layer pre-activations `zx1`) to x + d

@@ -293,7 +293,7 @@ struct LPWalk {
     var next = xs
     while eps > 1e-12 {
       for j in 0..<xs.count {
-        next[j] = min(max(xs[j] + eps * (xs[j] - x[j]), polytope.lower[j]), polytope.upper[j])
+        next[j] = polytope.clamp(xs[j] + eps * (xs[j] - x[j]), j)
       }
       if polytope.maxViolation(next) <= 0 { break }
       eps /= 2
