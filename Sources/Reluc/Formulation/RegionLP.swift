@@ -27,18 +27,29 @@ struct LinearRegion {
   /// The number of ReLU neurons (rows).
   var rowCount: Int { constants.count }
 
-  /// Layer by layer, one matrix product (dgemm): `[Z | zc] = W [H | hc]` plus the bias in the
-  /// last column, where row j of `[H | hc]` is the previous layer's activation j as an affine map
-  /// of x (0 for an inactive ReLU); before the first layer H is the identity, never formed (on
-  /// 10^4 inputs it would be 800 MB): `Z = W`, `zc = b`.
+  /// The region of the point `x` (its pattern by a forward pass, `PatternLP.pattern`).
   init(problem: Problem, at x: [Double]) {
+    self.init(problem: problem, pattern: PatternLP.pattern(problem, at: x).active)
+  }
+
+  /// The region of the activation pattern `pattern` (per ReLU neuron, all ReLU layers in order,
+  /// as `PatternLP.pattern` gives it). Layer by layer, one matrix product (dgemm):
+  /// `[Z | zc] = W [H | hc]` plus the bias in the last column, where row j of `[H | hc]` is the
+  /// previous layer's activation j as an affine map of x (0 for an inactive ReLU); before the
+  /// first layer H is the identity, never formed (on 10^4 inputs it would be 800 MB): `Z = W`,
+  /// `zc = b`.
+  init(problem: Problem, pattern: [Bool]) {
     let net = problem.network
+    precondition(pattern.count == net.reluCount, "one state per ReLU neuron")
     n = net.inputSize
+    active = pattern
+    matrix.reserveCapacity(pattern.count * n)
     let stride = n + 1
     // [H | hc], row-major with `stride` columns; nil: the identity (before the first layer).
     var H: [Double]? = nil
-    let pass = net.forward(x)
-    for (l, layer) in net.layers.enumerated() {
+    // The index in `pattern` of the current layer's first neuron.
+    var first = 0
+    for layer in net.layers {
       let m = layer.outputSize
       let k = layer.inputSize
       var Z = [Double](repeating: 0, count: m * stride)
@@ -52,17 +63,14 @@ struct LinearRegion {
       }
       for i in 0..<m { Z[i * stride + n] += layer.bias[i] }
       if layer.activation == .relu {
-        active.reserveCapacity(active.count + m)
-        matrix.reserveCapacity(matrix.count + m * n)
         for i in 0..<m {
-          let on = pass.preactivations[l][i] >= 0
-          active.append(on)
           constants.append(Z[i * stride + n])
           matrix.append(contentsOf: Z[(i * stride)..<(i * stride + n)])
-          if !on {
+          if !pattern[first + i] {
             for c in 0..<stride { Z[i * stride + c] = 0 }
           }
         }
+        first += m
       }
       H = Z
     }
@@ -81,13 +89,6 @@ struct LinearRegion {
       for k in 0..<n { objective[k] += c * outputs[i][k] }
       objectiveConstant += c * outputConstants[i]
     }
-  }
-
-  /// A hash of the pattern.
-  var patternHash: Int {
-    var h = Hasher()
-    for a in active { h.combine(a) }
-    return h.finalize()
   }
 }
 

@@ -261,7 +261,7 @@ struct LPWalk {
     walks += 1
     var current = -Double.infinity
     while !context.shouldStop {
-      guard let (xs, v) = try solveRegion(region.active, at: x) else { break }
+      guard let (xs, v) = try solveRegion(region.active) else { break }
       let sv = sign * v
       if sv <= current + 1e-9 * (1 + abs(current)) { break }
       current = sv
@@ -272,14 +272,14 @@ struct LPWalk {
     }
   }
 
-  /// The optimum of the region of `x` (its pattern `active`) and its value: the lifted LP's, or
-  /// the inputs LP's point (clamped into the box) with its forward pass's value; nil when the LP
-  /// did not solve.
-  func solveRegion(_ active: [Bool], at x: [Double]) throws(HighsError) -> ([Double], Double)? {
+  /// The optimum of the region of the pattern `active` and its value: the lifted LP's, or the
+  /// inputs LP's point (clamped into the box) with its forward pass's value; nil when the LP did
+  /// not solve.
+  func solveRegion(_ active: [Bool]) throws(HighsError) -> ([Double], Double)? {
     guard let inputsLP else { return try lp.solveRegion(active, timeLimit: context.remaining) }
     guard
       let xs = try inputsLP.optimum(
-        LinearRegion(problem: problem, at: x), timeLimit: context.remaining)
+        LinearRegion(problem: problem, pattern: active), timeLimit: context.remaining)
     else { return nil }
     let v = problem.evaluate(xs).objective
     return v.isFinite ? (xs, v) : nil
