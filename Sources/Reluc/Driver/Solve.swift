@@ -166,8 +166,8 @@ public enum Solver {
   /// starts from the best point of both, as `lp_walk` alone does; then LP Walk, which starts
   /// walks from PPGA's points (when PPGA improved the incumbent since its last look), while
   /// PPGA's anytime starts perturb the incumbent whoever found it; at the first of
-  /// `Budget.walkChecks` where the walk is behind, the core goes back to the second worker,
-  /// started again (`walkThenHelp`). The best point wins (or a trivial point, when it is better
+  /// `Budget.walkChecks` where the walk is behind, the core goes back to a second worker of
+  /// PPGA, on a fresh stream (`walkThenHelp`). The best point wins (or a trivial point, when it is better
   /// still); `found_by` names the method that found it. PPGA (batched) rather than PPGA_LR: the
   /// batched starts make it the stronger heuristic of the two on wide networks.
   static func race(_ problem: Problem, _ context: SolveContext, unstable: Int) -> SolveResult {
@@ -235,8 +235,9 @@ public enum Solver {
   /// it keeps the core while it is ahead (`walkAhead`: it made the last gain of the incumbent
   /// that counts, or one in the second half of its time so far; the same walk goes on: on a
   /// wide network building its LP takes seconds, and a walk climbs for a while through regions
-  /// whose LPs are warm-started); at the first check it is behind, it is cancelled and the
-  /// second worker of `ppga` alone (`secondWorker`, started again) takes the core for the rest
+  /// whose LPs are warm-started); at the first check it is behind, it is cancelled and a
+  /// second worker of `ppga` (`secondWorker` on a stream of its own, `reseeded`: the second
+  /// worker's stream again would repeat the seed's starts) takes the core for the rest
   /// (its result in slot 2 of `results`): the core then serves the method that is ahead.
   static func walkThenHelp(
     _ problem: Problem, _ context: SolveContext, _ results: ResultBox, ppga: Bool
@@ -271,7 +272,8 @@ public enum Solver {
       return walk
     }
     let handover = monotonicSeconds() - context.start
-    let (p, c) = secondWorker(problem, context)
+    // A stream of its own: the second worker's stream again would repeat the seed's starts.
+    let (p, c) = secondWorker(reseeded(problem, run: 1), context)
     results.set(2, GradientBackend(.ppga, workers: 1).solve(p, c))
     walk.status = context.stopStatus
     walk.statistics.append(

@@ -33,8 +33,15 @@ public struct LPWalkBackend: Backend {
   /// Creates the back end.
   public init() {}
 
-  /// The share of the time left that one relaxation LP may take.
+  /// With a count of starts, the share of the time left that one relaxation LP may take;
+  /// anytime, the share of the time so far that relaxation LPs may take in all
+  /// (`budgetedRelaxedStart`).
   static let relaxationShare = 0.25
+  /// Anytime: a relaxation LP, when it runs, gets at least this many seconds (a run of HiGHS
+  /// starts by factorizing the basis).
+  static let relaxationSlice = 0.05
+  /// Anytime: the relaxation LPs may take at most this many mean walks each.
+  static let relaxationWalks = 4.0
   /// Anytime: uniform samples whose best is the first start (when there is no incumbent yet).
   static let sampledStarts = 64
 
@@ -96,6 +103,14 @@ struct LPWalk {
   var incumbentVersion = 0
   /// Starts of each kind (statistics).
   var startKinds: [String: Int] = [:]
+  /// The kind of the start being walked from, and of the start whose walk found the best point.
+  var startKind = ""
+  var bestStartKind = ""
+  /// Seconds spent in relaxation LPs, and in walks.
+  var relaxationSeconds = 0.0
+  var walkSeconds = 0.0
+  /// Relaxation LPs solved.
+  var relaxations = 0
 
   init(problem: Problem, context: SolveContext) throws(HighsError) {
     self.problem = problem
@@ -140,10 +155,10 @@ struct LPWalk {
       if let p = takeIncumbent() { return count("incumbent", p) }
       return count("sample", bestSample())
     }
-    if j == 1, !relaxationTooSlow, let p = try relaxedStart() { return count("relaxation", p) }
+    if j == 1 || j % 4 == 0, let p = try budgetedRelaxedStart() {
+      return count("relaxation", p)
+    }
     switch j % 4 {
-    case 0 where !relaxationTooSlow && !lp.binaries.isEmpty && relaxedInputs != nil:
-      if let p = try flippedStart() { return count("relaxation", p) }
     case 1:
       if let p = takeIncumbent() { return count("incumbent", p) }
       fallthrough
@@ -156,6 +171,7 @@ struct LPWalk {
 
   mutating func count(_ kind: String, _ p: [Double]) -> [Double] {
     startKinds[kind, default: 0] += 1
+    startKind = kind
     return p
   }
 
@@ -203,21 +219,51 @@ struct LPWalk {
     return u.withUnsafeMutableBufferPointer { domain.project($0.baseAddress!) } ? u : center
   }
 
+  /// Anytime: the relaxation's optimum, then flipped ones (`flippedStart`), within the
+  /// relaxation's budget, less the seconds relaxation LPs took so far: `relaxationShare` of the
+  /// time since the solve started, and at most `relaxationWalks` mean walks per relaxation
+  /// (those solved and the next). A relaxation LP gets what is left (at least
+  /// `relaxationSlice`); nil when nothing is, or when the LP did not finish in it: the next
+  /// relaxation start resumes it from where it stopped (HiGHS keeps the basis of a run stopped by
+  /// its time limit; with the lifted region LP the walks in between change its bounds). A
+  /// relaxation start is one start: on a network whose relaxation takes as long as many walks
+  /// (10-500-500-500-1: a relaxation of 10-15 s, walks of 0.4 s), it costs a few walks instead of
+  /// a quarter of the time limit, and one that takes longer than the walks between relaxation
+  /// starts is still solved, in turns.
+  mutating func budgetedRelaxedStart() throws(HighsError) -> [Double]? {
+    let meanWalk = walks > 0 ? walkSeconds / Double(walks) : Double.infinity
+    let budget =
+      min(
+        LPWalkBackend.relaxationShare * (monotonicSeconds() - context.start),
+        LPWalkBackend.relaxationWalks * meanWalk * Double(relaxations + 1)) - relaxationSeconds
+    guard budget > 0 else { return nil }
+    let seconds = max(budget, LPWalkBackend.relaxationSlice)
+    if relaxedInputs == nil { return try relaxedStart(timeLimit: seconds) }
+    return lp.binaries.isEmpty ? nil : try flippedStart(timeLimit: seconds)
+  }
+
   /// The inputs of the relaxation's optimum (with the current fixes), or nil when its LP does
-  /// not solve (in its share of the time left: else `relaxationTooSlow`).
-  mutating func relaxedStart() throws(HighsError) -> [Double]? {
+  /// not solve within `timeLimit` seconds (by default its share of the time left, `relaxationShare`;
+  /// when it runs out of it, `relaxationTooSlow`: starts with a count try no more relaxations).
+  mutating func relaxedStart(timeLimit: Double? = nil) throws(HighsError) -> [Double]? {
+    let started = monotonicSeconds()
+    defer { relaxationSeconds += monotonicSeconds() - started }
     let (status, inputs, binaries) = try lp.solveRelaxation(
-      fixes: fixes, timeLimit: LPWalkBackend.relaxationShare * context.remaining)
-    if status == .timeLimit || status == .interrupted { relaxationTooSlow = true }
+      fixes: fixes, timeLimit: timeLimit ?? LPWalkBackend.relaxationShare * context.remaining)
+    if timeLimit == nil, status == .timeLimit || status == .interrupted {
+      relaxationTooSlow = true
+    }
     guard status == .optimal else { return nil }
+    relaxations += 1
     relaxedBinaries = binaries
     relaxedInputs = inputs
     return inputs
   }
 
   /// Fixes one more neuron of the relaxation to the state opposite to the best point's (or the
-  /// last relaxed point's), chosen by its fractionality, and returns the relaxation's optimum.
-  mutating func flippedStart() throws(HighsError) -> [Double]? {
+  /// last relaxed point's), chosen by its fractionality, and returns the relaxation's optimum
+  /// (`relaxedStart`; the fix is undone when it does not solve).
+  mutating func flippedStart(timeLimit: Double? = nil) throws(HighsError) -> [Double]? {
     guard let reference = best ?? relaxedInputs, relaxedBinaries.count == lp.binaries.count
     else { return nil }
     let pattern = PatternLP.pattern(problem, at: reference).active
@@ -231,7 +277,7 @@ struct LPWalk {
       pick += 1
     }
     fixes[pick] = pattern[lp.binaries[pick].relu] ? 0 : 1
-    let start = try relaxedStart()
+    let start = try relaxedStart(timeLimit: timeLimit)
     if start == nil { fixes[pick] = nil }
     if fixes.count > max(1, lp.binaries.count / 10) { fixes = [:] }
     return start
@@ -244,6 +290,7 @@ struct LPWalk {
     if problem.hasOutputConstraints, !PointCheck(problem: problem, point: x).feasible { return }
     bestValue = v
     best = x
+    bestStartKind = startKind
     context.improved(x, value: v, sign: sign, by: .lp_walk)
   }
 
@@ -259,6 +306,8 @@ struct LPWalk {
     var region = PatternLP.pattern(problem, at: x)
     if !seen.insert(region.hash).inserted { return }
     walks += 1
+    let started = monotonicSeconds()
+    defer { walkSeconds += monotonicSeconds() - started }
     var current = -Double.infinity
     while !context.shouldStop {
       guard let (xs, v) = try solveRegion(region.active) else { break }
@@ -301,6 +350,15 @@ struct LPWalk {
     return eps <= 1e-12 ? xs : next
   }
 
+  /// What became of the relaxation starts (statistics).
+  var relaxationStatus: String {
+    if relaxationTooSlow { return "stopped: the relaxation LP took too long" }
+    if relaxedInputs == nil, relaxationSeconds > 0 {
+      return "unfinished: the relaxation LP did not solve in its share of the time"
+    }
+    return relaxationSeconds > 0 ? "used" : "none"
+  }
+
   /// The region LPs solved.
   var lps: Int { inputsLP?.solves ?? lp.solves }
 
@@ -312,10 +370,8 @@ struct LPWalk {
         ("walks", .int(walks)), ("region_lp", .string(inputsLP == nil ? "lifted" : "inputs")),
         ("lps", .int(lps)), ("lps_per_second", .number((Double(lps) / seconds).rounded())),
         ("regions_visited", .int(seen.count)),
-        (
-          "relaxation_starts",
-          .string(relaxationTooSlow ? "stopped: the relaxation LP took too long" : "used")
-        ),
+        ("relaxation_starts", .string(relaxationStatus)),
+        ("relaxation_seconds", .number(relaxationSeconds)),
       ]
       + (inputsLP.map { [("region_lp_warm_starts", JSON.string($0.warmStarts.summary))] } ?? [])
       + ["user", "incumbent", "sample", "relaxation", "perturbation"].compactMap { kind in
@@ -327,7 +383,8 @@ struct LPWalk {
     }
     return SolveResult(
       status: context.shouldStop ? context.stopStatus : .feasible, method: .lp_walk, point: best,
-      claimedObjective: sign * bestValue, statistics: stats)
+      claimedObjective: sign * bestValue,
+      statistics: stats + [("best_start", .string(bestStartKind))])
   }
 }
 
