@@ -167,9 +167,9 @@ public enum Solver {
   /// walks from PPGA's points (when PPGA improved the incumbent since its last look), while
   /// PPGA's anytime starts perturb the incumbent whoever found it; at the first of
   /// `Budget.walkChecks` where the walk is behind, the core goes back to a second worker of
-  /// PPGA, on a fresh stream (`walkThenHelp`). The best point wins (or a trivial point, when it is better
-  /// still); `found_by` names the method that found it. PPGA (batched) rather than PPGA_LR: the
-  /// batched starts make it the stronger heuristic of the two on wide networks.
+  /// PPGA, on a fresh stream (`walkThenHelp`). The best point wins (or a trivial point, when it
+  /// is better still); `found_by` names the method that found it. PPGA (batched) rather than
+  /// PPGA_LR: the batched starts make it the stronger heuristic of the two on wide networks.
   static func race(_ problem: Problem, _ context: SolveContext, unstable: Int) -> SolveResult {
     var trivial = trivialCandidates(problem)
     // PPGA checks its deadline between passes: on a network too deep for one pass of the

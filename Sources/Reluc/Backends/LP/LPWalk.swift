@@ -243,8 +243,9 @@ struct LPWalk {
   }
 
   /// The inputs of the relaxation's optimum (with the current fixes), or nil when its LP does
-  /// not solve within `timeLimit` seconds (by default its share of the time left, `relaxationShare`;
-  /// when it runs out of it, `relaxationTooSlow`: starts with a count try no more relaxations).
+  /// not solve within `timeLimit` seconds (by default its share of the time left,
+  /// `relaxationShare`; when it runs out of it, `relaxationTooSlow`: starts with a count try no
+  /// more relaxations).
   mutating func relaxedStart(timeLimit: Double? = nil) throws(HighsError) -> [Double]? {
     let started = monotonicSeconds()
     defer { relaxationSeconds += monotonicSeconds() - started }
