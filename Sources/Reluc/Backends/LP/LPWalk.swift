@@ -143,11 +143,13 @@ struct LPWalk {
     let j = k - user.count
     guard anytime else {
       var start: [Double]?
+      // Each relaxation LP gets its share of the time left.
+      let limit = LPWalkBackend.relaxationShare * context.remaining
       if relaxationTooSlow {
       } else if j == 0 {
-        start = try relaxedStart()
+        start = try relaxedStart(timeLimit: limit)
       } else if !lp.binaries.isEmpty, j < max(2, problem.options.starts / 2) {
-        start = try flippedStart()
+        start = try flippedStart(timeLimit: limit)
       }
       return start.map { count("relaxation", $0) } ?? count("sample", sample())
     }
@@ -243,17 +245,14 @@ struct LPWalk {
   }
 
   /// The inputs of the relaxation's optimum (with the current fixes), or nil when its LP does
-  /// not solve within `timeLimit` seconds (by default its share of the time left,
-  /// `relaxationShare`; when it runs out of it, `relaxationTooSlow`: starts with a count try no
-  /// more relaxations).
-  mutating func relaxedStart(timeLimit: Double? = nil) throws(HighsError) -> [Double]? {
+  /// not solve within `timeLimit` seconds. With a count of starts, one that runs out of time sets
+  /// `relaxationTooSlow` (no more relaxations are tried); anytime, the next relaxation start
+  /// resumes it (`budgetedRelaxedStart`).
+  mutating func relaxedStart(timeLimit: Double) throws(HighsError) -> [Double]? {
     let started = monotonicSeconds()
     defer { relaxationSeconds += monotonicSeconds() - started }
-    let (status, inputs, binaries) = try lp.solveRelaxation(
-      fixes: fixes, timeLimit: timeLimit ?? LPWalkBackend.relaxationShare * context.remaining)
-    if timeLimit == nil, status == .timeLimit || status == .interrupted {
-      relaxationTooSlow = true
-    }
+    let (status, inputs, binaries) = try lp.solveRelaxation(fixes: fixes, timeLimit: timeLimit)
+    if !anytime, status == .timeLimit || status == .interrupted { relaxationTooSlow = true }
     guard status == .optimal else { return nil }
     relaxations += 1
     relaxedBinaries = binaries
@@ -264,7 +263,7 @@ struct LPWalk {
   /// Fixes one more neuron of the relaxation to the state opposite to the best point's (or the
   /// last relaxed point's), chosen by its fractionality, and returns the relaxation's optimum
   /// (`relaxedStart`; the fix is undone when it does not solve).
-  mutating func flippedStart(timeLimit: Double? = nil) throws(HighsError) -> [Double]? {
+  mutating func flippedStart(timeLimit: Double) throws(HighsError) -> [Double]? {
     guard let reference = best ?? relaxedInputs, relaxedBinaries.count == lp.binaries.count
     else { return nil }
     let pattern = PatternLP.pattern(problem, at: reference).active
