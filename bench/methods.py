@@ -251,6 +251,24 @@ if not a.no_grid and not a.repeat:
         md.append(f"- auto: at most {worst:.2e} below the best single method; within 0.01% of it on "
                   f"{sum(b <= 1e-4 for b in below)}/{len(below)}, within 0.1% on "
                   f"{sum(b <= 1e-3 for b in below)}/{len(below)}, within 1% on {sum(b <= 1e-2 for b in below)}/{len(below)}")
+        # The portfolio against each member alone (not the best of several runs): in expectation
+        # over the instances of each input size, and how often it is at least that method.
+        for n in sorted({r["inputs"] for r in rows}):
+            parts = []
+            for m in others:
+                d = []
+                for r in rows:
+                    if r["method"] != "auto" or r["inputs"] != n or r["objective"] is None:
+                        continue
+                    q = next((q for q in rows if q["method"] == m and q["instance"] == r["instance"]
+                              and q["seed"] == r["seed"] and q["objective"] is not None), None)
+                    if q is not None:
+                        d.append((r["objective"] - q["objective"]) / max(1e-12, abs(q["objective"])))
+                if d:
+                    parts.append(f"{m} {100 * np.mean(d):+.3f}% (at least it, within 0.01%, on "
+                                 f"{sum(x >= -1e-4 for x in d)}/{len(d)})")
+            md.append(f"- auto against each method alone, {n} inputs (mean relative difference): "
+                      + "; ".join(parts))
 
 if a.repeat:
     rep = []
@@ -274,6 +292,22 @@ if a.repeat:
             if v:
                 md.append(f"| {name} | {m} | {', '.join(f'{x:.6f}' for x in v)} | "
                           f"{(max(v) - min(v)) / max(1e-12, abs(max(v))):.1e} |")
+    if "auto" in METHODS and len(METHODS) > 1:
+        # auto against the members over the K runs: its mean against each member's mean, and run
+        # by run against the best of the members' runs of the same index (the grid's criterion).
+        md += ["", "| instance | auto's mean against the best member's mean | auto's runs within 0.01% of "
+               "the best member run of the same index |", "|---|---|---|"]
+        for name in dict.fromkeys(r["instance"] for r in rep):
+            runs = {m: [r["objective"] for r in rep if r["instance"] == name and r["method"] == m]
+                    for m in METHODS}
+            if any(v is None for vs in runs.values() for v in vs):
+                continue
+            means = {m: np.mean(v) for m, v in runs.items()}
+            best = max(means[m] for m in METHODS if m != "auto")
+            per_run = [max(runs[m][k] for m in METHODS if m != "auto") for k in range(a.repeat)]
+            ok = sum(runs["auto"][k] >= per_run[k] - 1e-4 * abs(per_run[k]) for k in range(a.repeat))
+            md.append(f"| {name} | {100 * (means['auto'] - best) / max(1e-12, abs(best)):+.3f}% | "
+                      f"{ok}/{a.repeat} |")
 
 if a.ablation:
     abl = []

@@ -8,12 +8,12 @@ import RelucIR
 
 /// Reads the reluc XML network format (grammar/network.xsd) with libxml2's streaming reader.
 ///
-/// Safe on hostile files: a document type declaration (DTD) is rejected as soon as it is seen, so no
-/// entity is ever declared or expanded; entity references are rejected; no network access
-/// (`XML_PARSE_NONET`); libxml2's default size limits stay on (no `XML_PARSE_HUGE`); and the whole
-/// file is limited to `maxBytes`, checked before it is read (only regular files are read, so a FIFO
-/// or a device cannot block or stream forever). Declared sizes are checked against the bytes actually present before any
-/// allocation grows with them.
+/// Safe on hostile files: a document type declaration (DTD) is rejected as soon as it is seen,
+/// so no entity is ever declared or expanded; entity references are rejected; no network access
+/// (`XML_PARSE_NONET`); libxml2's default size limits stay on (no `XML_PARSE_HUGE`); and the
+/// whole file is limited to `maxBytes`, checked before it is read (only regular files are read,
+/// so a FIFO or a device cannot block or stream forever). Declared sizes are checked against the
+/// bytes actually present before any allocation grows with them.
 public struct NetworkReader: Sendable {
   /// The default size limit of a network file: 1 GiB.
   public static let defaultMaxBytes = 1 << 30

@@ -77,7 +77,8 @@ public enum Compiler {
     var lowering = Lowering(model: syntax, maxNetworkBytes: maxNetworkBytes, limits: limits)
     let (problem, d) = lowering.lower(overrides: overrides)
     c.diagnostics.add(contentsOf: d)
-    for net in lowering.networkFiles where d.all.contains(where: { $0.location?.path == net.path }) {
+    for net in lowering.networkFiles
+    where d.all.contains(where: { $0.location?.path == net.path }) {
       c.sources.attach(path: net.path, bytes: net.bytes)
     }
     c.problem = problem

@@ -12,10 +12,10 @@ import RelucIR
 /// independent (at most n), so the small systems `(N^T N) r = N^T n_p` are solved by Cholesky.
 /// Each iteration costs one pass over the rows (`(m + 2n) n`), and the method ends after finitely
 /// many steps: when no constraint is violated by more than `1e-12` times the largest right-hand
-/// side or bound magnitude (at least 1). Returns nil when it does not end within its iteration cap,
-/// more than `maximumActive` constraints are active, or a system is singular (the caller falls back to HiGHS's QP), or when the constraints have no
-/// common point (a violated constraint whose normal is spanned by active normals with no
-/// multiplier to trade).
+/// side or bound magnitude (at least 1). Returns nil when it does not end within its iteration
+/// cap, more than `maximumActive` constraints are active, or a system is singular (the caller
+/// falls back to HiGHS's QP), or when the constraints have no common point (a violated
+/// constraint whose normal is spanned by active normals with no multiplier to trade).
 ///
 /// The bounds are constraints like the rows (`x_j <= u_j`, `-x_j <= -l_j`). Used for more than
 /// 64 rows, where `DualProjection`'s Newton system on all violated rows is singular.

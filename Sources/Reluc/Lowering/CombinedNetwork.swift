@@ -28,7 +28,8 @@ extension Lowering {
     for (k, m) in symbols.networks.enumerated() {
       let name = (k == symbols.unaliased ? "" : (m.alias.map { $0 + "." } ?? ""))
         + m.network.outputName
-      groups.append(OutputGroup(name: name, range: m.outputOffset..<(m.outputOffset + m.network.outputSize)))
+      groups.append(
+        OutputGroup(name: name, range: m.outputOffset..<(m.outputOffset + m.network.outputSize)))
     }
     for (q, e) in exposures.enumerated() {
       let m = symbols.networks[e.network]

@@ -149,7 +149,9 @@ public struct Lowering {
     var warned = Set<SourceRange>()
     for (r, row) in rows.enumerated() where !warned.contains(row.range) {
       var least = 0.0
-      for (j, g) in oc.inputRow(r).enumerated() where g != 0 { least += g * (g > 0 ? xlo[j] : xhi[j]) }
+      for (j, g) in oc.inputRow(r).enumerated() where g != 0 {
+        least += g * (g > 0 ? xlo[j] : xhi[j])
+      }
       for (i, h) in oc.outputRow(r).enumerated() where h != 0 {
         // The last layer's activation (a ReLU clips the lower bound at 0).
         let lo = problem.network.layers[last].activation == .relu ? max(0, ylo[i]) : ylo[i]

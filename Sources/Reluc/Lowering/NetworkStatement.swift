@@ -105,13 +105,15 @@ extension Lowering {
 
   /// `x` or `x[a..b]` of a network's `input` binding: the slice it names.
   mutating func inputSlice(_ e: Expr, _ inputName: String) -> ClosedRange<Int>? {
-    guard case .reference(let id, let sub, _) = e, id.name == inputName, sub?.upper != nil || sub == nil
+    guard case .reference(let id, let sub, _) = e, id.name == inputName,
+      sub?.upper != nil || sub == nil
     else {
       diagnostics.report(Messages.badNetworkInput(inputName), at: loc(e.range))
       return nil
     }
     guard let sub, let upper = sub.upper else { return nil }
-    let none = Symbols(inputName: inputName, inputSize: 0, networks: [], unaliased: nil, outputCount: 0)
+    let none = Symbols(
+      inputName: inputName, inputSize: 0, networks: [], unaliased: nil, outputCount: 0)
     guard let lo = integer(sub.lower, Scope(), none), let hi = integer(upper, Scope(), none) else {
       return nil
     }

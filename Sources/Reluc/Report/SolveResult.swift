@@ -189,7 +189,8 @@ public struct SolutionReport: Sendable {
     }
     let hidden = problem.outputGroups.filter { !$0.isResult }
     if !hidden.isEmpty, let outputs {
-      fields.append(("hidden", .object(hidden.map { ($0.name, .number(outputs[$0.range.lowerBound])) })))
+      fields.append(
+        ("hidden", .object(hidden.map { ($0.name, .number(outputs[$0.range.lowerBound])) })))
     }
     fields += [
       (

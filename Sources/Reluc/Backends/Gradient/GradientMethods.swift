@@ -63,8 +63,8 @@ public struct GradientBackend: Backend, Sendable {
         single: single)
     }
     // The starts are split between `workers` threads, each with its own kernel, domain and
-    // random stream (seed + k * `streamStride`), so the result is deterministic for a given seed and
-    // worker count; the best point wins and the statistics add up.
+    // random stream (seed + k * `streamStride`), so the result is deterministic for a given seed
+    // and worker count; the best point wins and the statistics add up.
     let results = ResultBox()
     DispatchQueue.concurrentPerform(iterations: workers) { k in
       let share = StartShare(

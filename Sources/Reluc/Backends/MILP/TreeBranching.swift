@@ -40,8 +40,8 @@ extension IdealCutTree {
   /// Reliability branching among the free binaries whose ReLU the LP violates: a candidate whose
   /// pseudo-costs have fewer than `tunables.reliable` observations is strong-branched (both
   /// children's LPs solved, at most `tunables.strongCandidates` per node, most violated first);
-  /// the score is the product of the two bound decreases. A child found infeasible or below the incumbent by
-  /// strong branching makes its binary the choice at once (one child survives).
+  /// the score is the product of the two bound decreases. A child found infeasible or below the
+  /// incumbent by strong branching makes its binary the choice at once (one child survives).
   func branching(
     _ model: BigMModel, _ node: Node, _ values: [Double], _ bound: Double, _ incumbent: Double,
     _ pseudo: inout PseudoCosts, _ lps: inout Int
