@@ -26,8 +26,8 @@ extension Lowering {
   func combinedNetwork(_ symbols: Symbols, lower: [Double]) -> (Network, [OutputGroup]) {
     var groups: [OutputGroup] = []
     for (k, m) in symbols.networks.enumerated() {
-      let name = (k == symbols.unaliased ? "" : (m.alias.map { $0 + "." } ?? ""))
-        + m.network.outputName
+      let name =
+        (k == symbols.unaliased ? "" : (m.alias.map { $0 + "." } ?? "")) + m.network.outputName
       groups.append(
         OutputGroup(name: name, range: m.outputOffset..<(m.outputOffset + m.network.outputSize)))
     }
