@@ -100,6 +100,11 @@ def row(instance, sizes, seed, method, r, **more):
                 trace=json.dumps(tr, separators=(",", ":")), **more)
 
 
+def relative(a, b):
+    """(a - b) / |b|: how far a is above b, relative to b."""
+    return (a - b) / max(1e-12, abs(b))
+
+
 def with_gaps(rows):
     best = {}
     for r in rows:
@@ -239,14 +244,16 @@ if not a.no_grid and not a.repeat:
                   "instances with 3-4 hidden layers")
     if "auto" in SHOWN:
         others = [m for m in SHOWN if m != "auto"]
+        # Each auto row against the members' rows of its instance and seed.
+        value = {(r["instance"], r["seed"], r["method"]): r["objective"] for r in rows
+                 if r["objective"] is not None}
+        autos = [r for r in rows if r["method"] == "auto" and r["objective"] is not None]
         below = []
-        for r in rows:
-            if r["method"] != "auto" or r["objective"] is None:
-                continue
-            best = max((q["objective"] for q in rows if q["instance"] == r["instance"] and q["seed"] == r["seed"]
-                        and q["method"] in others and q["objective"] is not None), default=None)
-            if best is not None:
-                below.append(max(0.0, (best - r["objective"]) / max(1e-12, abs(best))))
+        for r in autos:
+            members = [value[r["instance"], r["seed"], m] for m in others
+                       if (r["instance"], r["seed"], m) in value]
+            if members:
+                below.append(max(0.0, -relative(r["objective"], max(members))))
         worst = max(below, default=0.0)
         md.append(f"- auto: at most {worst:.2e} below the best single method; within 0.01% of it on "
                   f"{sum(b <= 1e-4 for b in below)}/{len(below)}, within 0.1% on "
@@ -256,14 +263,8 @@ if not a.no_grid and not a.repeat:
         for n in sorted({r["inputs"] for r in rows}):
             parts = []
             for m in others:
-                d = []
-                for r in rows:
-                    if r["method"] != "auto" or r["inputs"] != n or r["objective"] is None:
-                        continue
-                    q = next((q for q in rows if q["method"] == m and q["instance"] == r["instance"]
-                              and q["seed"] == r["seed"] and q["objective"] is not None), None)
-                    if q is not None:
-                        d.append((r["objective"] - q["objective"]) / max(1e-12, abs(q["objective"])))
+                d = [relative(r["objective"], value[r["instance"], r["seed"], m]) for r in autos
+                     if r["inputs"] == n and (r["instance"], r["seed"], m) in value]
                 if d:
                     parts.append(f"{m} {100 * np.mean(d):+.3f}% (at least it, within 0.01%, on "
                                  f"{sum(x >= -1e-4 for x in d)}/{len(d)})")
@@ -306,7 +307,7 @@ if a.repeat:
             best = max(means[m] for m in METHODS if m != "auto")
             per_run = [max(runs[m][k] for m in METHODS if m != "auto") for k in range(a.repeat)]
             ok = sum(runs["auto"][k] >= per_run[k] - 1e-4 * abs(per_run[k]) for k in range(a.repeat))
-            md.append(f"| {name} | {100 * (means['auto'] - best) / max(1e-12, abs(best)):+.3f}% | "
+            md.append(f"| {name} | {100 * relative(means['auto'], best):+.3f}% | "
                       f"{ok}/{a.repeat} |")
 
 if a.ablation:
