@@ -424,9 +424,9 @@ public enum Solver {
   /// `r` (whose point's value is `value`) with its point replaced by the best of the
   /// `candidates` when one is better (by more than 1e-9, relative: not for a rounding), so that
   /// `auto` never reports a point worse than one a member found or one it could have checked for
-  /// nothing. The status, bound and statistics
-  /// stay `r`'s (an `optimal` result whose bound the better point passes becomes `feasible`);
-  /// `best_point_from` names where the point came from when it is not `r`'s.
+  /// nothing. The status, bound and statistics stay `r`'s (an `optimal` result whose bound the
+  /// better point passes becomes `feasible`); `best_point_from` names where the point came from
+  /// when it is not `r`'s.
   static func keepingBest(
     _ problem: Problem, _ r: SolveResult, value: Double, candidates: [Candidate]
   )
