@@ -14,7 +14,8 @@ are taken from it for the same instances and seeds (not run again): to re-run on
 `auto` after a change, against the others' committed results (fair only when their code did not
 change; say so).
 --repeat K: no grid; each method K times on the same network and seed, seed 1 of the subset
-(`repeat.csv`): the spread between identical runs of one anytime method.
+(`repeat.csv`): the spread between identical runs of one anytime method; with `auto`, its mean
+against the best member's mean and, run by run, against the best member run of the same index.
 --ablation: PPGA_LR with its region skip and its step trimming on and off, at a small
 (0.005) and the default (0.05) step size, on a few instances (`ablation.csv`).
 --overshoot: every method on 10000-50-50-1 (`overshoot.csv`): seconds past the limit.
