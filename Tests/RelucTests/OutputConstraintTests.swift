@@ -221,6 +221,10 @@ enum OutputFixtures {
     X.withUnsafeBufferPointer { batch.forward($0.baseAddress!) }
     var G = [Double](repeating: 0, count: 2 * lanes)
     G.withUnsafeMutableBufferPointer { batch.gradient(into: $0.baseAddress!) }
+    // The gradients of some lanes only, the others left as they were.
+    let some = [0, 3, 4]
+    var S = [Double](repeating: -2.5, count: 2 * lanes)
+    S.withUnsafeMutableBufferPointer { batch.gradient(into: $0.baseAddress!, lanes: some) }
     var violatedSomewhere = false
     for (b, x) in points.enumerated() {
       func merit(_ v: [Double]) -> Double {
@@ -250,6 +254,11 @@ enum OutputFixtures {
         let fd = (merit(up) - merit(down)) / (2 * h)
         #expect(close(g[j], fd, abs: 1e-5, rel: 1e-5), "lane \(b) input \(j): \(g[j]) vs \(fd)")
         #expect(close(G[j * lanes + b], g[j], abs: 1e-12, rel: 1e-12))
+        if some.contains(b) {
+          #expect(close(S[j * lanes + b], g[j], abs: 1e-12, rel: 1e-12))
+        } else {
+          #expect(S[j * lanes + b] == -2.5)
+        }
       }
     }
     #expect(violatedSomewhere)

@@ -118,31 +118,42 @@ public final class BatchKernel<Scalar: BLASScalar> {
   }
 
   /// Gradients of the (signed) objective at the points of the last forward pass, into `grad`
-  /// (`inputSize x batch`).
+  /// (`inputSize x batch`): of every point, or of the points `lanes` (increasing indices) only,
+  /// the other columns of `grad` left as they were. The backward pass then runs on those
+  /// columns alone (gathered, `lanes.count` wide): PPGA needs no gradient at a rejected trial.
   @_specialize(exported:true,where Scalar == Double)
   @_specialize(exported:true,where Scalar == Float)
-  public func gradient(into grad: UnsafeMutablePointer<Double>) {
+  public func gradient(into grad: UnsafeMutablePointer<Double>, lanes: [Int]? = nil) {
+    let selected = lanes ?? Array(0..<batch)
+    let m = selected.count
+    guard m > 0 else { return }
     let L = layers.count
     for i in 0..<c.count { (gy + i * batch).update(repeating: c[i], count: batch) }
-    if let rows { for b in 0..<batch { rows.adjustOutputWeights(gy, b) } }
-    for k in 0..<(c.count * batch) { g[L][k] = Scalar(gy[k]) }
+    if let rows { for b in selected { rows.adjustOutputWeights(gy, b) } }
+    // The adjoints from here on are `features x m`, column q being point selected[q].
+    for i in 0..<c.count {
+      for (q, b) in selected.enumerated() { g[L][i * m + q] = Scalar(gy[i * batch + b]) }
+    }
     for l in stride(from: L - 1, through: 0, by: -1) {
       let layer = layers[l]
       let gout = g[l + 1]
       if layer.activation == .relu {
-        for k in 0..<(layer.outputSize * batch) where z[l][k] <= 0 { gout[k] = 0 }
+        for i in 0..<layer.outputSize {
+          let zi = z[l] + i * batch
+          let gi = gout + i * m
+          for (q, b) in selected.enumerated() where zi[b] <= 0 { gi[q] = 0 }
+        }
       }
       weights[l].withUnsafeBufferPointer { w in
-        // Gin += W^T Gout: coefficient (j, i) of W^T is w[i * inputSize + j].
+        // Gin = W^T Gout: coefficient (j, i) of W^T is w[i * inputSize + j].
         Scalar.gemm(
-          transposeA: true, m: layer.inputSize, n: batch, k: layer.outputSize, a: w.baseAddress!,
+          transposeA: true, m: layer.inputSize, n: m, k: layer.outputSize, a: w.baseAddress!,
           b: UnsafePointer(gout), beta: 0, c: g[l])
       }
     }
-    for k in 0..<(inputSize * batch) { grad[k] = Double(g[0][k]) }
-    for j in 0..<inputSize where d[j] != 0 {
-      for b in 0..<batch { grad[j * batch + b] += d[j] }
+    for j in 0..<inputSize {
+      for (q, b) in selected.enumerated() { grad[j * batch + b] = Double(g[0][j * m + q]) + d[j] }
     }
-    if let rows { for b in 0..<batch { rows.adjustInputGradient(grad, b) } }
+    if let rows { for b in selected { rows.adjustInputGradient(grad, b) } }
   }
 }
