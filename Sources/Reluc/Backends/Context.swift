@@ -161,6 +161,10 @@ public enum Budget {
   /// times inputs): measured 0.4-0.8 microseconds on the grid's networks with 100 and 1000
   /// inputs (its rows built and solved), 1 on 10 inputs.
   public static let regionPolishSecondsPerEntry = 1e-6
+  /// The region LP's expected seconds besides its entries (its solver's set-up): anytime PPGA
+  /// polished in 2-7 ms on networks with 10 inputs and 100-500 neurons, where the entries alone
+  /// reserved 1-5 ms and the LP "did not solve in the time left".
+  public static let regionPolishSeconds = 0.02
 }
 
 /// A back end: solves a problem within a context.

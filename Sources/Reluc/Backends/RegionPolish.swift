@@ -63,13 +63,15 @@ enum RegionPolish {
     return r
   }
 
-  /// The seconds the polish is expected to need, `Budget.regionPolishSecondsPerEntry` per entry
-  /// of the region LP's matrix (rows: ReLU neurons and output rows; columns: inputs), at most
-  /// `Budget.regionPolish` of the time limit.
+  /// The seconds the polish is expected to need: `Budget.regionPolishSeconds`, and
+  /// `Budget.regionPolishSecondsPerEntry` per entry of the region LP's matrix (rows: ReLU neurons
+  /// and output rows; columns: inputs); at most `Budget.regionPolish` of the time limit.
   static func reserve(_ problem: Problem, _ context: SolveContext) -> Double {
     let net = problem.network
     let rows = net.reluCount + problem.outputConstraints.rowCount
-    let expected = Budget.regionPolishSecondsPerEntry * Double(rows) * Double(net.inputSize)
+    let expected =
+      Budget.regionPolishSeconds + Budget.regionPolishSecondsPerEntry * Double(rows)
+      * Double(net.inputSize)
     return min(expected, Budget.regionPolish * (context.deadline - context.start))
   }
 
