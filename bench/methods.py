@@ -5,6 +5,7 @@ no `starts`, so each runs until the limit; both cores each), a few seeds.
 
     python3 bench/methods.py [--seconds S] [--seeds K] [--subset all|quick|deep|SIZES]
                              [--methods ppga,ppga_lr,...] [--against CSV] [--repeat K]
+                             [--render CSV]
                              [--ablation] [--overshoot]
 
 --subset: `all` (the 24 networks), `quick` (inputs 10 and 100, widths 100, 1-3 layers), `deep`
@@ -13,6 +14,8 @@ no `starts`, so each runs until the limit; both cores each), a few seeds.
 are taken from it for the same instances and seeds (not run again): to re-run one method, e.g.
 `auto` after a change, against the others' committed results (fair only when their code did not
 change; say so).
+--render CSV: no runs; the tables and plots of that methods.csv (all its methods), written again
+(after merging rows of runs on a subset into a whole grid's CSV).
 --repeat K: no grid; each method K times on the same network and seed, seed 1 of the subset
 (`repeat.csv`): the spread between identical runs of one anytime method; with `auto`, its mean
 against the best member's mean and, run by run, against the best member run of the same index.
@@ -40,6 +43,7 @@ ap.add_argument("--seeds", type=int, default=3)
 ap.add_argument("--subset", default="all")
 ap.add_argument("--methods", default="ppga,ppga_lr,lp_walk,milp_walk,auto")
 ap.add_argument("--against", help="an earlier methods.csv: the other methods' rows from it")
+ap.add_argument("--render", help="a methods.csv: its tables and plots again (no runs)")
 ap.add_argument("--repeat", type=int, default=0, help="K runs of each method per instance (seed 1)")
 ap.add_argument("--ablation", action="store_true")
 ap.add_argument("--overshoot", action="store_true")
@@ -50,7 +54,7 @@ ap.add_argument("--locked", action="store_true",
                 help="the caller holds /tmp/reluc-timing.lock for the whole script: no lock per run")
 ap.add_argument("--curves", default="100-500-500-1,1000-100-100-100-1,10-500-500-500-500-1")
 a = ap.parse_args()
-METHODS = a.methods.split(",")
+METHODS = [] if a.render else a.methods.split(",")
 SHOWN = list(METHODS)  # the methods of the tables: METHODS, and those --against adds
 
 
@@ -189,7 +193,7 @@ if a.prepare:
 md = []
 rows = []
 if not a.no_grid and not a.repeat:
-    for sizes in grid(a.subset):
+    for sizes in [] if a.render else grid(a.subset):
         for seed in range(1, a.seeds + 1):
             name, path = network(sizes, seed)
             rmod = model(path)
@@ -198,10 +202,10 @@ if not a.no_grid and not a.repeat:
                 rows.append(row(name, sizes, seed, m, r))
             print(name, {r["method"]: r["objective"] for r in rows if r["instance"] == name and r["seed"] == seed},
                   file=sys.stderr, flush=True)
-    if a.against:
+    if a.against or a.render:
         keys = {(r["instance"], r["seed"]) for r in rows}
-        for r in csv.DictReader(open(a.against)):
-            if r["method"] in METHODS or (r["instance"], int(r["seed"])) not in keys:
+        for r in csv.DictReader(open(a.against or a.render)):
+            if r["method"] in METHODS or (a.against and (r["instance"], int(r["seed"])) not in keys):
                 continue
             for k in ("inputs", "depth", "width", "neurons", "seed"):
                 r[k] = int(r[k])
@@ -217,6 +221,7 @@ if not a.no_grid and not a.repeat:
     md += [f"# Heuristics on the papers' grid ({a.seconds:g} s per method, seeds 1-{a.seeds}, subset {a.subset})\n",
            *([f"{', '.join(m for m in SHOWN if m not in METHODS)}: from {a.against} (not run again).\n"]
              if a.against else []),
+           *([f"Tables and plots of {a.render} (no runs).\n"] if a.render else []),
            "Relative gap to the best value any method found on the instance (0 = best); first: seconds to the first point.\n",
            "| instance | " + " | ".join(SHOWN) + " |", "|---" * (len(SHOWN) + 1) + "|"]
     for inst in dict.fromkeys(r["instance"] for r in rows):
@@ -241,8 +246,11 @@ if not a.no_grid and not a.repeat:
         pairs = [(r, q) for r in rows for q in rows if r["method"] == "ppga_lr" and q["method"] == "ppga"
                  and r["instance"] == q["instance"] and r["seed"] == q["seed"] and r["depth"] >= 3
                  and r["objective"] is not None and q["objective"] is not None]
+        # Equal up to rounding: the same vertex reached from two points (a relative 1e-12, the
+        # region polish's rounding gain) counts as equal.
+        ties = sum(r["objective"] >= q["objective"] - 1e-12 * abs(q["objective"]) for r, q in pairs)
         md.append(f"- PPGA_LR >= PPGA on {sum(r['objective'] >= q['objective'] for r, q in pairs)}/{len(pairs)} "
-                  "instances with 3-4 hidden layers")
+                  f"instances with 3-4 hidden layers ({ties} counting values within 1e-12 relative as equal)")
     if "auto" in SHOWN:
         others = [m for m in SHOWN if m != "auto"]
         # Each auto row against the members' rows of its instance and seed.
