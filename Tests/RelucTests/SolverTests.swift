@@ -633,6 +633,27 @@ enum OptFixtures {
     }
   }
 
+  /// Single-precision lanes evaluate their best point in double every `recordEvery` rounds and
+  /// when their loop ends: a run shorter than that (4 starts of at most 3 iterations, 3 rounds)
+  /// still keeps the best lane point, and its claimed value is the final check's forward pass.
+  @Test func singleLanesKeepTheirLastRoundsBestPoint() throws {
+    for (name, variant) in [("ppga", Method.ppga), ("ppga_lr", .ppga_lr)] {
+      let p = LimitsTests.problem(LimitsTests.randomNetwork([4, 16, 16, 1], seed: 9)) {
+        $0.method = variant
+        $0.lanePrecision = .single
+        $0.starts = 4
+        $0.workers = 1
+        $0.maxIterations = 3
+        $0.regionPolish = false
+      }
+      #expect(3 < GradientRun.recordEvery)
+      let r = Solver.solve(p, SolveContext(timeLimit: 30))
+      #expect(r.statistics.first { $0.0 == "lane_precision" }?.1 == .string("single"), "\(name)")
+      let f = try #require(r.objective, "\(name): no point")
+      #expect(try #require(r.objectiveDiscrepancy) <= 1e-12 * (1 + abs(f)), "\(name)")
+    }
+  }
+
   /// A network whose weights single precision cannot hold (first-layer weights and every bias
   /// scaled by 1e40, beyond `Float`'s range, so the objective scales by 1e40) runs in double
   /// although single is asked for, and still reaches the scaled enumerated optimum.
