@@ -633,6 +633,29 @@ enum OptFixtures {
     }
   }
 
+  /// The pattern hash behind `regions_visited` tells patterns apart: the 1024 patterns of 10
+  /// neurons, and a pattern of 130 neurons (three words, the last partial) with each one sign
+  /// flipped, give distinct hashes; the same signs give the same hash.
+  @Test func patternHashTellsPatternsApart() {
+    func hash(_ signs: [Bool]) -> Int {
+      var h = PatternHash()
+      for s in signs { h.add(s) }
+      return h.value
+    }
+    let short = (0..<1024).map { k in hash((0..<10).map { k >> $0 & 1 == 1 }) }
+    #expect(Set(short).count == 1024)
+    var rng = Xoshiro256(seed: 3)
+    let base = (0..<130).map { _ in rng.unit() < 0.5 }
+    var flipped = [hash(base)]
+    for i in 0..<130 {
+      var p = base
+      p[i].toggle()
+      flipped.append(hash(p))
+    }
+    #expect(Set(flipped).count == 131)
+    #expect(hash(base) == hash(base))
+  }
+
   /// Single-precision lanes evaluate their best point in double every `recordEvery` rounds and
   /// when their loop ends: a run shorter than that (4 starts of at most 3 iterations, 3 rounds)
   /// still keeps the best lane point, and its claimed value is the final check's forward pass.

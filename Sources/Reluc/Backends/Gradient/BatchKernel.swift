@@ -110,11 +110,11 @@ public final class BatchKernel<Scalar: BLASScalar> {
 
   /// A hash of point `b`'s activation pattern (last forward pass), as `NetworkKernel.patternHash`.
   public func patternHash(_ b: Int) -> Int {
-    var hasher = Hasher()
+    var hash = PatternHash()
     for l in 0..<layers.count where layers[l].activation == .relu {
-      for i in 0..<layers[l].outputSize { hasher.combine(z[l][i * batch + b] > 0) }
+      for i in 0..<layers[l].outputSize { hash.add(z[l][i * batch + b] > 0) }
     }
-    return hasher.finalize()
+    return hash.value
   }
 
   /// Gradients of the (signed) objective at the points of the last forward pass, into `grad`

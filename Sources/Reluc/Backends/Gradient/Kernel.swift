@@ -150,11 +150,46 @@ public final class NetworkKernel {
 
   /// A hash of the activation pattern of the last forward pass (for counting regions).
   public func patternHash() -> Int {
-    var hasher = Hasher()
+    var hash = PatternHash()
     for l in 0..<layers.count where layers[l].activation == .relu {
-      for i in 0..<layers[l].outputSize { hasher.combine(z[l][i] > 0) }
+      for i in 0..<layers[l].outputSize { hash.add(z[l][i] > 0) }
     }
-    return hasher.finalize()
+    return hash.value
+  }
+}
+
+/// A 64-bit hash of an activation pattern (the statistic `regions_visited` counts distinct
+/// ones): the signs packed 64 to a word, each full word mixed in by splitmix64's finalizer.
+/// Swift's `Hasher`, fed one Bool per neuron, took 5% of batched PPGA's time on
+/// 1000-500-500-500-500-1 (perf).
+struct PatternHash {
+  private var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+  private var word: UInt64 = 0
+  private var bits = 0
+  private var count = 0
+
+  @inline(__always)
+  mutating func add(_ active: Bool) {
+    word = word &<< 1 | (active ? 1 : 0)
+    bits += 1
+    if bits == 64 { mix() }
+  }
+
+  private mutating func mix() {
+    var v = (state ^ word) &+ UInt64(truncatingIfNeeded: count)
+    v = (v ^ (v &>> 30)) &* 0xBF58_476D_1CE4_E5B9
+    v = (v ^ (v &>> 27)) &* 0x94D0_49BB_1331_11EB
+    state = v ^ (v &>> 31)
+    count += bits
+    word = 0
+    bits = 0
+  }
+
+  /// The hash of the signs added so far.
+  var value: Int {
+    var h = self
+    if h.bits > 0 || h.count == 0 { h.mix() }
+    return Int(truncatingIfNeeded: h.state)
   }
 }
 
