@@ -1,5 +1,6 @@
 import Foundation
 import RelucBase
+import RelucHiGHS
 import RelucIR
 import Testing
 
@@ -461,22 +462,19 @@ import Testing
     #expect(checked >= 50)
   }
 
-  /// Region LPs started warm (`WarmStarts`: the last region's basis, its tight rows nonbasic on
-  /// their new side) or cold (what HiGHS keeps) reach the optimum that a fresh solver, with no
-  /// basis, reaches on the same region, along LP Walk's steps (to the next region just past each
-  /// optimum) on a random network over a box and on an output-row fixture; HiGHS accepts the warm
-  /// basis, and along the random network's walk warm takes fewer simplex pivots than cold, and
-  /// cold fewer than solves from scratch.
-  @Test func warmStartedRegionLPsMatchFreshSolves() throws {
-    let random = LimitsTests.problem(LimitsTests.randomNetwork([8, 30, 30, 1], seed: 12))
+  /// The region LP by row generation (`RegionLPSolver.regionOptimum`: the rows nearest to the
+  /// point first, violated rows added until none is) reaches the optimum of the LP with every
+  /// row at once, built here from the region's rows and solved by a fresh HiGHS model, along LP
+  /// Walk's steps (to the next region just past each optimum) on a random network over a box
+  /// and on an output-row fixture; its point meets every row of its region, and on the random
+  /// network rows are generated (347 of them in the 60 regions: the first LP, with the nearest 64
+  /// of 400 rows, is not always enough).
+  @Test func regionLPByRowGenerationMatchesTheWholeLP() throws {
+    let random = LimitsTests.problem(LimitsTests.randomNetwork([40, 200, 200, 1], seed: 12))
     let rows = try OutputFixtures.problem("mid_3_5_4_2_rows", [])
-    for (p, minimumWarm, fewerPivots) in [(random, 30, true), (rows, 5, false)] {
-      let warm = try RegionLPSolver(problem: p, stop: monotonicSeconds() + 60)
-      try warm.solver.set("presolve", "off")
-      warm.warmStarts.policy = .warm
-      let cold = try RegionLPSolver(problem: p, stop: monotonicSeconds() + 60)
-      try cold.solver.set("presolve", "off")
-      cold.warmStarts.policy = .cold
+    for (p, minimumCompared, generates) in [(random, 30, true), (rows, 5, false)] {
+      let lp = try RegionLPSolver(problem: p, stop: monotonicSeconds() + 60)
+      try lp.solver.set("presolve", "off")
       var rng = Xoshiro256(seed: 5)
       var lo = p.polytope.lower
       var hi = p.polytope.upper
@@ -487,71 +485,71 @@ import Testing
       func sample() -> [Double] { lo.indices.map { lo[$0] + (hi[$0] - lo[$0]) * rng.unit() } }
       var x = sample()
       var compared = 0
-      var itWarm = 0
-      var itCold = 0
-      var itFresh = 0
       for _ in 0..<60 {
         let region = LinearRegion(problem: p, at: x)
-        let fresh = try RegionLPSolver(problem: p, stop: monotonicSeconds() + 60)
-        guard let (_, vf) = try fresh.solve(region, timeLimit: 10) else {
-          // An empty region (the output rows): the warm solver must not claim an optimum.
-          #expect(try warm.solve(region, timeLimit: 10) == nil)
-          #expect(try cold.solve(region, timeLimit: 10) == nil)
+        let whole = try Self.wholeRegionLP(p, region, margin: lp.outputRowMargin)
+        guard let xs = try lp.regionOptimum(region, at: x, timeLimit: 10) else {
+          // An empty region (the output rows): the whole LP must agree.
+          #expect(whole == nil)
           x = sample()
           continue
         }
-        let (xw, vw) = try #require(try warm.solve(region, timeLimit: 10))
-        let (_, vc) = try #require(try cold.solve(region, timeLimit: 10))
-        itWarm += warm.solver.intInfo("simplex_iteration_count") ?? 0
-        itCold += cold.solver.intInfo("simplex_iteration_count") ?? 0
-        itFresh += fresh.solver.intInfo("simplex_iteration_count") ?? 0
-        #expect(abs(vw - vf) <= 1e-9 * (1 + abs(vf)), "warm \(vw) vs fresh \(vf)")
-        #expect(abs(vc - vf) <= 1e-9 * (1 + abs(vf)), "cold \(vc) vs fresh \(vf)")
+        let reference = try #require(whole)
+        let value = zip(region.objective, xs).reduce(region.objectiveConstant) { $0 + $1.0 * $1.1 }
+        #expect(abs(value - reference) <= 1e-9 * (1 + abs(reference)), "\(value) vs \(reference)")
+        for i in 0..<region.rowCount {
+          let v = region.value(i, at: xs).value
+          #expect(region.active[i] ? v >= -1e-6 : v <= 1e-6, "row \(i): \(v)")
+        }
         compared += 1
         // Just past the optimum, into the next region (a new start when the walk stalls).
-        let next = xw.indices.map { min(max(xw[$0] + 1e-3 * (xw[$0] - x[$0]), lo[$0]), hi[$0]) }
+        let next = xs.indices.map { min(max(xs[$0] + 1e-3 * (xs[$0] - x[$0]), lo[$0]), hi[$0]) }
         let moved = LinearRegion(problem: p, at: next).active != region.active
         x = moved ? next : sample()
       }
-      #expect(compared >= minimumWarm)
-      #expect(warm.warmStarts.counts[1] >= minimumWarm, "warm starts accepted by HiGHS")
-      // Along a walk (the random network's regions are rarely empty) the warm starts save
-      // simplex pivots: 393 against 508 cold and 570 from scratch with HiGHS 1.15.1. On the
-      // output-row fixture most steps are new starts, whose last basis is of an unrelated region.
-      if fewerPivots {
-        #expect(itWarm < itCold, "pivots warm \(itWarm), cold \(itCold)")
-        #expect(itCold < itFresh, "pivots cold \(itCold), from scratch \(itFresh)")
-      }
+      #expect(compared >= minimumCompared)
+      #expect(lp.solves == 60)
+      if generates { #expect(lp.generatedRows > 0) }
     }
   }
 
-  /// `WarmStarts.adaptive` tries each start `trials` times, then takes the one with the lower
-  /// moving average of seconds per LP, and the other once in `exploreEvery`; it follows a change
-  /// of which is faster.
-  @Test func warmStartsChooseTheFasterStart() {
-    var w = WarmStarts()
-    var seconds = (cold: 2.0, warm: 1.0)
-    var firstWarm = 0
-    for _ in 0..<(2 * WarmStarts.trials) {
-      let warm = w.next()
-      if warm { firstWarm += 1 }
-      w.record(warm: warm, seconds: warm ? seconds.warm : seconds.cold)
+  /// The optimum value of `region`'s LP with all its rows (every ReLU neuron's, the output rows
+  /// tightened by `margin`), by a fresh HiGHS model; nil when it is not optimal.
+  static func wholeRegionLP(
+    _ p: Problem, _ region: LinearRegion, margin: (Int) -> Double
+  ) throws -> Double? {
+    let s = HighsSolver()
+    try s.addPolytope(p.polytope)
+    try s.setMaximize(p.objective.sense == .maximize)
+    if p.hasOutputConstraints {
+      try s.set(
+        "primal_feasibility_tolerance",
+        Polytope.emptinessTolerance(accepted: p.options.feasibilityTolerance))
     }
-    #expect(firstWarm == WarmStarts.trials)
-    func run(_ count: Int) -> Int {
-      var warmCount = 0
-      for _ in 0..<count {
-        let warm = w.next()
-        if warm { warmCount += 1 }
-        w.record(warm: warm, seconds: warm ? seconds.warm : seconds.cold)
+    let n = p.network.inputSize
+    var batch = RowBatch()
+    for i in 0..<region.rowCount {
+      let m = region.constants[i]
+      batch.beginRow(
+        lower: region.active[i] ? -m : -s.infinity, upper: region.active[i] ? s.infinity : -m)
+      for (k, a) in region.row(i).enumerated() { batch.add(k, a) }
+    }
+    let oc = p.outputConstraints
+    for r in 0..<oc.rowCount {
+      var a = Array(oc.inputRow(r))
+      var rhs = oc.rhs[r] - margin(r)
+      for (i, h) in oc.outputRow(r).enumerated() {
+        rhs -= h * region.outputConstants[i]
+        for k in 0..<n { a[k] += h * region.outputs[i][k] }
       }
-      return warmCount
+      batch.beginRow(lower: -s.infinity, upper: rhs)
+      for k in 0..<n { batch.add(k, a[k]) }
     }
-    let count = 4 * WarmStarts.exploreEvery
-    #expect(run(count) == count - count / WarmStarts.exploreEvery)
-    seconds = (cold: 1.0, warm: 3.0)
-    _ = run(count)
-    #expect(run(count) == count / WarmStarts.exploreEvery)
+    try s.addRows(batch)
+    try s.setCosts(region.objective)
+    try s.setOffset(region.objectiveConstant)
+    guard try s.run() == .optimal else { return nil }
+    return s.objectiveValue
   }
 }
 

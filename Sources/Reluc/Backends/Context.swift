@@ -158,9 +158,12 @@ public enum Budget {
   /// at most this share of the time limit; the LP gets that time.
   public static let regionPolish = 0.1
   /// The region LP's expected seconds per entry of its matrix (ReLU neurons and output rows
-  /// times inputs): measured 0.4-0.8 microseconds on the grid's networks with 100 and 1000
-  /// inputs (its rows built and solved), 1 on 10 inputs.
-  public static let regionPolishSecondsPerEntry = 1e-6
+  /// times inputs), solved by row generation (`RegionLPSolver.regionOptimum`): measured 0.06-0.15
+  /// microseconds on the grid's networks with 100 and 1000 inputs, from anytime PPGA's point at
+  /// 5 s (its rows built and solved; 0.29 s on 1000-500-500-500-500-1, 2e6 entries). About twice
+  /// that: a polish that does not solve in time gains nothing, while the time it leaves unused is
+  /// a few percent of the search's.
+  public static let regionPolishSecondsPerEntry = 3e-7
   /// The region LP's expected seconds besides its entries (its solver's set-up): anytime PPGA
   /// polished in 2-7 ms on networks with 10 inputs and 100-500 neurons, where the entries alone
   /// reserved 1-5 ms and the LP "did not solve in the time left".

@@ -11,9 +11,11 @@ import RelucIR
 /// (no gain, at the cost of one LP).
 ///
 /// The LP is the one of the output rows' repair (`RegionLPSolver`: the region's rows as affine
-/// maps of the inputs, n columns): on the grid's 1000-500-500-500-1 it solves in about a second,
-/// where LP Walk's lifted LP (`PatternLP`, warm-started from region to region) needed 18 s for
-/// its first. Its point, clamped into the inputs' box, is kept only when a forward pass in double
+/// maps of the inputs, n columns, generated as its optimum needs them): from anytime PPGA's point
+/// at 5 s it solved in 0.24 s on the grid's 1000-500-500-500-1 and 0.29 s on
+/// 1000-500-500-500-500-1 (with every row at once, about a second and 1.5-2.5 s), where LP Walk's
+/// lifted LP (`PatternLP`, warm-started from region to region) needed 18 s for its first. Its
+/// point, clamped into the inputs' box, is kept only when a forward pass in double
 /// says it is better and it passes the final check.
 ///
 /// Time: the method stops early by the LP's expected time (`reserve`), and the LP gets that time

@@ -27,6 +27,20 @@ struct LinearRegion {
   /// The number of ReLU neurons (rows).
   var rowCount: Int { constants.count }
 
+  /// Neuron `i`'s pre-activation at `x`, `M_i x + m_i`, and the norm of its row.
+  func value(_ i: Int, at x: [Double]) -> (value: Double, norm: Double) {
+    var value = constants[i]
+    var squares = 0.0
+    matrix.withUnsafeBufferPointer { m in
+      let base = i * n
+      for k in 0..<n {
+        value += m[base + k] * x[k]
+        squares += m[base + k] * m[base + k]
+      }
+    }
+    return (value, squares.squareRoot())
+  }
+
   /// The region of the point `x` (its pattern by a forward pass, `PatternLP.pattern`).
   init(problem: Problem, at x: [Double]) {
     self.init(problem: problem, pattern: PatternLP.pattern(problem, at: x).active)
@@ -93,31 +107,34 @@ struct LinearRegion {
 }
 
 /// A HiGHS LP over the inputs, kept across regions: the polytope rows stay and the region's rows
-/// are replaced for each new region. Each solve after the first starts warm or cold, as
-/// `warmStarts` chooses (see `WarmStarts`).
+/// are replaced for each new region, generated as its optimum needs them (`regionOptimum`).
 final class RegionLPSolver {
   let solver = HighsSolver()
   let problem: Problem
   let fixedRows: Int
+  /// Regions solved (`regionOptimum` calls).
   var solves = 0
-  /// How each region's solve starts.
-  var warmStarts = WarmStarts()
+  /// Neuron rows added by `regionOptimum`'s row generation, over all its calls.
+  var generatedRows = 0
+  /// A neuron row is violated by more than this (HiGHS's primal feasibility tolerance).
+  let rowTolerance: Double
 
   /// The LP of `problem`'s polytope; HiGHS stops at `stop` (monotonic seconds) or when
   /// `cancellation` is cancelled.
   init(problem: Problem, stop: Double, cancellation: Cancellation? = nil) throws(HighsError) {
     self.problem = problem
+    fixedRows = problem.polytope.rowCount
+    rowTolerance =
+      problem.hasOutputConstraints
+      ? Polytope.emptinessTolerance(accepted: problem.options.feasibilityTolerance) : 1e-7
     try solver.stopping(at: stop, cancellation: cancellation)
     try solver.addPolytope(problem.polytope)
-    fixedRows = problem.polytope.rowCount
     try solver.setMaximize(problem.objective.sense == .maximize)
     if problem.hasOutputConstraints {
       // The output rows are met with a margin (`outputRowMargin`) at a tolerance tighter than
       // the final check's, so that the forward pass at the LP's point passes the check although
       // the region's rows hold only up to HiGHS's tolerance.
-      try solver.set(
-        "primal_feasibility_tolerance",
-        Polytope.emptinessTolerance(accepted: problem.options.feasibilityTolerance))
+      try solver.set("primal_feasibility_tolerance", rowTolerance)
     }
   }
 
@@ -127,26 +144,20 @@ final class RegionLPSolver {
     0.1 * problem.options.feasibilityTolerance * max(1, abs(problem.outputConstraints.rhs[r]))
   }
 
-  /// Optimizes the objective over the region of `x` (intersected with X). Returns the LP optimum
-  /// and its value, or nil if the LP failed.
-  func solve(_ region: LinearRegion, timeLimit: Double) throws(HighsError) -> ([Double], Double)? {
-    let n = problem.network.inputSize
-    // The last region's basis (its rows are the same neurons and output rows, in the same order).
-    let last = solver.rowCount > fixedRows ? solver.basis() : nil
-    if solver.rowCount > fixedRows {
-      try solver.deleteRows(from: fixedRows, to: solver.rowCount - 1)
-    }
-    var rows = RowBatch()
+  /// Adds ReLU neuron `i`'s row of `region` to `rows`: active, `M x + m >= 0`; inactive,
+  /// `M x + m <= 0`.
+  private func add(_ i: Int, of region: LinearRegion, to rows: inout RowBatch) {
+    let m = region.constants[i]
     let inf = solver.infinity
-    for i in 0..<region.rowCount {
-      // active: M x + m >= 0;  inactive: M x + m <= 0
-      let m = region.constants[i]
-      rows.beginRow(lower: region.active[i] ? -m : -inf, upper: region.active[i] ? inf : -m)
-      let row = region.row(i)
-      for k in row.indices where row[k] != 0 { rows.add(k - row.startIndex, row[k]) }
-    }
-    // Output rows: on the region y = N x + nc, so G x + H y <= h is
-    // (G + H N) x <= h - H nc (tightened by `outputRowMargin`).
+    rows.beginRow(lower: region.active[i] ? -m : -inf, upper: region.active[i] ? inf : -m)
+    let row = region.row(i)
+    for k in row.indices where row[k] != 0 { rows.add(k - row.startIndex, row[k]) }
+  }
+
+  /// Adds the output rows on `region` to `rows`: there `y = N x + nc`, so `G x + H y <= h` is
+  /// `(G + H N) x <= h - H nc` (tightened by `outputRowMargin`).
+  private func addOutputRows(of region: LinearRegion, to rows: inout RowBatch) {
+    let n = problem.network.inputSize
     let oc = problem.outputConstraints
     for r in 0..<oc.rowCount {
       var coefficients = Array(oc.inputRow(r))
@@ -156,111 +167,82 @@ final class RegionLPSolver {
         let ni = region.outputs[i]
         for k in 0..<n { coefficients[k] += hri * ni[k] }
       }
-      rows.beginRow(lower: -inf, upper: rhs)
+      rows.beginRow(lower: -solver.infinity, upper: rhs)
       for k in 0..<n where coefficients[k] != 0 { rows.add(k, coefficients[k]) }
     }
-    try solver.addRows(rows)
-    var warmStarted: Bool? = nil
-    if var warm = last, warm.rows.count == solver.rowCount {
-      warmStarted = warmStarts.next()
-      if warmStarted == true {
-        // A row that was tight stays nonbasic, at the bound of its new side: LP Walk steps just
-        // past the last optimum, which is on the new region's boundary too (the pre-activations
-        // are continuous), so this basis is that vertex, feasible in the new region.
-        for i in 0..<region.rowCount where warm.rows[fixedRows + i] != HighsBasis.basic {
-          warm.rows[fixedRows + i] = region.active[i] ? HighsBasis.lower : HighsBasis.upper
-        }
-        for r in (fixedRows + region.rowCount)..<warm.rows.count
-        where warm.rows[r] != HighsBasis.basic {
-          warm.rows[r] = HighsBasis.upper
-        }
-        if !solver.setBasis(warm) { warmStarted = nil }
-      }
+  }
+
+  /// The optimum over `region` (which contains `x`), clamped into the inputs' box (HiGHS's
+  /// tolerance may leave a bound slightly violated), by row generation: the LP starts with the
+  /// output rows and the `initialRows` neuron rows nearest to `x` (distance to their
+  /// hyperplanes); while its optimum violates neuron rows (by more than `rowTolerance`), the
+  /// violated ones are added and the LP re-solved from its last basis. It ends with every row
+  /// met, so its optimum is the whole region's. Returns nil when an LP does not solve.
+  ///
+  /// Few of a region's rows are needed. The whole LP (every row at once) took
+  /// 1.5-1.6 s from anytime PPGA's point at 30 s on 1000-500-500-500-500-1 (2,000 dense rows of
+  /// 1,000 columns, about 600 simplex iterations); with the rows generated, 0.25-0.38 s (200
+  /// rows, at most 6 added, one to three LPs). LP Walk's region LPs in 20 s, whole / generated:
+  /// 1000-500-500-500-1 22 / 154; 1000-500-500-1 56 / 279; 1000-100-1 1,302 / 1,715;
+  /// 100-500-500-1 761 / 4,418; 100-100-100-1 5,489 / 15,316 (the whole LP started warm or cold
+  /// from the last region's basis, whichever was faster).
+  func regionOptimum(_ region: LinearRegion, at x: [Double], timeLimit: Double)
+    throws(HighsError) -> [Double]?
+  {
+    let stop = monotonicSeconds() + timeLimit
+    solves += 1
+    if solver.rowCount > fixedRows {
+      try solver.deleteRows(from: fixedRows, to: solver.rowCount - 1)
     }
+    var distance = [Double](repeating: .infinity, count: region.rowCount)
+    for i in 0..<region.rowCount {
+      let (value, norm) = region.value(i, at: x)
+      // A row of zeros cannot be violated: its value is its constant, as at x.
+      if norm > 0 { distance[i] = abs(value) / norm }
+    }
+    let candidates = (0..<region.rowCount).filter { distance[$0].isFinite }
+    var inLP = [Bool](repeating: false, count: region.rowCount)
+    var rows = RowBatch()
+    for i in candidates.sorted(by: { distance[$0] < distance[$1] }).prefix(initialRows(region)) {
+      inLP[i] = true
+      add(i, of: region, to: &rows)
+    }
+    addOutputRows(of: region, to: &rows)
+    try solver.addRows(rows)
     try solver.setCosts(region.objective)
     try solver.setOffset(region.objectiveConstant)
-    try solver.setTimeLimit(timeLimit)
-    solves += 1
-    let before = solver.runSeconds
-    let status = try solver.run()
-    if let warmStarted, status == .optimal {
-      warmStarts.record(warm: warmStarted, seconds: solver.runSeconds - before)
+    while true {
+      try solver.setTimeLimit(max(0.001, stop - monotonicSeconds()))
+      guard try solver.run() == .optimal else { return nil }
+      let xs = solver.columnValues()
+      var added = RowBatch()
+      for i in candidates where !inLP[i] {
+        let v = region.value(i, at: xs).value
+        if region.active[i] ? v < -rowTolerance : v > rowTolerance {
+          inLP[i] = true
+          add(i, of: region, to: &added)
+        }
+      }
+      guard added.count > 0 else { return problem.polytope.clamped(xs) }
+      generatedRows += added.count
+      try solver.addRows(added)
     }
-    guard status == .optimal else { return nil }
-    return (solver.columnValues(), solver.objectiveValue)
   }
 
-  /// The LP optimum over `region` clamped into the inputs' box (HiGHS's tolerance may leave a
-  /// bound slightly violated), or nil when the LP did not solve.
-  func optimum(_ region: LinearRegion, timeLimit: Double) throws(HighsError) -> [Double]? {
-    guard let (solution, _) = try solve(region, timeLimit: timeLimit) else { return nil }
-    return problem.polytope.clamped(solution)
-  }
+  /// The neuron rows the row generation starts with: a tenth of the region's, at least 64.
+  func initialRows(_ region: LinearRegion) -> Int { max(64, region.rowCount / 10) }
 
   /// The repair of a point for the output rows (and its polish, `RegionPolish`): the optimum of
-  /// the region LP of `x`'s activation pattern with every row, clamped into the inputs' box
-  /// (HiGHS's tolerance may leave a bound slightly violated), when it passes the final check
+  /// the region LP of `x`'s activation pattern (`regionOptimum`), when it passes the final check
   /// (`PointCheck`); nil when that region has no feasible point or the LP fails. Its value is the
   /// forward pass's.
   func repair(_ x: [Double], timeLimit: Double) throws(HighsError) -> ([Double], Double)? {
-    guard let xs = try optimum(LinearRegion(problem: problem, at: x), timeLimit: timeLimit)
+    guard
+      let xs = try regionOptimum(
+        LinearRegion(problem: problem, at: x), at: x, timeLimit: timeLimit)
     else { return nil }
     let check = PointCheck(problem: problem, point: xs)
     guard check.feasible, check.objective.isFinite else { return nil }
     return (xs, check.objective)
-  }
-}
-
-/// The start of each region LP after the first: warm, from the last region's basis with its
-/// tight rows kept nonbasic on their new side (the last optimum, a vertex of the new region), or
-/// cold, from HiGHS's own start after the rows are replaced (the columns' statuses, the new rows
-/// basic). Neither is faster everywhere. Measured on LP Walk at 20 s, always cold / always warm
-/// (HiGHS seconds per LP; simplex iterations per LP): 1000-500-500-500-1 0.99 / 0.37 s
-/// (946 / 286); 1000-100-1 11.8 / 8.1 ms (106 / 66); 100-500-500-1 14.0 / 20.6 ms (98 / 105);
-/// 100-100-100-1 2.2 / 2.3 ms (49 / 42): a warm iteration took 10-35% longer. So `adaptive` times
-/// both: it alternates for the first `trials` LPs of each, then takes the one with the lower
-/// moving average of seconds per LP, and the other every `exploreEvery`-th LP. Region LPs solved
-/// in 20 s, always cold / adaptive: 1000-500-500-500-1 19 / 33; 1000-100-1 1,195 / 1,359;
-/// 10000-50-50-1 85 / 94; 100-500-500-1 710 / 744; 100-100-100-1 6,381 / 6,224.
-struct WarmStarts {
-  enum Policy { case adaptive, warm, cold }
-  var policy = Policy.adaptive
-  /// LPs of each start before `adaptive` chooses.
-  static let trials = 4
-  /// `adaptive` tries the other start once in this many LPs.
-  static let exploreEvery = 16
-  /// Weight of the newest LP in the moving averages.
-  static let weight = 0.125
-  /// Per start (cold, warm): LPs timed and their moving average of seconds.
-  private(set) var counts = [0, 0]
-  private(set) var averages = [0.0, 0.0]
-  private var decisions = 0
-
-  /// Whether the next LP starts warm.
-  mutating func next() -> Bool {
-    switch policy {
-    case .warm: return true
-    case .cold: return false
-    case .adaptive: break
-    }
-    decisions += 1
-    if counts[0] < Self.trials || counts[1] < Self.trials { return counts[1] <= counts[0] }
-    let warmFaster = averages[1] < averages[0]
-    return decisions % Self.exploreEvery == 0 ? !warmFaster : warmFaster
-  }
-
-  /// Records the seconds of an LP that started warm or cold.
-  mutating func record(warm: Bool, seconds: Double) {
-    let k = warm ? 1 : 0
-    counts[k] += 1
-    let w = counts[k] <= Self.trials ? 1 / Double(counts[k]) : Self.weight
-    averages[k] += w * (seconds - averages[k])
-  }
-
-  /// The share of the timed LPs that started warm, for the statistics.
-  var summary: String {
-    let total = counts[0] + counts[1]
-    guard total > 0 else { return "none timed" }
-    return "\(counts[1]) of \(total) warm"
   }
 }

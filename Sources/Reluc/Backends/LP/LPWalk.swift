@@ -12,8 +12,9 @@ import RelucIR
 /// from are skipped. The region LP (`lp_walk_region_lp`, `RegionLPChoice`) is the paper's, over
 /// the inputs (`RegionLPSolver`: n columns, a dense row per ReLU neuron), or the big-M relaxation
 /// with every binary fixed (`PatternLP`, lifted: a region changes the bounds of the binaries
-/// that flip). Either keeps its HiGHS model from region to region, and the next solve starts from
-/// the previous basis (the inputs LP's as `WarmStarts` chooses).
+/// that flip). Either keeps its HiGHS model from region to region; the lifted LP's next solve
+/// starts from the previous basis, the inputs LP's rows are generated as its optimum needs them
+/// (`RegionLPSolver.regionOptimum`).
 /// Starts, after the user's points:
 /// - with a count (`starts` > 0): the LP relaxation of the big-M MILP, then relaxations with
 ///   randomly chosen neurons fixed to the flipped state (drawn with probability proportional to
@@ -121,7 +122,9 @@ struct LPWalk {
     if RegionLPChoice.kind(problem) == .inputs {
       let inputsLP = try RegionLPSolver(
         problem: problem, stop: context.deadline, cancellation: context.cancellation)
-      // No presolve: it would discard the basis the next region starts from (`WarmStarts`).
+      // No presolve: with it or without, the walk solved about as many region LPs (10 s, one run
+      // each, without / with: 100-500-500-1 1,342 / 1,421; 1000-500-500-1 54 / 69; 10-500-1
+      // 32,769 / 31,474).
       try inputsLP.solver.set("presolve", "off")
       self.inputsLP = inputsLP
     } else {
@@ -310,7 +313,7 @@ struct LPWalk {
     defer { walkSeconds += monotonicSeconds() - started }
     var current = -Double.infinity
     while !context.shouldStop {
-      guard let (xs, v) = try solveRegion(region.active) else { break }
+      guard let (xs, v) = try solveRegion(region.active, at: x) else { break }
       let sv = sign * v
       if sv <= current + 1e-9 * (1 + abs(current)) { break }
       current = sv
@@ -321,14 +324,14 @@ struct LPWalk {
     }
   }
 
-  /// The optimum of the region of the pattern `active` and its value: the lifted LP's, or the
-  /// inputs LP's point (clamped into the box) with its forward pass's value; nil when the LP did
-  /// not solve.
-  func solveRegion(_ active: [Bool]) throws(HighsError) -> ([Double], Double)? {
+  /// The optimum of the region of the pattern `active` (the pattern of `x`) and its value: the
+  /// lifted LP's, or the inputs LP's point (clamped into the box; its rows generated from those
+  /// nearest to `x`) with its forward pass's value; nil when the LP did not solve.
+  func solveRegion(_ active: [Bool], at x: [Double]) throws(HighsError) -> ([Double], Double)? {
     guard let inputsLP else { return try lp.solveRegion(active, timeLimit: context.remaining) }
     guard
-      let xs = try inputsLP.optimum(
-        LinearRegion(problem: problem, pattern: active), timeLimit: context.remaining)
+      let xs = try inputsLP.regionOptimum(
+        LinearRegion(problem: problem, pattern: active), at: x, timeLimit: context.remaining)
     else { return nil }
     let v = problem.evaluate(xs).objective
     return v.isFinite ? (xs, v) : nil
@@ -373,7 +376,7 @@ struct LPWalk {
         ("relaxation_starts", .string(relaxationStatus)),
         ("relaxation_seconds", .number(relaxationSeconds)),
       ]
-      + (inputsLP.map { [("region_lp_warm_starts", JSON.string($0.warmStarts.summary))] } ?? [])
+      + (inputsLP.map { [("region_lp_rows_generated", JSON.int($0.generatedRows))] } ?? [])
       + ["user", "incumbent", "sample", "relaxation", "perturbation"].compactMap { kind in
         startKinds[kind].map { ("starts_" + kind, JSON.int($0)) }
       }
@@ -390,8 +393,9 @@ struct LPWalk {
 
 /// Which region LP LP Walk solves (`lp_walk_region_lp`). `auto`: the LP over the inputs unless
 /// its dense matrix (ReLU neurons and output rows times inputs) has more than `maxInputsEntries`
-/// entries: the region's rows, the batch handed to HiGHS and HiGHS's copies each hold them, 50 to
-/// 110 bytes per entry measured (peak resident set, lifted / inputs: 158 / 264 MB on
+/// entries: the region's rows, the batch handed to HiGHS and HiGHS's copies each held them (before
+/// the rows were generated, `RegionLPSolver.regionOptimum`; now HiGHS holds the rows it needs), 50
+/// to 110 bytes per entry measured (peak resident set, lifted / inputs: 158 / 264 MB on
 /// 10000-50-50-1, 1e6 entries; 255 / 332 MB on 1000-500-500-500-1, 1.5e6), about 1 GB at the cap.
 /// Measured at 20 s on the papers' grid networks (one run each, LPs solved by the lifted / inputs
 /// LP): 10-100-1 33,392 / 68,848; 100-100-100-1 1,867 / 6,350; 10-500-500-500-1 3 / 1,631;
