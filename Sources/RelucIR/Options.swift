@@ -138,8 +138,10 @@ public struct SolveOptions: Sendable, Equatable {
   public var lpWalkRegionLP: RegionLPKind = .auto
   /// MILP Walk: relative gap within which a sample is refined by MILPs.
   public var milpWalkGap: Double = 2.0 / 3.0
-  /// `auto` uses the exact MILP when the network has at most this many unstable ReLUs.
+  /// `auto` uses the exact MILP when the network has at most this many unstable ReLUs...
   public var autoMilpNeurons: Int = 200
+  /// ... and at most this many inputs.
+  public var autoMilpInputs: Int = 50
 
   /// Creates the defaults.
   public init() {}
@@ -222,6 +224,9 @@ public struct SolveOptions: Sendable, Equatable {
     .integer(
       "auto_milp_neurons", \.autoMilpNeurons, 0...Int.max,
       "auto: run the exact MILP when the network has at most this many ReLUs"),
+    .integer(
+      "auto_milp_inputs", \.autoMilpInputs, 0...Int.max,
+      "auto: run the exact MILP only when the network has at most this many inputs"),
   ]
 
   /// The names of all options.

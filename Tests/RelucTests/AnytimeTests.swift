@@ -33,6 +33,28 @@ import Testing
     #expect(r.point != nil)
   }
 
+  /// `auto` takes the MILP path only with at most `auto_milp_inputs` inputs (default 50): a
+  /// network with 8 ReLUs gets the MILP at 50 inputs and the race of PPGA and LP Walk at 51, or
+  /// at 50 with `auto_milp_inputs = 49`.
+  @Test func autoTakesTheMILPPathForFewInputsOnly() throws {
+    func path(_ inputs: Int, _ settings: (inout SolveOptions) -> Void = { _ in }) throws -> String {
+      let p = LimitsTests.problem(LimitsTests.randomNetwork([inputs, 8, 1], seed: 3)) {
+        $0.method = .auto
+        $0.timeLimit = 5
+        settings(&$0)
+      }
+      let r = Solver.solve(p, SolveContext(timeLimit: 5))
+      #expect(r.point != nil)
+      guard case .string(let said) = try #require(r.statistics.first { $0.0 == "auto" }?.1)
+      else { return "" }
+      return said
+    }
+    #expect(SolveOptions().autoMilpInputs == 50)
+    #expect(try path(50).hasPrefix("ppga warm start, then milp"))
+    #expect(try path(51).hasPrefix("ppga and lp_walk in parallel"))
+    #expect(try path(50) { $0.autoMilpInputs = 49 }.hasPrefix("ppga and lp_walk in parallel"))
+  }
+
   /// `auto`'s race: the walk's core goes to PPGA at a check (`Budget.walkChecks`) when the walk
   /// is behind, never before, and the statistics say which (named `timeLimitIsHonoured...` to
   /// run alone: it reads the clock).
