@@ -520,7 +520,7 @@ import Testing
         let value = zip(region.objective, xs).reduce(region.objectiveConstant) { $0 + $1.0 * $1.1 }
         #expect(abs(value - reference) <= 1e-9 * (1 + abs(reference)), "\(value) vs \(reference)")
         for i in 0..<region.rowCount {
-          let v = region.value(i, at: xs).value
+          let v = region.value(i, at: xs)
           #expect(region.active[i] ? v >= -1e-6 : v <= 1e-6, "row \(i): \(v)")
         }
         compared += 1

@@ -27,18 +27,19 @@ struct LinearRegion {
   /// The number of ReLU neurons (rows).
   var rowCount: Int { constants.count }
 
-  /// Neuron `i`'s pre-activation at `x`, `M_i x + m_i`, and the norm of its row.
-  func value(_ i: Int, at x: [Double]) -> (value: Double, norm: Double) {
+  /// Neuron `i`'s pre-activation at `x`, `M_i x + m_i`.
+  func value(_ i: Int, at x: [Double]) -> Double {
     var value = constants[i]
-    var squares = 0.0
     matrix.withUnsafeBufferPointer { m in
       let base = i * n
-      for k in 0..<n {
-        value += m[base + k] * x[k]
-        squares += m[base + k] * m[base + k]
-      }
+      for k in 0..<n { value += m[base + k] * x[k] }
     }
-    return (value, squares.squareRoot())
+    return value
+  }
+
+  /// The Euclidean norm of row M_i.
+  func norm(_ i: Int) -> Double {
+    row(i).reduce(0) { $0 + $1 * $1 }.squareRoot()
   }
 
   /// The region of the point `x` (its pattern by a forward pass, `PatternLP.pattern`).
@@ -196,9 +197,9 @@ final class RegionLPSolver {
     }
     var distance = [Double](repeating: .infinity, count: region.rowCount)
     for i in 0..<region.rowCount {
-      let (value, norm) = region.value(i, at: x)
+      let norm = region.norm(i)
       // A row of zeros cannot be violated: its value is its constant, as at x.
-      if norm > 0 { distance[i] = abs(value) / norm }
+      if norm > 0 { distance[i] = abs(region.value(i, at: x)) / norm }
     }
     let candidates = (0..<region.rowCount).filter { distance[$0].isFinite }
     var inLP = [Bool](repeating: false, count: region.rowCount)
@@ -217,7 +218,7 @@ final class RegionLPSolver {
       let xs = solver.columnValues()
       var added = RowBatch()
       for i in candidates where !inLP[i] {
-        let v = region.value(i, at: xs).value
+        let v = region.value(i, at: xs)
         if region.active[i] ? v < -rowTolerance : v > rowTolerance {
           inLP[i] = true
           add(i, of: region, to: &added)
