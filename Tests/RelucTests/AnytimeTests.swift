@@ -108,7 +108,7 @@ import Testing
   }
 
   /// `auto`'s race runs the two workers of `ppga` alone, one per thread (the first from the
-  /// start, the second before and after LP Walk): `Solver.secondWorker` is that run's second
+  /// start, the second around LP Walk's trial): `Solver.secondWorker` is that run's second
   /// worker (its best and `ppga` alone's agree bit for bit, with a count of starts: no clock),
   /// and the race, whose first thread runs the unchanged problem, never reports less than the
   /// first worker alone (an independent run with `workers = 1`).
@@ -139,6 +139,43 @@ import Testing
         $0.timeLimit = 60
       }, SolveContext(timeLimit: 60), unstable: 0)
     #expect(try #require(race.claimedObjective) >= first)
+  }
+
+  /// A gradient run's interlude (`auto`'s race: LP Walk's trial while PPGA's second worker
+  /// waits) runs once, on the run's thread, and the run then goes on where it stopped: with a
+  /// count of starts (no clock in the result) the point, the value and the iteration count are
+  /// those of the same run without it, in lanes and one start at a time (`batch = 1`). A run
+  /// that started again after the interlude (the race's old handover) would differ.
+  @Test(arguments: [64, 1])
+  func anInterludeLeavesTheRunAsItWas(_ batch: Int) throws {
+    let p = LimitsTests.problem(LimitsTests.randomNetwork([12, 40, 40, 1], seed: 23)) {
+      $0.starts = 8
+      $0.batch = batch
+      $0.timeLimit = 60
+    }
+    // The interlude is due a quarter of the way through the faster of two runs without it.
+    var quickest = Double.infinity
+    var plain = SolveResult(status: .error, method: .ppga)
+    for _ in 0..<2 {
+      let t0 = monotonicSeconds()
+      plain = GradientBackend(.ppga, workers: 1).solve(p, SolveContext(timeLimit: 60))
+      quickest = min(quickest, monotonicSeconds() - t0)
+    }
+    final class Count: @unchecked Sendable { var runs = 0 }
+    let count = Count()
+    var paused = SolveContext(timeLimit: 60)
+    let thread = pthread_self()
+    paused.interlude = Interlude(at: monotonicSeconds() + quickest / 4) {
+      #expect(pthread_equal(pthread_self(), thread) != 0)
+      count.runs += 1
+      usleep(20_000)
+    }
+    let resumed = GradientBackend(.ppga, workers: 1).solve(p, paused)
+    #expect(count.runs == 1)
+    #expect(try #require(resumed.point) == (try #require(plain.point)))
+    #expect(resumed.claimedObjective == plain.claimedObjective)
+    let iterations = { (r: SolveResult) in r.statistics.first { $0.0 == "iterations" }?.1 }
+    #expect(iterations(resumed) == iterations(plain))
   }
 
   /// 10,000 inputs (a wide first layer: LP Walk's region LPs are large there): the limit holds.

@@ -75,6 +75,11 @@ public struct SolveContext: @unchecked Sendable {
   /// optimum while a heuristic ran beside it); nil: never.
   public var cancellation: Cancellation?
 
+  /// Work of another part of the solve that a gradient run does on its own thread once its
+  /// moment has come, between two of its rounds, and then goes on (`auto`'s race: LP Walk's
+  /// trial, while PPGA's second worker waits with its lanes and its random stream); nil: none.
+  public var interlude: Interlude?
+
   /// Whether the solve must stop now (deadline, interrupt or cancellation).
   public var shouldStop: Bool {
     Interrupt.requested || monotonicSeconds() >= deadline || cancellation?.cancelled == true
@@ -110,6 +115,29 @@ public final class Cancellation: Sendable {
   public func cancel() { flag.store(true, ordering: .relaxed) }
   /// Whether `cancel` was called.
   public var cancelled: Bool { flag.load(ordering: .relaxed) }
+}
+
+/// Work a run does once on its thread at a set moment (`SolveContext.interlude`): whichever
+/// thread first finds it due runs it; later calls do nothing.
+public final class Interlude: @unchecked Sendable {
+  /// When it is due (monotonic seconds).
+  public let at: Double
+  private let taken = Atomic<Bool>(false)
+  private let body: () -> Void
+
+  public init(at: Double, _ body: @escaping () -> Void) {
+    self.at = at
+    self.body = body
+  }
+
+  /// Whether it has not run yet and its moment has come.
+  public var due: Bool { !taken.load(ordering: .relaxed) && monotonicSeconds() >= at }
+
+  /// Runs the work now, unless it ran (or is running) already.
+  public func run() {
+    guard !taken.exchange(true, ordering: .acquiringAndReleasing) else { return }
+    body()
+  }
 }
 
 /// Spaces periodic progress reports `SolveContext.progressInterval` seconds apart (any thread).

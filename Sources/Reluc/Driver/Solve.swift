@@ -167,21 +167,23 @@ public enum Solver {
   /// the solve's `Incumbents`. The first core runs the first worker of `ppga` alone (the same
   /// random stream, `secondWorker` names the other), from the start to the end: the race finds
   /// what that worker would find alone, but for the starts that perturb the shared incumbent
-  /// (a point of another worker or method). The second core runs that run's second
-  /// worker for `Budget.walkSeed` of the limit (at most `walkSeedSeconds`), so that the walk
-  /// starts from the best point of both, as `lp_walk` alone does; then LP Walk, which starts
-  /// walks from PPGA's points (when PPGA improved the incumbent since its last look), while
-  /// PPGA's anytime starts perturb the incumbent whoever found it; at the first of
-  /// `Budget.walkChecks` where the walk is behind, the core goes back to a second worker of
-  /// PPGA, on a fresh stream (`walkThenHelp`). The best point wins (or a trivial point, when it
-  /// is better still); `found_by` names the method that found it. PPGA (batched) rather than
-  /// PPGA_LR: the batched starts make it the stronger heuristic of the two on wide networks.
+  /// (a point of another worker or method). The second core runs that run's second worker,
+  /// which after `Budget.walkSeed` of the limit (at most `walkSeedSeconds`) gives the core to
+  /// LP Walk's trial (`walkTrial`, an `Interlude` of the worker) and waits, its lanes and its
+  /// random stream kept: the walk starts from the best point of both, as `lp_walk` alone does,
+  /// and starts walks from PPGA's points (when PPGA improved the incumbent since its last look),
+  /// while PPGA's anytime starts perturb the incumbent whoever found it; when the walk falls
+  /// behind, the second worker goes on where it stopped. (It used to start again on a fresh
+  /// stream: on 100-500-500-500-1 seed 3 PPGA alone found its value, 0.12145, with the second
+  /// worker's starts, which the race then never ran; the race ended at 0.12035.) The best point
+  /// wins (or a trivial point, when it is better still); `found_by` names the method that found
+  /// it. PPGA (batched) rather than PPGA_LR: the batched starts make it the stronger heuristic
+  /// of the two on wide networks.
   static func race(_ problem: Problem, _ context: SolveContext, unstable: Int) -> SolveResult {
     var trivial = trivialCandidates(problem)
     // PPGA checks its deadline between passes: on a network too deep for one pass of the
     // batched kernel in the time left it would outlast the limit, so LP Walk runs alone.
     let ppgaTooDeep = tooDeep(problem, seconds: context.remaining)
-    let seedSeconds = ppgaTooDeep ? nil : walkSeedSeconds(problem, context)
     let results = ResultBox()
     DispatchQueue.concurrentPerform(iterations: 2) { k in
       guard k == 1 else {
@@ -194,19 +196,27 @@ public enum Solver {
             : GradientBackend(.ppga, workers: 1).solve(problem, context))
         return
       }
-      if let seedSeconds {
-        // (Its points are in the shared incumbent, the walk's first start and a candidate.)
-        let (p, c) = secondWorker(problem, context)
-        var seed = c
-        seed.deadline = min(context.deadline, monotonicSeconds() + seedSeconds)
-        _ = GradientBackend(.ppga, workers: 1).solve(p, seed)
+      guard !ppgaTooDeep, context.anytime(problem), context.incumbents != nil,
+        context.cancellation == nil
+      else {
+        results.set(1, LPWalkBackend().solve(problem, context))
+        return
       }
-      results.set(1, walkThenHelp(problem, context, results, ppga: !ppgaTooDeep))
+      // (The second worker's points are in the shared incumbent, the walk's first start and a
+      // candidate; on a network too deep for a pass in the seed's time the walk comes first.)
+      let (p, c) = secondWorker(problem, context)
+      let walk = Interlude(at: monotonicSeconds() + (walkSeedSeconds(problem, context) ?? 0)) {
+        results.set(1, walkTrial(problem, context))
+      }
+      var second = c
+      second.interlude = walk
+      results.set(2, GradientBackend(.ppga, workers: 1).solve(p, second))
+      walk.run()  // (if the worker ended before its moment)
     }
     let a = results.get(0)
     let b = results.get(1)
-    // The second core's PPGA (slot 2), if it ran, offered its points to the shared incumbent,
-    // which is a candidate below.
+    // The second core's PPGA (slot 2) offered its points to the shared incumbent, which is a
+    // candidate below.
     let va = claimedValue(problem, a)
     let vb = claimedValue(problem, b)
     var r = vb > va ? b : a
@@ -237,20 +247,16 @@ public enum Solver {
     return keepingBest(problem, r, value: max(va, vb), candidates: trivial)
   }
 
-  /// The race's second core: anytime LP Walk, judged at `Budget.walkChecks` of the time limit:
-  /// it keeps the core while it is ahead (`walkAhead`: it made the last gain of the incumbent
-  /// that counts, or one in the second half of its time so far; the same walk goes on: on a
-  /// wide network building its LP takes seconds, and a walk climbs for a while through regions
-  /// whose LPs are warm-started); at the first check it is behind, it is cancelled and a
-  /// second worker of `ppga` (`secondWorker` on a stream of its own, `reseeded`: the second
-  /// worker's stream again would repeat the seed's starts) takes the core for the rest
-  /// (its result in slot 2 of `results`): the core then serves the method that is ahead.
-  static func walkThenHelp(
-    _ problem: Problem, _ context: SolveContext, _ results: ResultBox, ppga: Bool
-  ) -> SolveResult {
-    guard context.anytime(problem), ppga, let incumbents = context.incumbents,
-      context.cancellation == nil
-    else {
+  /// LP Walk's trial on the race's second core (anytime, with a shared incumbent), judged at
+  /// `Budget.walkChecks` of the time limit: it keeps the core while it is ahead (`walkAhead`:
+  /// it made the last gain of the incumbent that counts, or one in the second half of its time
+  /// so far; the same walk goes on: on a wide network building its LP takes seconds, and a walk
+  /// climbs for a while through regions whose LPs are warm-started); at the first check it is
+  /// behind, it is cancelled and returns, and PPGA's second worker, which waits for it, takes
+  /// the core back for the rest (statistic `walk_core`): the core then serves the method that
+  /// is ahead.
+  static func walkTrial(_ problem: Problem, _ context: SolveContext) -> SolveResult {
+    guard let incumbents = context.incumbents else {
       return LPWalkBackend().solve(problem, context)
     }
     let yield = Cancellation()
@@ -278,9 +284,6 @@ public enum Solver {
       return walk
     }
     let handover = monotonicSeconds() - context.start
-    // A stream of its own: the second worker's stream again would repeat the seed's starts.
-    let (p, c) = secondWorker(reseeded(problem, run: 1), context)
-    results.set(2, GradientBackend(.ppga, workers: 1).solve(p, c))
     walk.status = context.stopStatus
     walk.statistics.append(
       ("walk_core", .string("ppga from \(formatNumber((handover * 100).rounded() / 100)) s")))

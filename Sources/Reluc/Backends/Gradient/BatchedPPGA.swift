@@ -124,6 +124,10 @@ extension GradientRun {
     }
 
     while lanes.contains(where: \.active) {
+      if let interlude = context.interlude, interlude.due {
+        recordCandidate()  // the best lane point joins the incumbent first
+        interlude.run()
+      }
       if context.shouldStop { return }  // a round is a whole batch: cheap to check each time
       round += 1
       if round % Self.recordEvery == 0 { recordCandidate() }

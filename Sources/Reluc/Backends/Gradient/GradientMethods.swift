@@ -336,7 +336,10 @@ struct GradientRun {
     var localIterations = 0
     var checkpoint = fx
     while localIterations < options.maxIterations {
-      if iterations & 15 == 0, context.shouldStop { return }
+      if iterations & 15 == 0 {
+        if let interlude = context.interlude, interlude.due { interlude.run() }
+        if context.shouldStop { return }
+      }
       iterations += 1
       localIterations += 1
       let moved = gradientStep(&fx, &eta)
