@@ -279,14 +279,38 @@ extension OutputConstraintTests {
     let x = try #require(json?["argmax"] as? [Double])
     p.outputConstraints.rhs[0] -= 1e-5
     #expect(!PointCheck(problem: p, point: x).feasible)
-    let claimed = p.evaluate(x).objective
-    let r = MILPBackend.checkedIncumbent(
-      x, claimed: claimed, p, SolveContext(timeLimit: 10))
+    let r = MILPBackend.checkedIncumbent(x, p, SolveContext(timeLimit: 10))
     let point = try #require(r.point)
     #expect(PointCheck(problem: p, point: point).feasible)
     let f = try #require(r.objective)
     #expect(f <= expected + 1e-9 && f >= expected - 1e-3, "\(f) vs \(expected)")
     #expect(r.note != nil)
+  }
+
+  /// HiGHS's columns meet their bounds within its tolerance, and its objective is the big-M
+  /// model's: a point outside the box by 1e-6 (ten times what the final check accepts) is
+  /// clamped into it, and the objective reported is the forward pass's at the clamped point (a
+  /// differential test found `milp` with `cuts = none` ending in `check_failed`, exit 70, on a
+  /// plain box-constrained problem).
+  @Test func highsPointIsClampedAndEvaluated() throws {
+    let name = "tight_2_8_2"
+    var p = try OutputFixtures.problem(name, [])
+    // The box alone (the check once looked at the output rows only).
+    p.outputConstraints = .none(inputSize: p.network.inputSize, outputSize: p.network.outputSize)
+    let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("outputs/\(name).json")))
+    let json = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+    var x = try #require(json?["argmax"] as? [Double])
+    let j = try #require(x.indices.first { x[$0] > p.polytope.lower[$0] })
+    x[j] = p.polytope.upper[j] + 1e-6 * max(1, p.polytope.upper.map(abs).max() ?? 1)
+    #expect(!PointCheck(problem: p, point: x).feasible)
+    let r = MILPBackend.checkedIncumbent(x, p, SolveContext(timeLimit: 10))
+    let point = try #require(r.point)
+    #expect(point[j] <= p.polytope.upper[j])
+    let check = PointCheck(problem: p, point: point)
+    #expect(point[j] == p.polytope.upper[j])
+    #expect(r.note == nil)
+    #expect(check.feasible)
+    #expect(r.objective == check.objective)
   }
 }
 

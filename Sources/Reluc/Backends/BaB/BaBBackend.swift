@@ -363,14 +363,17 @@ public struct BaBBackend: Backend {
     let bound = max(open, s.prunedBound, s.unresolvedBound, s.leafBound, s.incumbentValue)
     let proven = complete && bound <= withinGap(s.incumbentValue)
     if complete, s.incumbent == nil {
-      // Boxes too small to split or pruned at the caller's threshold, none proven infeasible,
-      // no point found in them.
+      // Boxes too small to split, or solved exactly without a point that passes the check, or
+      // pruned at the caller's threshold; none proven infeasible, no point found in them.
+      let why =
+        s.unresolvedBound > -.infinity
+        ? "boxes too small to split were left undecided"
+        : s.leafBound > -.infinity
+          ? "the exact solves of boxes gave no point that passes the final check"
+          : "every box was pruned at the decision threshold"
       return SolveResult(
         status: .noFeasiblePoint, method: .bab, bound: bound.isFinite ? sign * bound : nil,
-        statistics: stats,
-        message:
-          "no point satisfying the constraints was found; boxes too small to split were left undecided"
-      )
+        statistics: stats, message: "no point satisfying the constraints was found; " + why)
     }
     let status: SolveStatus = proven ? .optimal : complete ? .feasible : context.stopStatus
     return SolveResult(

@@ -51,7 +51,8 @@ struct LeafSolver {
     let xmax = zip(lower, upper).map { max(abs($0), abs($1)) }
     var outcome = LeafOutcome(bound: -.infinity, point: nil, lps: 0)
     var failed = false
-    var bestLP = -Double.infinity
+    // The LP value of `outcome.point` (its pattern's point LP), and the best bound of a pattern.
+    var pointLP = -Double.infinity
     // Unstable ReLUs in the layers after each layer.
     var unstableAfter = [Int](repeating: 0, count: net.layers.count)
     for l in stride(from: net.layers.count - 2, through: 0, by: -1) {
@@ -157,17 +158,23 @@ struct LeafSolver {
       let outs = y0.count
       var A = rows
       var b = rhs
-      // The search's rows over inputs and outputs, relaxed by their error and slack.
+      // The point LPs' right-hand sides (`pointMargin`): the pattern's rows as they are; the
+      // search's rows exact (`bExact`) or relaxed by most of the slack (`bPoint`).
+      var bPoint = rhs
+      var bExact = rhs
+      // The search's rows over inputs and outputs, relaxed by their error and slack; for the
+      // point LP tightened by their error and relaxed by a part of the slack only.
       func addRows(_ pad: Int) {
         for row in search.rows {
           var a = row.g
-          var r = row.rhs + row.slack
+          var r = row.rhs
+          var error = 0.0
           var mag = abs(row.rhs)
           if let h = row.h {
             for o in 0..<outs where h[o] != 0 {
               for c in 0..<n { a[c] += h[o] * Y[o * n + c] }
               r -= h[o] * y0[o]
-              r += abs(h[o]) * ey[o]
+              error += abs(h[o]) * ey[o]
               var rowMag = abs(y0[o])
               for c in 0..<n { rowMag += abs(Y[o * n + c]) * xmax[c] }
               mag += abs(h[o]) * rowMag
@@ -175,7 +182,11 @@ struct LeafSolver {
           }
           for c in 0..<n { mag += abs(row.g[c]) * xmax[c] }
           A += a + [Double](repeating: 0, count: pad)
-          b.append(r + Double(outs + n + 2) * Self.u * mag)
+          error += Double(outs + n + 2) * Self.u * mag
+          b.append(r + row.slack + error)
+          bPoint.append(
+            r + row.slack - max(Self.pointMargin * row.slack, 10 * Self.pointTolerance) - error)
+          bExact.append(r - error)
         }
       }
       var cost: [Double]
@@ -197,6 +208,8 @@ struct LeafSolver {
           for c in 0..<n { A.append(-Y[o * n + c]) }
           A.append(1)
           b.append(y0[o] + ey[o])
+          bPoint.append(y0[o] + ey[o])
+          bExact.append(y0[o] + ey[o])
         }
         let L = net.layers.count - 1
         let top = (0..<outs).map { bounds.upper[L][$0] }.min() ?? 0
@@ -232,15 +245,61 @@ struct LeafSolver {
         bound + offset + offsetError + 4 * Self.u * (abs(bound) + abs(offset) + offsetError)
       // (A NaN total, from an offset that overflowed, bounds nothing: `max` would drop it.)
       outcome.bound = total.isNaN ? .infinity : max(outcome.bound, total)
-      if let x, total > bestLP {
-        bestLP = total
-        outcome.point = Array(x.prefix(n))
+      guard x != nil, total > pointLP else { return }
+      // The relaxed LP's maximizer sits on its relaxed rows, where the final check may reject
+      // it. The point comes from the LP with the exact rows when its value is within half the
+      // search's gap of the bound, else from the LP with most of the slack, whose optimum is
+      // close to the bound (the LP's value is concave in the relaxation: within a hundredth of
+      // the relaxation's gain).
+      let gap = max(BaBBackend.absoluteGap, search.problem.options.mipGap * abs(total)) / 2
+      var found: (Double, [Double])? = nil
+      for rhs in [bExact, bPoint] {
+        outcome.lps += 1
+        if let (v, p) = pointOptimum(cost: cost, A: A, b: rhs, lower: lo, upper: hi, lp: lp),
+          v + offset > found?.0 ?? -.infinity
+        {
+          found = (v + offset, p)
+        }
+        if let (v, _) = found, v >= total - gap { break }
+      }
+      if let (v, p) = found, v > pointLP {
+        pointLP = v
+        outcome.point = Array(p.prefix(n))
       }
     }
 
     descend(
       0, identity(n), [Double](repeating: 0, count: n), [Double](repeating: 0, count: n), [], [])
     return failed ? nil : outcome
+  }
+
+  /// The point LP relaxes the search's rows by `PointCheck`'s slack less this share of it (or
+  /// less ten times `pointTolerance`, when more), and tightens them by their rounding error:
+  /// its maximizer, found by HiGHS within `pointTolerance`, then passes the final check, and
+  /// its value is within a hundredth of the relaxed LP's gain over the exact rows. (Found by a
+  /// differential test: the relaxed LP's maximizer, on its relaxed rows, failed the check, and
+  /// `bab` reported `no_feasible_point` on a feasible problem whose output row is tight at the
+  /// optimum, or `feasible` with a gap of 3e-6 where the MILP proves the optimum.)
+  static let pointMargin = 0.01
+  /// HiGHS's primal feasibility tolerance for the point LP (its smallest).
+  static let pointTolerance = 1e-10
+
+  /// HiGHS's maximizer of `cost.x` s.t. `A x <= b` and the box, and its LP value; nil when it
+  /// has none (infeasible, or HiGHS failed). Not certified: the point is checked by its caller.
+  private func pointOptimum(
+    cost: [Double], A: [Double], b: [Double], lower: [Double], upper: [Double], lp: HighsSolver
+  ) -> (Double, [Double])? {
+    do throws(HighsError) {
+      try lp.set("primal_feasibility_tolerance", Self.pointTolerance)
+      defer { try? lp.set("primal_feasibility_tolerance", 1e-7) }
+      try lp.passDenseLP(maximize: true, cost: cost, lower: lower, upper: upper, rows: A, rhs: b)
+      guard try lp.run() == .optimal else { return nil }
+    } catch {
+      return nil
+    }
+    let x = lp.columnValues()
+    guard x.count == cost.count, x.allSatisfy(\.isFinite) else { return nil }
+    return (zip(cost, x).reduce(0) { $0 + $1.0 * $1.1 }, x)
   }
 
   private func identity(_ n: Int) -> [Double] {

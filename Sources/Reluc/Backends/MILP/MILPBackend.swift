@@ -133,14 +133,19 @@ public struct MILPBackend: Backend {
     let n = problem.network.inputSize
     var point: [Double]? =
       s.hasPrimalSolution ? Array(s.columnValues()[0..<n]) : nil
-    var claimed: Double? = point == nil ? nil : s.objectiveValue
+    var claimed: Double? = nil
     var repairNote: String? = nil
-    if let x = point, let c = claimed {
-      (point, claimed, repairNote) = Self.checkedIncumbent(x, claimed: c, problem, context)
+    if let x = point {
+      (point, claimed, repairNote) = Self.checkedIncumbent(x, problem, context)
     }
     // HiGHS prunes nodes within its gap tolerances and may then report the incumbent's value as
-    // its dual bound; widened by those tolerances it is a bound on the optimum.
-    let bound = s.doubleInfo("mip_dual_bound").flatMap { d -> Double? in
+    // its dual bound; widened by those tolerances it is a bound on the optimum. A model without
+    // binaries (every ReLU stable) is an LP, which HiGHS solves without a MIP dual bound (it
+    // reports 0): its optimal value is the bound.
+    let lpOnly = model.counts.binaries == 0
+    let dual =
+      lpOnly ? (status == .optimal ? s.objectiveValue : nil) : s.doubleInfo("mip_dual_bound")
+    let bound = dual.flatMap { d -> Double? in
       guard d.isFinite else { return nil }
       return d + problem.objective.sign * max(Self.absoluteGap, problem.options.mipGap * abs(d))
     }

@@ -61,14 +61,19 @@ extension MILPBackend {
     return PointCheck(problem: problem, point: x).feasible ? x : nil
   }
 
-  /// HiGHS's point checked against the output rows (see `OutputRowRepair`): the point and its
-  /// objective to report, or nil with the reason when neither it nor its repair passes.
+  /// HiGHS's point made to pass the final check: its columns lie within HiGHS's tolerances of
+  /// their bounds, so it is clamped into the inputs' box first; then, if it still fails the
+  /// check (an input or output row violated by more than the final check accepts: HiGHS meets
+  /// rows within its own tolerances, and a binary within the integrality tolerance of 0 or 1
+  /// moves the big-M model's outputs away from the forward pass's), it is repaired (see
+  /// `OutputRowRepair`). The objective is the forward pass's, not the big-M model's. Nil with
+  /// the reason when neither the point nor its repair passes.
   static func checkedIncumbent(
-    _ x: [Double], claimed: Double, _ problem: Problem, _ context: SolveContext
+    _ x: [Double], _ problem: Problem, _ context: SolveContext
   ) -> (point: [Double]?, objective: Double?, note: String?) {
-    guard problem.hasOutputConstraints else { return (x, claimed, nil) }
+    let x = problem.polytope.clamped(x)
     let check = PointCheck(problem: problem, point: x)
-    if check.feasible { return (x, claimed, nil) }
+    if check.feasible, check.objective.isFinite { return (x, check.objective, nil) }
     var repair = OutputRowRepair(problem: problem)
     // The repair runs even past the deadline (one LP, bounded by a second): a point HiGHS found
     // is worth keeping.
@@ -76,13 +81,13 @@ extension MILPBackend {
     if let r = try? repair.repair(x, until: until) {
       return (
         r.point, r.objective,
-        "HiGHS's point violated the output constraints by \(formatNumber(check.maxViolation)) "
+        "HiGHS's point violated the constraints by \(formatNumber(check.maxViolation)) "
           + "(scaled) after the forward pass; the LP of its linear region repaired it"
       )
     }
     return (
       nil, nil,
-      "HiGHS's point violates the output constraints by \(formatNumber(check.maxViolation)) "
+      "HiGHS's point violates the constraints by \(formatNumber(check.maxViolation)) "
         + "(scaled) after the forward pass, and the LP of its linear region has no point that "
         + "satisfies them; no point is reported"
     )
