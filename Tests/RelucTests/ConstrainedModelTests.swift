@@ -69,6 +69,39 @@ enum ConstrainedFixtures {
     }
   }
 
+  /// Two networks of different depths over shared inputs: the compiled network's outputs are the
+  /// two networks' own forward passes (`independentPass`) at points inside the domain and
+  /// outside it, below the lower bounds too (a differential test found `reluc eval` at x = 0,
+  /// below the bound 1, reporting the shallower network at x = 1: its inputs were carried as
+  /// relu(x - lower) alone).
+  @Test func combinedNetworkIsExactOutsideTheDomain() throws {
+    var rng = Xoshiro256(seed: 17)
+    let deep = Network(layers: [
+      .random(3, 6, .relu, &rng), .random(6, 5, .relu, &rng), .random(5, 2, .linear, &rng),
+    ])
+    let shallow = Network(layers: [.random(3, 4, .relu, &rng), .random(4, 1, .linear, &rng)])
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "reluc-depths-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    for (name, net) in [("deep", deep), ("shallow", shallow)] {
+      try NetworkWriter.xml(net).write(
+        toFile: dir.appendingPathComponent(name + ".xml").path, atomically: true, encoding: .utf8)
+    }
+    let model = dir.appendingPathComponent("m.rmod").path
+    let text = "network \"deep.xml\"\nnetwork s \"shallow.xml\"\n"
+    try (text + "maximize y[0] + s.y[0]\nconstraint 1 <= x <= 2\n")
+      .write(toFile: model, atomically: true, encoding: .utf8)
+    let p = try #require(Compiler.compile(path: model).problem)
+    #expect(p.network.layers.count == 3)
+    for x in [[1.5, 1.2, 1.9], [1, 1, 1], [0, 0, 0], [-3, 1.5, 4], [5, -2, 0.5]] {
+      let expected = independentPass(deep, x).outputs + independentPass(shallow, x).outputs
+      let got = p.evaluate(x).outputs
+      #expect(got.count == 3)
+      for (a, b) in zip(got, expected) { #expect(close(a, b, abs: 1e-12, rel: 1e-12), "\(x)") }
+    }
+  }
+
   /// An output row that interval bounds prove can never hold is a warning at its constraint
   /// (the numbers: the network's outputs are bounded by the sum of |weights| plus |bias| over the
   /// box, far below 1000).

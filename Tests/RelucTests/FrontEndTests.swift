@@ -124,6 +124,21 @@ import Testing
     #expect(p.objective.constant == 3)
   }
 
+  /// Bounds that cross by a rounding error only (0.3 / 3 = 0.09999999999999999 < 0.1) fix the
+  /// input between them, and the point meets both constraints within the final check's
+  /// tolerance; bounds that cross by 1e-9 are still the error `empty-domain`.
+  @Test func boundsCrossingByARoundingErrorFixTheInput() throws {
+    let head = "maximize y[0]\nconstraint 0 <= x <= 1\nconstraint x[0] >= 0.1\n"
+    let c = lower(head + "constraint 3 * x[0] <= 0.3\n")
+    let p = try #require(c.problem, "\(c.diagnostics.all.map(\.message))")
+    #expect(p.polytope.lower[0] == p.polytope.upper[0])
+    #expect(abs(p.polytope.lower[0] - 0.1) <= 1e-16)
+    #expect(3 * p.polytope.lower[0] - 0.3 <= 1e-15)
+    let crossed = lower(head + "constraint x[0] <= 0.099999999\n")
+    #expect(crossed.problem == nil)
+    #expect(crossed.diagnostics.all.contains { $0.id == "empty-domain" })
+  }
+
   @Test func equalityAndSumsAndSlices() throws {
     let c = lower(
       "minimize sum(y) + sum(i in 0..2) 0.5 * x[i]\nconstraint 0 <= x <= 1\nconstraint sum(x[0..1]) == 1\n"

@@ -8,9 +8,12 @@ import RelucIR
 /// Its layer `k` stacks, for each network, either that network's layer or a passthrough:
 ///
 /// - Networks are aligned at their last layer. A shallower network starts later: before its
-///   first layer its inputs are carried as `relu(x_j - lower_j)`, exactly `x_j - lower_j`
-///   because `x_j >= lower_j` on the domain, and its first layer adds `W lower` to its bias.
-///   These neurons are stably active (no binary, no region change).
+///   first layer its inputs are carried as `relu(x_j - lower_j + 1)` and `relu(lower_j - 1 -
+///   x_j)`, whose difference is `x_j - lower_j + 1` at every x, and its first layer adds
+///   `W (lower - 1)` to its bias. On the domain the first is strictly active and the second
+///   strictly inactive (no binary, no region change, no pre-activation at 0); the second keeps
+///   `reluc eval` exact outside the domain (with `relu(x_j - lower_j)` alone, a point below a
+///   lower bound was evaluated as if it were on it).
 /// - An exposed hidden value is a ReLU post-activation, nonnegative, so it is carried to the
 ///   output by identity neurons, exactly (stably active too).
 /// - With several networks, a linear hidden layer is composed with the next layer, and when the
@@ -82,7 +85,8 @@ extension Lowering {
 
     enum Slot: Hashable {
       case neuron(network: Int, index: Int)
-      case pass(network: Int, column: Int)
+      /// `relu(x_j - lower_j + 1)` (`below` false) or `relu(lower_j - 1 - x_j)`.
+      case pass(network: Int, column: Int, below: Bool)
       case carry(Int)
     }
     var previous: [Slot: Int] = [:]
@@ -96,11 +100,14 @@ extension Lowering {
         let columns = Array(Set(m.inputColumns)).sorted()
         if k < starts[i] {
           for col in columns {
-            slots[.pass(network: i, column: col)] = rows.count
-            rows.append(
-              k == 0
-                ? ([(col, 1)], -lower[col])
-                : ([(previous[.pass(network: i, column: col)]!, 1)], 0))
+            for below in [false, true] {
+              let slot = Slot.pass(network: i, column: col, below: below)
+              slots[slot] = rows.count
+              rows.append(
+                k == 0
+                  ? ([(col, below ? -1 : 1)], below ? lower[col] - 1 : 1 - lower[col])
+                  : ([(previous[slot]!, 1)], 0))
+            }
           }
           continue
         }
@@ -119,8 +126,9 @@ extension Lowering {
               entries.append((m.inputColumns[j], w))
             } else {
               let col = m.inputColumns[j]
-              entries.append((previous[.pass(network: i, column: col)]!, w))
-              bias += w * lower[col]
+              entries.append((previous[.pass(network: i, column: col, below: false)]!, w))
+              entries.append((previous[.pass(network: i, column: col, below: true)]!, -w))
+              bias += w * (lower[col] - 1)
             }
           }
           slots[.neuron(network: i, index: r)] = rows.count

@@ -12,6 +12,9 @@ struct OutputRow {
 /// Constraint statements: single-input constraints become bounds, other constraints over inputs
 /// rows of `A x <= b`, constraints naming outputs or hidden values output rows.
 extension Lowering {
+  /// Bounds crossing by at most this, relative to their magnitude (at least 1), cross by a
+  /// rounding error: a few units in the last place.
+  static let roundingCross = 1e-14
 
   mutating func lowerConstraints(_ net: Symbols) -> (polytope: Polytope, outputRows: [OutputRow])? {
     let n = net.inputSize
@@ -137,8 +140,16 @@ extension Lowering {
     }
     guard diagnostics.errorCount == errorsBefore, !halted else { return nil }
 
-    // Crossed and missing bounds.
+    // Crossed and missing bounds. Bounds that cross by a rounding error only (`x >= 0.1` and
+    // `3 * x <= 0.3` give the upper bound 0.3 / 3 = 0.09999999999999999) fix the input at their
+    // midpoint, which meets both within the final check's tolerance.
     let inputName = net.inputName
+    for j in 0..<n where lower[j] > upper[j] {
+      let cross = lower[j] - upper[j]
+      guard cross <= Self.roundingCross * max(1, abs(lower[j]), abs(upper[j])) else { continue }
+      let mid = lower[j] / 2 + upper[j] / 2
+      (lower[j], upper[j]) = (mid, mid)
+    }
     for j in 0..<n where lower[j] > upper[j] {
       var notes: [DiagnosticNote] = []
       if let r = lowerFrom[j] { notes.append(DiagnosticNote("lower bound set here", at: loc(r))) }

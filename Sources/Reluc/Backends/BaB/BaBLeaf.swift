@@ -245,7 +245,13 @@ struct LeafSolver {
         bound + offset + offsetError + 4 * Self.u * (abs(bound) + abs(offset) + offsetError)
       // (A NaN total, from an offset that overflowed, bounds nothing: `max` would drop it.)
       outcome.bound = total.isNaN ? .infinity : max(outcome.bound, total)
-      guard x != nil, total > pointLP else { return }
+      guard let x, total > pointLP else { return }
+      if search.rows.isEmpty {
+        // No rows relaxed by the slack: the maximizer is the point (its value, near the bound).
+        pointLP = total
+        outcome.point = Array(x.prefix(n))
+        return
+      }
       // The relaxed LP's maximizer sits on its relaxed rows, where the final check may reject
       // it. The point comes from the LP with the exact rows when its value is within half the
       // search's gap of the bound, else from the LP with most of the slack, whose optimum is
