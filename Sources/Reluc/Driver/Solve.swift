@@ -210,13 +210,14 @@ public enum Solver {
       }
       var second = c
       second.interlude = walk
-      results.set(2, GradientBackend(.ppga, workers: 1).solve(p, second))
+      // (Its result is not kept: its points are in the shared incumbent.)
+      _ = GradientBackend(.ppga, workers: 1).solve(p, second)
       walk.run()  // (if the worker ended before its moment)
     }
     let a = results.get(0)
     let b = results.get(1)
-    // The second core's PPGA (slot 2) offered its points to the shared incumbent, which is a
-    // candidate below.
+    // The second core's PPGA offered its points to the shared incumbent, which is a candidate
+    // below.
     let va = claimedValue(problem, a)
     let vb = claimedValue(problem, b)
     var r = vb > va ? b : a
