@@ -149,6 +149,12 @@ public final class HighsSolver {
   public func set(_ name: String, _ v: Double) throws(HighsError) {
     try check(Highs_setDoubleOptionValue(handle, name, v), name)
   }
+  /// A double option's value.
+  public func double(_ name: String) throws(HighsError) -> Double {
+    var v = 0.0
+    try check(Highs_getDoubleOptionValue(handle, name, &v), name)
+    return v
+  }
   /// Sets an integer option.
   public func set(_ name: String, _ v: Int) throws(HighsError) {
     try check(Highs_setIntOptionValue(handle, name, Int32(clamping: v)), name)

@@ -296,8 +296,9 @@ struct LeafSolver {
     cost: [Double], A: [Double], b: [Double], lower: [Double], upper: [Double], lp: HighsSolver
   ) -> (Double, [Double])? {
     do throws(HighsError) {
+      let tolerance = try lp.double("primal_feasibility_tolerance")
       try lp.set("primal_feasibility_tolerance", Self.pointTolerance)
-      defer { try? lp.set("primal_feasibility_tolerance", 1e-7) }
+      defer { try? lp.set("primal_feasibility_tolerance", tolerance) }
       try lp.passDenseLP(maximize: true, cost: cost, lower: lower, upper: upper, rows: A, rhs: b)
       guard try lp.run() == .optimal else { return nil }
     } catch {
