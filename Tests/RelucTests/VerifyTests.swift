@@ -68,7 +68,7 @@ import Testing
   }
 
   @Test func everyAnswerIsKnown() {
-    #expect(Self.properties.count == 10)
+    #expect(Self.properties.count == 12)
     for name in Self.properties {
       let expect = Fixtures.read(Fixtures.path(Self.folder + name)).split(separator: "\n")[0]
       #expect(expect == "; expect: sat" || expect == "; expect: unsat", "\(name)")

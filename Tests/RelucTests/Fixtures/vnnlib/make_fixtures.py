@@ -116,6 +116,17 @@ def main():
                  f"    (and (>= (* 2.0 Y_1) {num(c)}))",
                  f"    (and (>= (- Y_2 Y_0) {num(c)}))",
                  "))"])
+    # Two rows on one output whose margins differ by much, the tight one first: Y_0 <= u just
+    # above Y_0's smallest value, and Y_0 >= u - 100. Both hold where Y_0 is smallest, yet the
+    # first margin minus the second is below 0 everywhere (a quick proof that read that
+    # difference as a row's margin said unsat; found by bench/differential/verify_campaign.py).
+    low = -max_margin(A, lo, hi, [(zeros(n), e[0], 0.0)])
+    for expect, u in (("sat", low + 0.05), ("unsat", low - 0.05)):
+        rows = [(zeros(n), e[0], u), (zeros(n), -e[0], -(u - 100.0))]
+        mg = max_margin(A, lo, hi, rows)
+        write(f"a_two_rows_{expect}.vnnlib", header(expect, [mg]) + declarations(n, mm)
+              + box_asserts(lo, hi)
+              + [f"(assert (<= Y_0 {num(u)}))", f"(assert (>= Y_0 {num(u - 100.0)}))"])
     # Network B: 3 inputs, two layers of 5 ReLUs, 2 outputs; a row with a constant on the left.
     B = random_network([3, 5, 5, 2], seed=12)
     write_network(os.path.join(out_dir, "net_b.xml"), B, name="net_b")
