@@ -41,6 +41,26 @@ import Testing
     return (answer, witness, disjuncts, network)
   }
 
+  /// bab leaves the MILP its share (`Verifier.leadingProverShare`): on a 6-input network with
+  /// weights of scale 3 (the differential campaign's problem 398) input splitting does not
+  /// close in 4 s, where the MILP proves the largest margin (-1.14, by enumeration) negative in
+  /// a fraction of a second. bab took all the time before: `timeout`.
+  @Test func babLeavesTheMILPItsShare() throws {
+    let folder = "vnnlib/prover_share/"
+    let (net, netBag, _) = Commands.loadNetwork(
+      Fixtures.path(folder + "net.xml"), maxBytes: 1 << 20)
+    #expect(!netBag.hasErrors)
+    let network = try #require(net)
+    let (p, bag, _) = VNNLibReader.read(
+      path: Fixtures.path(folder + "prop.vnnlib"), inputSize: network.inputSize,
+      outputSize: network.outputSize)
+    #expect(!bag.hasErrors)
+    let (disjuncts, _) = try #require(p).problems(network: network)
+    let (answer, witness) = Verifier().verify(disjuncts, context: SolveContext(timeLimit: 4))
+    #expect(answer == .unsat)
+    #expect(witness == nil)
+  }
+
   /// The quick proofs (`Verifier.quickProvers`, between the two parts of the search) decide the
   /// unsat fixtures, and nothing after them runs; the answers stay the enumeration's.
   @Test func quickProofsDecideTheEasyFixtures() throws {
