@@ -18,7 +18,8 @@ Every instance runs `reluc verify PROP --network NET --timeout T` (release build
 `Marabou NET PROP --num-workers 2 --timeout T` (maraboupy 2.0 from PyPI, installed here with pip
 when missing). Every `sat` witness reluc prints is checked independently: its inputs must lie in
 a disjunct's box and its output conditions hold within 1e-4 (VNN-COMP's tolerance) at
-onnxruntime's evaluation of the ONNX network. One CSV (bench/out/acasxu.csv) and a table:
+onnxruntime's evaluation of the ONNX network (onnxruntime from PyPI, installed here with pip when
+missing). One CSV (bench/out/acasxu.csv) and a table:
 answers, agreement, time per instance, totals. Wrap timing runs in
 `flock /tmp/reluc-timing.lock`.
 """
@@ -127,7 +128,11 @@ def holds(atom, values, tolerance):
 def witness_checks(net, prop, witness):
     """The witness's inputs lie in some disjunct exactly (inputs-only atoms) and its output
     atoms hold within ATOL at onnxruntime's outputs."""
-    import onnxruntime as ort
+    try:
+        import onnxruntime as ort
+    except ImportError:  # installed here when missing, as maraboupy is
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "onnxruntime"], check=True)
+        import onnxruntime as ort
     n = sum(1 for v in witness if v.startswith("X_"))
     x = np.array([witness[f"X_{j}"] for j in range(n)])
     sess = ort.InferenceSession(net)

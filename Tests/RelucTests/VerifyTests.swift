@@ -88,7 +88,7 @@ import Testing
   }
 
   @Test func everyAnswerIsKnown() {
-    #expect(Self.properties.count == 12)
+    #expect(Self.properties.count == 14)
     for name in Self.properties {
       let expect = Fixtures.read(Fixtures.path(Self.folder + name)).split(separator: "\n")[0]
       #expect(expect == "; expect: sat" || expect == "; expect: unsat", "\(name)")
@@ -291,6 +291,45 @@ import Testing
       let y = net.evaluate(x)
       let margin = min(0.1 - (y[0] - y[1]), 0.3 - 2 * y[2], -0.2 - (y[3] - y[0]))
       #expect(close(spec.evaluate(x)[0], margin, abs: 1e-12, rel: 1e-12))
+    }
+  }
+
+  /// Rows naming inputs and outputs: the margin network carries the inputs (one neuron per
+  /// input and layer, `q = x - lower + 1`) and computes every row's margin `h - G x - H y`
+  /// exactly, on a network with a linear last layer, one with a ReLU last layer and one without
+  /// hidden layers; the carried neurons are stable (their interval lower bound is positive).
+  @Test(arguments: [[Activation.relu, .linear], [.relu, .relu], [.linear]])
+  func marginRowsCarryTheInputs(_ activations: [Activation]) throws {
+    var rng = Xoshiro256(seed: 9)
+    let sizes = [3] + (activations.count == 1 ? [] : [6]) + [2]
+    let net = Network(
+      layers: activations.indices.map {
+        DenseLayer.random(sizes[$0], sizes[$0 + 1], activations[$0], &rng)
+      })
+    var rows = OutputConstraints.none(inputSize: 3, outputSize: 2)
+    rows.append(input: [0.5, 0, -2], output: [1, -1], rhs: 0.1, name: "a")
+    rows.append(input: [0, 0, 0], output: [0, 2], rhs: 0.3, name: "b")
+    rows.append(input: [1, 1, 0], output: [0, 0], rhs: -0.2, name: "c")
+    let (lower, upper) = ([-1.0, 0.5, -3], [1.0, 2, -1])
+    let problem = Problem(
+      network: net, polytope: Polytope(dimension: 3, lower: lower, upper: upper),
+      objective: Objective(sense: .maximize, outputWeights: [0, 0], inputWeights: [0, 0, 0]),
+      options: SolveOptions(), outputConstraints: rows)
+    let margins = try #require(SpecNetworkProver.marginRowsNetwork(problem))
+    let spec = try #require(SpecNetworkProver.specNetwork(problem))
+    #expect(margins.outputSize == 3)
+    for _ in 0..<300 {
+      let x = (0..<3).map { lower[$0] + (upper[$0] - lower[$0]) * rng.unit() }
+      let y = net.evaluate(x)
+      let each = [
+        0.1 - (0.5 * x[0] - 2 * x[2] + y[0] - y[1]), 0.3 - 2 * y[1], -0.2 - (x[0] + x[1]),
+      ]
+      for (a, b) in zip(margins.evaluate(x), each) { #expect(close(a, b, abs: 1e-12, rel: 1e-12)) }
+      #expect(close(spec.evaluate(x)[0], each.min()!, abs: 1e-12, rel: 1e-12))
+    }
+    let b = intervalBounds(margins, lower: lower, upper: upper)
+    for l in 0..<(margins.layers.count - 1) where margins.layers[l].outputSize > sizes[l + 1] {
+      for j in sizes[l + 1]..<margins.layers[l].outputSize { #expect(b.lower[l][j] > 0) }
     }
   }
 

@@ -32,12 +32,16 @@ public enum SpecNetworkProver {
   /// `unknown`, never `unsat`.
   public static let milpMargin = 1e-5
 
+  /// Why a prover cannot run: the spec network carries the inputs a row names from their lower
+  /// bounds (`marginRowsNetwork`).
+  static let uncarried = "a row names an input with no finite lower bound"
+
   /// Unsat when the interval bound on the spec network's output, or on one row's margin, is
   /// negative. Interval bounds are sound under rounding (`intervalBounds` widens every bound), so
   /// no margin is needed.
   public static let interval: DisjunctProver = { problem, _ in
     guard let spec = specNetwork(problem) else {
-      return .unknown("rows naming both inputs and outputs are not supported by the spec network")
+      return .unknown(uncarried)
     }
     let (lower, upper) = (problem.polytope.lower, problem.polytope.upper)
     let b = intervalBounds(spec, lower: lower, upper: upper)
@@ -78,7 +82,7 @@ public enum SpecNetworkProver {
   /// from 6.9 s to 3.1 s.
   public static let milp: DisjunctProver = { problem, context in
     guard let spec = specNetwork(problem) else {
-      return .unknown("rows naming both inputs and outputs are not supported by the spec network")
+      return .unknown(uncarried)
     }
     let refined = problem.network.inputSize > BaBBackend.maxInputs
     let (p, c, start) = specProblem(problem, spec, context) { options in
@@ -127,7 +131,7 @@ public enum SpecNetworkProver {
   /// a proof without a further margin.
   public static let bab: DisjunctProver = { problem, context in
     guard let spec = marginRowsNetwork(problem) else {
-      return .unknown("rows naming both inputs and outputs are not supported by the spec network")
+      return .unknown(uncarried)
     }
     guard problem.network.inputSize <= BaBBackend.maxInputs else {
       return rootBound(problem, spec, context)
@@ -236,14 +240,16 @@ public enum SpecNetworkProver {
   }
 
   /// The problem's network followed by one output per row, the row's margin
-  /// `a_r = h_r - H_r y` (the map merged into the last layer when it is linear); without rows,
-  /// one output, the constant 1 (every point qualifies). Nil when a row names inputs as well as
-  /// outputs (the network would have to carry the inputs).
+  /// `a_r = h_r - G_r x - H_r y` (the map merged into the last layer when it is linear); without
+  /// rows, one output, the constant 1 (every point qualifies). When a row names inputs, the
+  /// network carries them (`carrying`): each layer before the margins gets one neuron per input,
+  /// `q = x - lower + 1`, at least 1 on the inputs' box, so that its ReLU passes it exactly and is
+  /// stable (no binary for the MILP); nil when an input has no finite lower bound.
   public static func marginRowsNetwork(_ problem: Problem) -> Network? {
     let rows = problem.outputConstraints
     let net = problem.network
     let m = net.outputSize
-    if rows.inputMatrix.contains(where: { $0 != 0 }) { return nil }
+    let n = net.inputSize
     var layers = net.layers
     let last = layers[layers.count - 1]
     if rows.isEmpty {
@@ -254,32 +260,82 @@ public enum SpecNetworkProver {
       return Network(name: net.name, layers: layers)
     }
     let r = rows.rowCount
-    // a = h - H y, with y = W h' + b when the last layer is linear.
+    let lower = problem.polytope.lower
+    // The layers before the margins; the carried inputs are the last n columns of their output.
+    let before = last.activation == .linear ? layers.count - 1 : layers.count
+    let carried = rows.inputMatrix.contains { $0 != 0 } && before > 0 ? n : 0
+    if carried > 0 {
+      guard lower.allSatisfy(\.isFinite) else { return nil }
+      for l in 0..<before { layers[l] = carrying(layers[l], inputs: n, first: l == 0, lower: lower) }
+    }
+    // G x = G q + G (lower - 1) with q carried: the constant goes to the bias.
+    var b = rows.rhs
+    if carried > 0 {
+      for k in 0..<r {
+        for j in 0..<n { b[k] += rows.inputMatrix[k * n + j] * (1 - lower[j]) }
+      }
+    }
     if last.activation == .linear {
-      var w = [Double](repeating: 0, count: r * last.inputSize)
-      var b = rows.rhs
+      // a = h - G x - H y, with y = W h' + b; h' ends with q (or is x, on a network without
+      // hidden layers, where G x enters the weights directly).
+      let k0 = last.inputSize
+      let width = k0 + carried
+      var w = [Double](repeating: 0, count: r * width)
       for k in 0..<r {
         for i in 0..<m {
           let hk = rows.outputMatrix[k * m + i]
           if hk == 0 { continue }
           b[k] -= hk * last.bias[i]
-          for j in 0..<last.inputSize { w[k * last.inputSize + j] -= hk * last.weight(i, j) }
+          for j in 0..<k0 { w[k * width + j] -= hk * last.weight(i, j) }
+        }
+        for j in 0..<n where rows.inputMatrix[k * n + j] != 0 {
+          w[k * width + (carried > 0 ? k0 : 0) + j] -= rows.inputMatrix[k * n + j]
         }
       }
       layers[layers.count - 1] = DenseLayer(
-        name: "margin-rows", inputSize: last.inputSize, outputSize: r, weights: w, bias: b,
+        name: "margin-rows", inputSize: width, outputSize: r, weights: w, bias: b,
         activation: .linear)
     } else {
+      let width = m + carried
+      var w = [Double](repeating: 0, count: r * width)
+      for k in 0..<r {
+        for i in 0..<m { w[k * width + i] = -rows.outputMatrix[k * m + i] }
+        for j in 0..<carried { w[k * width + m + j] = -rows.inputMatrix[k * n + j] }
+      }
       layers.append(
         DenseLayer(
-          name: "margin-rows", inputSize: m, outputSize: r, weights: rows.outputMatrix.map { -$0 },
-          bias: rows.rhs, activation: .linear))
+          name: "margin-rows", inputSize: width, outputSize: r, weights: w, bias: b,
+          activation: .linear))
     }
     return Network(name: net.name, layers: layers)
   }
 
-  /// The problem's network followed by layers computing its margin (one output); nil when a
-  /// row names inputs as well as outputs (the spec network would have to carry the inputs).
+  /// `layer` with `inputs` more outputs, `q_j = x_j - lower_j + 1` (from x on the `first` layer,
+  /// else from the previous layer's last `inputs` outputs, which carry q): positive on the
+  /// inputs' box, so the layer's activation (ReLU or identity) passes it unchanged.
+  static func carrying(_ layer: DenseLayer, inputs n: Int, first: Bool, lower: [Double])
+    -> DenseLayer
+  {
+    let width = first ? layer.inputSize : layer.inputSize + n
+    var w: [Double] = []
+    w.reserveCapacity((layer.outputSize + n) * width)
+    for i in 0..<layer.outputSize {
+      w += layer.weights[(i * layer.inputSize)..<((i + 1) * layer.inputSize)]
+      if !first { w += [Double](repeating: 0, count: n) }
+    }
+    for j in 0..<n {
+      var row = [Double](repeating: 0, count: width)
+      row[first ? j : layer.inputSize + j] = 1
+      w += row
+    }
+    let bias = layer.bias + (0..<n).map { first ? 1 - lower[$0] : 0 }
+    return DenseLayer(
+      name: layer.name, inputSize: width, outputSize: layer.outputSize + n, weights: w,
+      bias: bias, activation: layer.activation)
+  }
+
+  /// The problem's network followed by layers computing its margin (one output); nil when
+  /// `marginRowsNetwork` is.
   ///
   /// The minimum of the rows' margins `a_r` (`marginRowsNetwork`) is a tree of pairwise minima,
   /// `min(a, b) = (relu(a - L_a) + L_a) - relu(a - b)`, where `L_a` is a lower bound of `a`

@@ -127,6 +127,16 @@ def main():
         write(f"a_two_rows_{expect}.vnnlib", header(expect, [mg]) + declarations(n, mm)
               + box_asserts(lo, hi)
               + [f"(assert (<= Y_0 {num(u)}))", f"(assert (>= Y_0 {num(u - 100.0)}))"])
+    # A row naming an input and an output, Y_1 - 0.5 X_0 >= c (the spec network carries the
+    # inputs), with a row on Y_0 alone.
+    def mixed(c):
+        return [(np.array([0.5, 0.0]), -e[1], -c), (zeros(n), -e[0], 1.0)]
+    top = max_margin(A, lo, hi, mixed(0.0))
+    for expect, c in (("sat", top - 0.05), ("unsat", top + 0.05)):
+        mg = max_margin(A, lo, hi, mixed(c))
+        write(f"a_mixed_{expect}.vnnlib", header(expect, [mg]) + declarations(n, mm)
+              + box_asserts(lo, hi)
+              + [f"(assert (>= (- Y_1 (* 0.5 X_0)) {num(c)}))", "(assert (>= Y_0 -1.0))"])
     # Network B: 3 inputs, two layers of 5 ReLUs, 2 outputs; a row with a constant on the left.
     B = random_network([3, 5, 5, 2], seed=12)
     write_network(os.path.join(out_dir, "net_b.xml"), B, name="net_b")
