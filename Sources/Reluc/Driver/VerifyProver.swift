@@ -266,7 +266,9 @@ public enum SpecNetworkProver {
     let carried = rows.inputMatrix.contains { $0 != 0 } && before > 0 ? n : 0
     if carried > 0 {
       guard lower.allSatisfy(\.isFinite) else { return nil }
-      for l in 0..<before { layers[l] = carrying(layers[l], inputs: n, first: l == 0, lower: lower) }
+      for l in 0..<before {
+        layers[l] = carrying(layers[l], inputs: n, first: l == 0, lower: lower)
+      }
     }
     // G x = G q + G (lower - 1) with q carried: the constant goes to the bias.
     var b = rows.rhs
