@@ -7,11 +7,16 @@ min_r (h_r - G_r x - H_r y) by enumeration of activation patterns with scipy (re
 then one LP per region), cross-checked by a big-M MILP (scipy.optimize.milp) and by sampling.
 
     python3 bench/differential/verify_campaign.py START COUNT [--timeout S] --reluc BIN [--out DIR]
-                                                  [--jobs J] [--reuse-ref]
+                                                  [--jobs J] [--reuse-ref] [--inputs LO-HI]
 
-Problem k is drawn from the seed 5000 + k. The thresholds are shifted after a first enumeration
-so that the property's largest margin is a chosen target: clearly positive (sat), clearly
-negative (unsat), within 1e-6 relative of 0 on either side, or in the bands of reluc's documented
+Problem k is drawn from the seed 5000 + k. With --inputs other than the default 2-6 (e.g. 9-14,
+which takes reluc's path for more than 8 inputs: bab bounds the root box only, then the MILP with
+alpha-CROWN-refined symbolic bounds), the networks have LO-HI inputs, 1-2 ReLU layers of 3-8
+neurons (16 ReLUs at most), few degenerate inputs, and problem k is drawn from the seed 9000 + k
+(the same k names different problems in the two modes: use another DIR). The thresholds are
+shifted after a first enumeration so that the property's largest margin is a chosen target:
+clearly positive (sat), clearly negative (unsat), within 1e-6 relative of 0 on either side, or
+in the bands of reluc's documented
 tolerances (1e-5: MILP proofs; 1e-4: witness rows). References are computed first (J processes),
 then reluc runs one process at a time under `nice`. Each run is a line of DIR/results.jsonl (its
 issues named, critical ones first); each problem's files are in DIR/pK (prop.vnnlib, net.xml,
@@ -33,6 +38,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RELUC = os.path.join(HERE, "..", "..", ".build", "release", "reluc")
 BASE = os.path.join(HERE, "..", "out", "verify_differential")
 SEED0 = 5000
+INPUTS = (2, 6)       # --inputs; the default keeps the seeds' problems identical
+WIDE_SEED0 = 9000     # seed base when INPUTS is not the default
 DOC_OUT_TOL = 1e-4    # man page: a witness's output rows (and input rows) hold within 1e-4 absolute
 DOC_MILP_BAND = 1e-5  # man page: a disjunct whose largest margin is in (-1e-5, 0) stays unknown
 BORDER = 1e-7         # |margin| <= BORDER * (1 + S): either answer accepted
@@ -399,9 +406,16 @@ def write_nnet(path, net, mins, maxs, rng):
 
 
 def gen_network(rng, cats):
-    n = int(rng.integers(2, 7))
-    nh = int(rng.integers(1, 4))
-    widths = [int(rng.integers(3, 11)) for _ in range(nh)]
+    n = int(rng.integers(INPUTS[0], INPUTS[1] + 1))
+    if INPUTS == (2, 6):
+        nh = int(rng.integers(1, 4))
+        widths = [int(rng.integers(3, 11)) for _ in range(nh)]
+    else:   # small enough for the enumeration: 1-2 ReLU layers of 3-8, 16 ReLUs at most
+        nh = int(rng.integers(1, 3))
+        widths = [int(rng.integers(3, 9)) for _ in range(nh)]
+        while sum(widths) > 16:
+            widths[int(np.argmax(widths))] -= 1
+        cats.add(f"inputs{INPUTS[0]}-{INPUTS[1]}")
     n_out = int(rng.integers(1, 5))
     gscale = float(rng.choice([0.1, 1.0, 1.0, 1.0, 3.0]))
     if gscale != 1.0:
@@ -469,7 +483,7 @@ class Chain:
 
 def gen_problem(pid, outdir):
     """Network files and a property template (a function of the shift d); returns meta."""
-    rng = np.random.default_rng(SEED0 + pid)
+    rng = np.random.default_rng((SEED0 if INPUTS == (2, 6) else WIDE_SEED0) + pid)
     cats = set()
     net, n, m, widths = gen_network(rng, cats)
     # input box
@@ -482,7 +496,7 @@ def gen_problem(pid, outdir):
     else:
         hw = rng.uniform(0.1, 1.5, n)
     hw = np.round(hw, 4) if rng.random() < 0.5 else hw
-    deg = rng.random(n) < 0.08
+    deg = rng.random(n) < (0.08 if INPUTS == (2, 6) else 0.02)
     if deg.any():
         cats.add("degenerate_input")
     for _ in range(10):   # keep the enumeration small: shrink boxes with many patterns
@@ -1011,7 +1025,7 @@ def summarize(recs, refs):
 
 
 def main():
-    global RELUC, BASE
+    global RELUC, BASE, INPUTS
     a = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     a.add_argument("start", type=int)
     a.add_argument("count", type=int)
@@ -1020,7 +1034,13 @@ def main():
     a.add_argument("--out", default=BASE)
     a.add_argument("--jobs", type=int, default=2, help="processes for the reference (reluc runs one at a time)")
     a.add_argument("--reuse-ref", action="store_true", help="reuse DIR/pK/ref.json when present")
+    a.add_argument("--inputs", default="2-6", help="input count range LO-HI (default 2-6; otherwise "
+                   "small ReLU layers and the seed 9000 + k)")
     args = a.parse_args()
+    lo_, _, hi_ = args.inputs.partition("-")
+    INPUTS = (int(lo_), int(hi_ or lo_))
+    if not 1 <= INPUTS[0] <= INPUTS[1]:
+        a.error("--inputs: LO-HI with 1 <= LO <= HI")
     RELUC, BASE = os.path.abspath(args.reluc), os.path.abspath(args.out)
     os.makedirs(BASE, exist_ok=True)
     T0 = time.time()
@@ -1064,6 +1084,8 @@ def main():
     s["runs_seconds"] = round(time.time() - T1, 1)
     s["total_seconds"] = round(time.time() - T0, 1)
     s["range"] = [args.start, args.start + args.count - 1]
+    if INPUTS != (2, 6):
+        s["inputs"] = list(INPUTS)
     with open(os.path.join(BASE, "summary.json"), "w") as f:
         json.dump(s, f, indent=1, default=float)
     print(json.dumps(s, indent=1, default=float))
