@@ -264,15 +264,13 @@ public enum SpecNetworkProver {
     // The layers before the margins; the carried inputs are the last n columns of their output.
     let before = last.activation == .linear ? layers.count - 1 : layers.count
     let carried = rows.inputMatrix.contains { $0 != 0 } && before > 0 ? n : 0
+    var b = rows.rhs
     if carried > 0 {
       guard lower.allSatisfy(\.isFinite) else { return nil }
       for l in 0..<before {
         layers[l] = carrying(layers[l], inputs: n, first: l == 0, lower: lower)
       }
-    }
-    // G x = G q + G (lower - 1) with q carried: the constant goes to the bias.
-    var b = rows.rhs
-    if carried > 0 {
+      // G x = G q + G (lower - 1) with q carried: the constant goes to the bias.
       for k in 0..<r {
         for j in 0..<n { b[k] += rows.inputMatrix[k * n + j] * (1 - lower[j]) }
       }
