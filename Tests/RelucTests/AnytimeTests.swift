@@ -358,6 +358,62 @@ import Testing
     #expect(abs(t - 0.375) < 1e-15)
     #expect(RegionSkip.trim(zx1: [1, -1, 3, 0.5], zt1: [-3, -1, 2, 0.5]) == nil)
   }
+
+  /// The elite pool keeps the `capacity` best values and one point per value: 24 points of
+  /// values 0...23 (shuffled, each offered twice) leave the 16 best, 8...23.
+  @Test func elitePoolKeepsTheBest() {
+    var pool = ElitePool()
+    var rng = Xoshiro256(seed: 3)
+    var values = (0..<24).map(Double.init)
+    values.shuffle(using: &rng)
+    for v in values + values { pool.remember([v, -v], value: v) }
+    #expect(pool.elites.map(\.value).sorted() == (8..<24).map(Double.init))
+    #expect(pool.elites.allSatisfy { $0.point == [$0.value, -$0.value] })
+    pool.remember([0, 0], value: .nan)
+    #expect(pool.elites.count == ElitePool.capacity)
+  }
+
+  /// A recombination takes each coordinate from one of its two parents, never pairs the center
+  /// with itself, both parents contribute (about half the coordinates each over many draws), and
+  /// it lies in X: on a box
+  /// exactly the parents' coordinates; with a row x0 + ... + x7 <= 4 that the mix of the parents
+  /// 1^8 (outside) and 0^8 can break, the projection onto the row.
+  @Test func recombinationMixesTheParentsInX() throws {
+    let n = 8
+    var rng = Xoshiro256(seed: 11)
+    let center = [Double](repeating: 1, count: n)
+    let other = [Double](repeating: 0, count: n)
+    var pool = ElitePool()
+    #expect(pool.recombine(center, &rng, domain: try Domain(Self.box8)) == nil)
+    pool.remember(center, value: 2)
+    #expect(pool.recombine(center, &rng, domain: try Domain(Self.box8)) == nil)
+    pool.remember(other, value: 1)
+    let box = try Domain(Self.box8)
+    var fromCenter = 0
+    var draws = 0
+    for _ in 0..<200 {
+      guard let s = pool.recombine(center, &rng, domain: box) else { continue }
+      draws += 1
+      #expect(s.allSatisfy { $0 == 0 || $0 == 1 }, "\(s)")
+      fromCenter += s.filter { $0 == 1 }.count
+    }
+    #expect(draws == 200)  // the partner is never the center itself
+    let share = Double(fromCenter) / Double(draws * n)
+    #expect(abs(share - 0.5) < 0.1, "\(share)")
+
+    let row = Polytope(
+      dimension: n, matrix: [Double](repeating: 1, count: n), rhs: [4], rowNames: ["r"],
+      lower: [Double](repeating: 0, count: n), upper: [Double](repeating: 1, count: n))
+    let domain = try Domain(row)
+    for _ in 0..<50 {
+      guard let s = pool.recombine(center, &rng, domain: domain) else { continue }
+      #expect(s.reduce(0, +) <= 4 + 1e-9, "\(s)")
+      #expect(s.allSatisfy { $0 >= -1e-12 && $0 <= 1 + 1e-12 }, "\(s)")
+    }
+  }
+
+  static let box8 = Polytope(
+    dimension: 8, lower: [Double](repeating: 0, count: 8), upper: [Double](repeating: 1, count: 8))
 }
 
 /// The heuristics' last step (`RegionPolish`, `region_polish`): the LP of the best point's linear

@@ -102,6 +102,7 @@ extension GradientRun {
     // Ends lane b's start.
     func finish(_ b: Int) {
       if let rows { restoreStart(rows, from: lanes[b].startBest) }
+      starts.remember(lanes[b].startBest, value: lanes[b].startBestValue)
       startsDone += 1
       begin(b)
     }

@@ -274,7 +274,8 @@ struct GradientRun {
           stopped = true
           break
         }
-        runStart(starts.start(k, &rng, incumbent: incumbent))
+        let end = runStart(starts.start(k, &rng, incumbent: incumbent))
+        starts.remember(end.point, value: end.value)
         if let rows { restoreStart(rows, from: nil) }
         startsDone += 1
       }
@@ -290,6 +291,7 @@ struct GradientRun {
         ("perturbations", .int(perturbations)),
         ("regions_visited", .int(regions.count)),
       ]
+      + (share.anytime ? [("recombinations", JSON.int(starts.recombinations))] : [])
       + (variant == .ppga_lr
         ? [("region_skips", JSON.int(regionSkips)), ("step_trims", JSON.int(stepTrims))] : [])
       + (batched
@@ -324,8 +326,9 @@ struct GradientRun {
       claimedObjective: sign * bestValue, statistics: stats)
   }
 
-  /// One start: steps until a stall; PPGA variants perturb and go on.
-  mutating func runStart(_ start: [Double]) {
+  /// One start: steps until a stall; PPGA variants perturb and go on. Returns the start's best
+  /// point and value.
+  mutating func runStart(_ start: [Double]) -> (point: [Double], value: Double) {
     x = start
     var fx = value(x)
     record(x, fx)
@@ -338,7 +341,7 @@ struct GradientRun {
     while localIterations < options.maxIterations {
       if iterations & 15 == 0 {
         if let interlude = context.interlude, interlude.due { interlude.run() }
-        if context.shouldStop { return }
+        if context.shouldStop { return (startBest, startBestValue) }
       }
       iterations += 1
       localIterations += 1
@@ -357,8 +360,8 @@ struct GradientRun {
         if gained > 1e-9 * (1 + abs(fx)) { continue }
       }
       // A stall: local optimum or corner.
-      if variant == .gradient_walk { return }
-      if failedPerturbations >= options.stallIterations { return }
+      if variant == .gradient_walk { return (startBest, startBestValue) }
+      if failedPerturbations >= options.stallIterations { return (startBest, startBestValue) }
       failedPerturbations += 1
       perturbations += 1
       perturb(from: startBest)
@@ -367,6 +370,7 @@ struct GradientRun {
       checkpoint = fx
       eta = options.stepSize * domain.diameter
     }
+    return (startBest, startBestValue)
   }
 
   /// x <- P(center + r u), u uniform in the unit ball, r = perturbation_radius D.

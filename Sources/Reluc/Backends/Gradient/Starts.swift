@@ -18,9 +18,11 @@ struct StartShare {
 /// The starting points of a solve. Start k is the user's k-th start (projected); then, with a
 /// count of starts, the Latin hypercube points (`sampling = lhs`) and uniform samples; or,
 /// anytime (`starts = 0`), a diversified endless stream in turns: a point of a Latin hypercube (of
-/// `anytimeBlock` points, a new one when it is used up), a uniform sample, and a perturbation of
+/// `anytimeBlock` points, a new one when it is used up), a uniform sample, a perturbation of
 /// the incumbent (the solve's best point, whichever thread or method found it) in a ball of
-/// radius `perturbation_radius D 2^(2u - 1)`, u uniform (half to twice PPGA's radius).
+/// radius `perturbation_radius D 2^(2u - 1)`, u uniform (half to twice PPGA's radius), and a
+/// recombination of the incumbent with the best point of an earlier start (`ElitePool`; a uniform
+/// sample while there is none).
 final class Starts {
   /// Points per Latin hypercube of the anytime stream.
   static let anytimeBlock = 64
@@ -31,6 +33,15 @@ final class Starts {
   let anytime: Bool
   let radius: Double
   private var block: [[Double]] = []
+  /// The best points of finished starts, the incumbent's partners in recombinations.
+  private var elites = ElitePool()
+  /// Recombination starts drawn (statistic `recombinations`).
+  private(set) var recombinations = 0
+
+  /// Keeps a finished start's best point (anytime).
+  func remember(_ point: [Double], value: Double) {
+    if anytime { elites.remember(point, value: value) }
+  }
 
   init(user: [[Double]], lhs: [[Double]], domain: Domain, anytime: Bool, radius: Double) {
     self.user = user
@@ -56,7 +67,14 @@ final class Starts {
       }
       return s
     }
-    switch (k - user.count) % 3 {
+    switch (k - user.count) % 4 {
+    case 3:
+      if let center = incumbent, let p = elites.recombine(center, &rng, domain: domain) {
+        recombinations += 1
+        return p
+      }
+      s.withUnsafeMutableBufferPointer { domain.sample(&rng, into: $0.baseAddress!) }
+      return s
     case 0:
       if block.isEmpty { block = domain.latinHypercube(Self.anytimeBlock, &rng) }
       return block.removeLast()
