@@ -38,7 +38,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RELUC = os.path.join(HERE, "..", "..", ".build", "release", "reluc")
 BASE = os.path.join(HERE, "..", "out", "verify_differential")
 SEED0 = 5000
-INPUTS = (2, 6)       # --inputs; the default keeps the seeds' problems identical
+DEFAULT_INPUTS = (2, 6)  # the default keeps the seeds' problems identical
+INPUTS = DEFAULT_INPUTS  # --inputs
 WIDE_SEED0 = 9000     # seed base when INPUTS is not the default
 DOC_OUT_TOL = 1e-4    # man page: a witness's output rows (and input rows) hold within 1e-4 absolute
 DOC_MILP_BAND = 1e-5  # man page: a disjunct whose largest margin is in (-1e-5, 0) stays unknown
@@ -407,7 +408,7 @@ def write_nnet(path, net, mins, maxs, rng):
 
 def gen_network(rng, cats):
     n = int(rng.integers(INPUTS[0], INPUTS[1] + 1))
-    if INPUTS == (2, 6):
+    if INPUTS == DEFAULT_INPUTS:
         nh = int(rng.integers(1, 4))
         widths = [int(rng.integers(3, 11)) for _ in range(nh)]
     else:   # small enough for the enumeration: 1-2 ReLU layers of 3-8, 16 ReLUs at most
@@ -483,7 +484,7 @@ class Chain:
 
 def gen_problem(pid, outdir):
     """Network files and a property template (a function of the shift d); returns meta."""
-    rng = np.random.default_rng((SEED0 if INPUTS == (2, 6) else WIDE_SEED0) + pid)
+    rng = np.random.default_rng((SEED0 if INPUTS == DEFAULT_INPUTS else WIDE_SEED0) + pid)
     cats = set()
     net, n, m, widths = gen_network(rng, cats)
     # input box
@@ -496,7 +497,7 @@ def gen_problem(pid, outdir):
     else:
         hw = rng.uniform(0.1, 1.5, n)
     hw = np.round(hw, 4) if rng.random() < 0.5 else hw
-    deg = rng.random(n) < (0.08 if INPUTS == (2, 6) else 0.02)
+    deg = rng.random(n) < (0.08 if INPUTS == DEFAULT_INPUTS else 0.02)
     if deg.any():
         cats.add("degenerate_input")
     for _ in range(10):   # keep the enumeration small: shrink boxes with many patterns
@@ -1084,7 +1085,7 @@ def main():
     s["runs_seconds"] = round(time.time() - T1, 1)
     s["total_seconds"] = round(time.time() - T0, 1)
     s["range"] = [args.start, args.start + args.count - 1]
-    if INPUTS != (2, 6):
+    if INPUTS != DEFAULT_INPUTS:
         s["inputs"] = list(INPUTS)
     with open(os.path.join(BASE, "summary.json"), "w") as f:
         json.dump(s, f, indent=1, default=float)
