@@ -412,6 +412,38 @@ import Testing
     }
   }
 
+  /// Anytime PPGA in lanes crosses the lanes' start bests at some of their stalls (statistic
+  /// `crossovers`, counted among the perturbations); a run with a count of starts (the paper's
+  /// PPGA) never does. A crossover takes each coordinate from one of its two parents.
+  @Test func lanesCrossTheirStartBestsWhenAnytime() throws {
+    let net = LimitsTests.randomNetwork([20, 50, 50, 1], seed: 4)
+    let stat = { (r: SolveResult, name: String) -> Int? in
+      guard case .int(let k) = r.statistics.first(where: { $0.0 == name })?.1 else { return nil }
+      return k
+    }
+    let anytime = LimitsTests.problem(net) { $0.timeLimit = 0.5 }
+    let r = GradientBackend(.ppga, workers: 1).solve(anytime, SolveContext(timeLimit: 0.5))
+    let crossovers = try #require(stat(r, "crossovers"))
+    #expect(crossovers > 0)
+    #expect(crossovers < (try #require(stat(r, "perturbations"))))
+    let counted = LimitsTests.problem(net) {
+      $0.starts = 64
+      $0.timeLimit = 60
+    }
+    let c = GradientBackend(.ppga, workers: 1).solve(counted, SolveContext(timeLimit: 60))
+    #expect(stat(c, "perturbations") ?? 0 > 0)
+    #expect(stat(c, "crossovers") == nil)
+
+    var rng = Xoshiro256(seed: 5)
+    let a = (0..<8).map { Double($0) / 8 }
+    let b = (0..<8).map { 1 - Double($0) / 16 }
+    let box = try Domain(Self.box8)
+    for _ in 0..<20 {
+      let child = try #require(ElitePool.crossover(a, b, &rng, domain: box))
+      #expect((0..<8).allSatisfy { child[$0] == a[$0] || child[$0] == b[$0] }, "\(child)")
+    }
+  }
+
   static let box8 = Polytope(
     dimension: 8, lower: [Double](repeating: 0, count: 8), upper: [Double](repeating: 1, count: 8))
 }

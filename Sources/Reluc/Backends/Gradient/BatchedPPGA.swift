@@ -29,6 +29,15 @@ extension GradientRun {
   /// Single-precision lanes: rounds between the evaluations in double of the best lane point.
   static let recordEvery = 8
 
+  /// Anytime: the share of a lane's perturbations that are a crossover of its start's best point
+  /// with another lane's. On the grid's 1000-input networks a lane's start seldom ends within
+  /// the limit (on 1000-500-500-500-1, 30 to 70 starts in 20 s over the 64 lanes of two
+  /// workers): the lanes are long chains of perturbations, each in its own basin, and the
+  /// anytime stream's recombinations of finished starts (`Starts`) hardly run there. The
+  /// crossovers mix the chains' points, as the recombinations mix the local optima of finished
+  /// starts (measured in `bench/README.md`, "Crossovers of the lanes").
+  static let crossoverShare = 0.25
+
   struct Lane {
     var x: [Double]
     var f = -Double.infinity
@@ -107,7 +116,19 @@ extension GradientRun {
       begin(b)
     }
     for b in 0..<B { begin(b) }
-    // A stall: perturb the start's best point, or end the start.
+    // Anytime: a crossover of lane b's start best with another lane's, drawn at random; nil when
+    // no other lane has a different one.
+    func crossover(_ b: Int) -> [Double]? {
+      let partners = (0..<B).filter {
+        $0 != b && lanes[$0].active && lanes[$0].startBestValue > -.infinity
+          && lanes[$0].startBest != lanes[b].startBest
+      }
+      guard !partners.isEmpty else { return nil }
+      let other = lanes[partners[Int(rng.next() % UInt64(partners.count))]].startBest
+      return ElitePool.crossover(lanes[b].startBest, other, &rng, domain: domain)
+    }
+    // A stall: perturb the start's best point (anytime, one time in `crossoverShare`: cross it
+    // with another lane's), or end the start.
     func stall(_ b: Int) {
       if lanes[b].failedPerturbations >= options.stallIterations
         || lanes[b].localIterations >= options.maxIterations
@@ -117,7 +138,12 @@ extension GradientRun {
       }
       lanes[b].failedPerturbations += 1
       perturbations += 1
-      perturb(from: lanes[b].startBest)
+      if starts.anytime, rng.unit() < Self.crossoverShare, let c = crossover(b) {
+        x = c
+        crossovers += 1
+      } else {
+        perturb(from: lanes[b].startBest)
+      }
       lanes[b].x = x
       lanes[b].fresh = true
       lanes[b].pending = nil

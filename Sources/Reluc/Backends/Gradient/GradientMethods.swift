@@ -184,6 +184,7 @@ struct GradientRun {
   var bestValue = -Double.infinity
   var iterations = 0
   var perturbations = 0
+  var crossovers = 0
   /// PPGA_LR: region skips taken and steps trimmed (`RegionSkip.swift`).
   var regionSkips = 0
   var stepTrims = 0
@@ -292,6 +293,7 @@ struct GradientRun {
         ("regions_visited", .int(regions.count)),
       ]
       + (share.anytime ? [("recombinations", JSON.int(starts.recombinations))] : [])
+      + (share.anytime && batched ? [("crossovers", JSON.int(crossovers))] : [])
       + (variant == .ppga_lr
         ? [("region_skips", JSON.int(regionSkips)), ("step_trims", JSON.int(stepTrims))] : [])
       + (batched

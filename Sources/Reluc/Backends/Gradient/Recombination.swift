@@ -36,8 +36,16 @@ struct ElitePool {
     }
     guard !partners.isEmpty else { return nil }
     let other = elites[partners[Int(rng.next() % UInt64(partners.count))]].point
-    var s = center
-    for j in s.indices where rng.unit() < 0.5 { s[j] = other[j] }
+    return Self.crossover(center, other, &rng, domain: domain)
+  }
+
+  /// Each coordinate of `a`, or of `b` with probability one half (uniform crossover), projected
+  /// onto X; nil when the projection fails.
+  static func crossover(_ a: [Double], _ b: [Double], _ rng: inout Xoshiro256, domain: Domain)
+    -> [Double]?
+  {
+    var s = a
+    for j in s.indices where rng.unit() < 0.5 { s[j] = b[j] }
     return s.withUnsafeMutableBufferPointer { domain.project($0.baseAddress!) } ? s : nil
   }
 }
