@@ -432,7 +432,7 @@ import Testing
     }
     let c = GradientBackend(.ppga, workers: 1).solve(counted, SolveContext(timeLimit: 60))
     #expect(stat(c, "perturbations") ?? 0 > 0)
-    #expect(stat(c, "crossovers") == nil)
+    #expect(stat(c, "crossovers") == 0)
 
     var rng = Xoshiro256(seed: 5)
     let a = (0..<8).map { Double($0) / 8 }

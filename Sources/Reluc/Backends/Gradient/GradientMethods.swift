@@ -293,7 +293,7 @@ struct GradientRun {
         ("regions_visited", .int(regions.count)),
       ]
       + (share.anytime ? [("recombinations", JSON.int(starts.recombinations))] : [])
-      + (share.anytime && batched ? [("crossovers", JSON.int(crossovers))] : [])
+      + (batched ? [("crossovers", JSON.int(crossovers))] : [])
       + (variant == .ppga_lr
         ? [("region_skips", JSON.int(regionSkips)), ("step_trims", JSON.int(stepTrims))] : [])
       + (batched
