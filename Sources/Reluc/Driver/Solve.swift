@@ -164,12 +164,7 @@ public enum Solver {
       candidates.append(
         Candidate(point: x, value: checkedValue(problem, x), from: "lp_walk (beside the milp)"))
     }
-    if let best = context.incumbents?.best {
-      candidates.append(
-        Candidate(
-          point: best.point, value: checkedValue(problem, best.point),
-          from: "the shared incumbent (\(best.method))"))
-    }
+    if let c = incumbentCandidate(problem, context) { candidates.append(c) }
     return keepingBest(problem, r, value: claimedValue(problem, r), candidates: candidates)
   }
 
@@ -245,15 +240,12 @@ public enum Solver {
     }
     r.statistics.append(("other_method", .string(loser.method.rawValue)))
     r.statistics.append(("other_objective", loser.claimedObjective.map { .number($0) } ?? .null))
-    if let best = context.incumbents?.best {
-      trivial.append(
-        Candidate(
-          point: best.point, value: checkedValue(problem, best.point),
-          from: "the shared incumbent (\(best.method))"))
-      // Who found the point reported (the members' results are the incumbent's points).
-      if best.value >= max(va, vb) - 1e-9 * (1 + abs(best.value)) {
-        r.statistics.append(("found_by", .string(best.method)))
-      }
+    if let c = incumbentCandidate(problem, context) { trivial.append(c) }
+    // Who found the point reported (the members' results are the incumbent's points).
+    if let best = context.incumbents?.best,
+      best.value >= max(va, vb) - 1e-9 * (1 + abs(best.value))
+    {
+      r.statistics.append(("found_by", .string(best.method)))
     }
     return keepingBest(problem, r, value: max(va, vb), candidates: trivial)
   }
@@ -401,6 +393,14 @@ public enum Solver {
     var point: [Double]
     var value: Double
     var from: String
+  }
+
+  /// The solve's shared incumbent (any member's best point) as a candidate; nil without one.
+  static func incumbentCandidate(_ problem: Problem, _ context: SolveContext) -> Candidate? {
+    guard let best = context.incumbents?.best else { return nil }
+    return Candidate(
+      point: best.point, value: checkedValue(problem, best.point),
+      from: "the shared incumbent (\(best.method))")
   }
 
   /// `sign * objective` as a result claims it (-infinity without a point): no forward pass after

@@ -119,13 +119,8 @@ extension GradientRun {
     // Anytime: a crossover of lane b's start best with another lane's, drawn at random; nil when
     // no other lane has a different one.
     func crossover(_ b: Int) -> [Double]? {
-      let partners = (0..<B).filter {
-        $0 != b && lanes[$0].active && lanes[$0].startBestValue > -.infinity
-          && lanes[$0].startBest != lanes[b].startBest
-      }
-      guard !partners.isEmpty else { return nil }
-      let other = lanes[partners[Int(rng.next() % UInt64(partners.count))]].startBest
-      return ElitePool.crossover(lanes[b].startBest, other, &rng, domain: domain)
+      let partners = lanes.filter { $0.active && $0.startBestValue > -.infinity }.map(\.startBest)
+      return ElitePool.crossover(lanes[b].startBest, withOneOf: partners, &rng, domain: domain)
     }
     // A stall: perturb the start's best point (anytime, one time in `crossoverShare`: cross it
     // with another lane's), or end the start.

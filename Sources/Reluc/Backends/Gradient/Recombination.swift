@@ -31,12 +31,19 @@ struct ElitePool {
   /// A recombination of `center` with an elite other than `center` drawn at random, projected onto
   /// X; nil when there is no such elite or when the projection fails.
   func recombine(_ center: [Double], _ rng: inout Xoshiro256, domain: Domain) -> [Double]? {
-    let partners = elites.indices.filter {
-      elites[$0].point.count == center.count && elites[$0].point != center
-    }
-    guard !partners.isEmpty else { return nil }
-    let other = elites[partners[Int(rng.next() % UInt64(partners.count))]].point
-    return Self.crossover(center, other, &rng, domain: domain)
+    let points = elites.map(\.point).filter { $0.count == center.count }
+    return Self.crossover(center, withOneOf: points, &rng, domain: domain)
+  }
+
+  /// A crossover of `a` with one of the `partners` other than `a` itself, drawn at random; nil
+  /// when there is none or when the projection fails.
+  static func crossover(
+    _ a: [Double], withOneOf partners: [[Double]], _ rng: inout Xoshiro256, domain: Domain
+  ) -> [Double]? {
+    let others = partners.filter { $0 != a }
+    guard !others.isEmpty else { return nil }
+    let b = others[Int(rng.next() % UInt64(others.count))]
+    return crossover(a, b, &rng, domain: domain)
   }
 
   /// Each coordinate of `a`, or of `b` with probability one half (uniform crossover), projected
