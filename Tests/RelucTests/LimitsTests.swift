@@ -142,6 +142,45 @@ import Testing
     #expect(Solver.keepingBest(p, none, value: -.infinity, candidates: [c]).point == xs[worse])
   }
 
+  /// `keepingSharedIncumbent`: whatever the back end, a better point of the shared incumbent
+  /// replaces the result's (so the trace ends at the value reported), named by `found_by`; an
+  /// `error` or `infeasible` result is left alone, and so is a result as good as the incumbent.
+  @Test func theSharedIncumbentsBetterPointIsReported() throws {
+    let p = Self.problem(Self.randomNetwork([3, 5, 1], seed: 2))
+    let xs: [[Double]] = [[0.1, 0.9, 0.3], [0.7, 0.2, 0.8]]
+    let values = xs.map { p.evaluate($0).objective }
+    let (worse, better) = values[0] < values[1] ? (0, 1) : (1, 0)
+    var context = SolveContext(timeLimit: 1)
+    let incumbents = Incumbents(start: context.start, sign: p.objective.sign)
+    context.incumbents = incumbents
+    _ = incumbents.offer(xs[better], value: p.objective.sign * values[better], method: "ppga")
+    for status in [SolveStatus.feasible, .timeLimit, .interrupted] {
+      let r = SolveResult(
+        status: status, method: .lp_walk, point: xs[worse], claimedObjective: values[worse])
+      let out = Solver.keepingSharedIncumbent(p, context, r)
+      #expect(out.point == xs[better])
+      #expect(out.claimedObjective == values[better])
+      #expect(out.status == status)
+      #expect(out.statistics.contains { $0.0 == "found_by" && $0.1 == .string("ppga") })
+    }
+    // A result without a point gets the incumbent's.
+    let none = SolveResult(status: .timeLimit, method: .milp)
+    #expect(Solver.keepingSharedIncumbent(p, context, none).point == xs[better])
+    // An `optimal` result the incumbent passes (beyond the MILP's tolerance) is only `feasible`.
+    let optimal = SolveResult(
+      status: .optimal, method: .milp, point: xs[worse], claimedObjective: values[worse],
+      bound: values[worse])
+    let downgraded = Solver.keepingSharedIncumbent(p, context, optimal)
+    #expect(downgraded.point == xs[better] && downgraded.status == .feasible)
+    for status in [SolveStatus.error, .infeasible, .unbounded, .checkFailed] {
+      let r = SolveResult(status: status, method: .milp)
+      #expect(Solver.keepingSharedIncumbent(p, context, r).point == nil)
+    }
+    let best = SolveResult(
+      status: .feasible, method: .ppga, point: xs[better], claimedObjective: values[better])
+    #expect(Solver.keepingSharedIncumbent(p, context, best).statistics.isEmpty)
+  }
+
   /// A ReLU whose pre-activation lower bound is exactly 0 (nonnegative weights on inputs in
   /// [0, 1], bias 0) is stably active: no binary, with interval or LP bounds.
   @Test(arguments: [BoundsMethod.interval, .lp])

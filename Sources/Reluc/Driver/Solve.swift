@@ -23,25 +23,26 @@ public enum Solver {
     context.bounds = intervalBounds(of: problem)
     let incumbents = Incumbents(start: context.start, sign: problem.objective.sign)
     context.incumbents = incumbents
-    let result: SolveResult
+    let raw: SolveResult
     switch problem.options.method {
     case .milp:
-      result =
+      raw =
         problem.options.warmStart
         ? warmStartedMILP(problem, context, note: nil)
         : MILPBackend().solve(problem, context)
     case .ppga, .ppga_lr, .gradient_walk:
       let method = problem.options.method
-      result = RegionPolish.solve(problem, context) { GradientBackend(method).solve(problem, $0) }
+      raw = RegionPolish.solve(problem, context) { GradientBackend(method).solve(problem, $0) }
     case .lp_walk:
-      result = RegionPolish.solve(problem, context) { seededLPWalk(problem, $0) }
+      raw = RegionPolish.solve(problem, context) { seededLPWalk(problem, $0) }
     case .milp_walk:
-      result = MILPWalkBackend().solve(problem, context)
+      raw = MILPWalkBackend().solve(problem, context)
     case .bab:
-      result = bab(problem, context)
+      raw = bab(problem, context)
     case .auto:
-      result = auto(problem, context)
+      raw = auto(problem, context)
     }
+    let result = keepingSharedIncumbent(problem, context, raw)
     var report = SolutionReport(
       problem: problem, result: result, seconds: monotonicSeconds() - context.start)
     if let f = report.objective, report.status != .checkFailed {
@@ -393,6 +394,32 @@ public enum Solver {
     var point: [Double]
     var value: Double
     var from: String
+  }
+
+  /// `r` with the shared incumbent's point when that is better (by more than a rounding,
+  /// `keepingBest`): every member offers its points there, and the trace is made of its
+  /// improvements, so the trace then ends at the value reported whichever back end ran. A back
+  /// end's own result can miss a point of the incumbent (PPGA run in the time of LP Walk's seed or
+  /// of the MILP's warm start keeps no result of its own: campaign problem 1532, fixed in `auto`'s
+  /// MILP path first). Only for results that may carry a point: not for `error` (the message
+  /// stays the answer), `infeasible` and `unbounded` (proven, no point), `check_failed`.
+  static func keepingSharedIncumbent(
+    _ problem: Problem, _ context: SolveContext, _ r: SolveResult
+  ) -> SolveResult {
+    let mayCarryPoint: Set<SolveStatus> = [
+      .optimal, .feasible, .timeLimit, .interrupted, .noFeasiblePoint,
+    ]
+    let value = claimedValue(problem, r)
+    guard mayCarryPoint.contains(r.status), let best = context.incumbents?.best,
+      !value.isFinite || best.value > value + 1e-9 * (1 + abs(value)),
+      let c = incumbentCandidate(problem, context)
+    else { return r }
+    var out = keepingBest(problem, r, value: value, candidates: [c])
+    if out.point != r.point {
+      out.statistics.removeAll { $0.0 == "found_by" }
+      out.statistics.append(("found_by", .string(best.method)))
+    }
+    return out
   }
 
   /// The solve's shared incumbent (any member's best point) as a candidate; nil without one.
